@@ -1,0 +1,309 @@
+"""The editorial domain: workspaces and their members, channels, campaigns, labels, posts.
+
+Times are stored in UTC; a workspace's time zone is used only at the edges (forms, views).
+"""
+
+from __future__ import annotations
+
+import uuid
+import zoneinfo
+from functools import cached_property
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from calendar_app.platforms import Platform, spec_for
+from calendar_app.workflow import PostStatus
+
+color_validator = RegexValidator(
+    r"^#[0-9a-fA-F]{6}$", _("Enter a colour as #RRGGBB, for example #0d6efd.")
+)
+
+
+def validate_timezone(value: str) -> None:
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValidationError(_("%(tz)s is not a known time zone.") % {"tz": value}) from exc
+
+
+class Workspace(models.Model):
+    """A brand or client: the unit of membership, channels and content."""
+
+    name = models.CharField(_("name"), max_length=120)
+    slug = models.SlugField(_("slug"), max_length=60, unique=True)
+    timezone = models.CharField(
+        _("time zone"), max_length=64, default="Europe/Berlin", validators=[validate_timezone]
+    )
+    language = models.CharField(
+        _("language"), max_length=8, choices=settings.LANGUAGES, default="de"
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("workspace")
+        verbose_name_plural = _("workspaces")
+
+    def __str__(self) -> str:
+        return self.name
+
+    @cached_property
+    def tz(self) -> zoneinfo.ZoneInfo:
+        return zoneinfo.ZoneInfo(self.timezone)
+
+
+class Role(models.TextChoices):
+    OWNER = "owner", _("Owner")
+    MANAGER = "manager", _("Manager")
+    EDITOR = "editor", _("Editor")
+    VIEWER = "viewer", _("Viewer")
+
+
+class Membership(models.Model):
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
+    role = models.CharField(_("role"), max_length=16, choices=Role.choices, default=Role.EDITOR)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("membership")
+        verbose_name_plural = _("memberships")
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "user"], name="membership_unique_user")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} @ {self.workspace} ({self.role})"
+
+
+class ChannelState(models.TextChoices):
+    CONNECTED = "connected", _("Connected")
+    NEEDS_RECONNECT = "needs_reconnect", _("Needs reconnect")
+    PAUSED = "paused", _("Paused")
+
+
+class Channel(models.Model):
+    """A place posts go to: a social account, a blog, or a manual channel."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="channels")
+    platform = models.CharField(_("platform"), max_length=20, choices=Platform.choices)
+    name = models.CharField(_("display name"), max_length=120)
+    handle = models.CharField(_("handle"), max_length=200, blank=True)
+    account_id = models.CharField(_("account id"), max_length=200, blank=True)
+    avatar = models.ImageField(_("avatar"), upload_to="avatars/", blank=True)
+    state = models.CharField(
+        _("state"), max_length=20, choices=ChannelState.choices, default=ChannelState.CONNECTED
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["platform", "name"]
+        verbose_name = _("channel")
+        verbose_name_plural = _("channels")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["workspace", "platform", "account_id"],
+                condition=~Q(account_id=""),
+                name="channel_unique_account",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.get_platform_display()})"
+
+    @property
+    def spec(self):
+        return spec_for(self.platform)
+
+
+class Campaign(models.Model):
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="campaigns")
+    name = models.CharField(_("name"), max_length=120)
+    color = models.CharField(
+        _("colour"), max_length=7, default="#0d6efd", validators=[color_validator]
+    )
+    starts_on = models.DateField(_("start"), null=True, blank=True)
+    ends_on = models.DateField(_("end"), null=True, blank=True)
+    description = models.TextField(_("description"), blank=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("campaign")
+        verbose_name_plural = _("campaigns")
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "name"], name="campaign_unique_name"),
+            models.CheckConstraint(
+                condition=Q(starts_on__isnull=True)
+                | Q(ends_on__isnull=True)
+                | Q(ends_on__gte=models.F("starts_on")),
+                name="campaign_end_after_start",
+                violation_error_message=_("A campaign cannot end before it starts."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Label(models.Model):
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="labels")
+    name = models.CharField(_("name"), max_length=60)
+    color = models.CharField(
+        _("colour"), max_length=7, default="#6c757d", validators=[color_validator]
+    )
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("label")
+        verbose_name_plural = _("labels")
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "name"], name="label_unique_name")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+def media_upload_to(instance: MediaAsset, filename: str) -> str:
+    ext = filename.rsplit(".", 1)[-1].lower() if "." in filename else "bin"
+    return f"media/{instance.workspace_id}/{uuid.uuid4().hex}.{ext}"
+
+
+def thumbnail_upload_to(instance: MediaAsset, filename: str) -> str:
+    return f"thumbs/{instance.workspace_id}/{uuid.uuid4().hex}.webp"
+
+
+class MediaKind(models.TextChoices):
+    IMAGE = "image", _("image")
+    VIDEO = "video", _("video")
+
+
+class MediaAsset(models.Model):
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="media")
+    file = models.FileField(_("file"), upload_to=media_upload_to, max_length=255)
+    thumbnail = models.ImageField(
+        _("thumbnail"), upload_to=thumbnail_upload_to, blank=True, max_length=255
+    )
+    kind = models.CharField(_("kind"), max_length=8, choices=MediaKind.choices)
+    mime_type = models.CharField(_("type"), max_length=100)
+    size_bytes = models.PositiveBigIntegerField(_("size"))
+    width = models.PositiveIntegerField(null=True, blank=True)
+    height = models.PositiveIntegerField(null=True, blank=True)
+    original_name = models.CharField(_("file name"), max_length=255)
+    alt_text = models.CharField(_("alt text"), max_length=1000, blank=True)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("media file")
+        verbose_name_plural = _("media files")
+
+    def __str__(self) -> str:
+        return self.original_name
+
+
+class Post(models.Model):
+    """One piece of content: a master text and its per-channel variants.
+
+    A post without `scheduled_at` is an idea. `status` is written only by the workflow services.
+    """
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="posts")
+    title = models.CharField(_("title"), max_length=200, blank=True)
+    note = models.TextField(_("internal note"), blank=True)
+    body = models.TextField(_("text"), blank=True)
+    scheduled_at = models.DateTimeField(_("scheduled for"), null=True, blank=True)
+    status = models.CharField(
+        _("status"), max_length=24, choices=PostStatus.choices, default=PostStatus.DRAFT
+    )
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="posts"
+    )
+    campaign = models.ForeignKey(
+        Campaign, on_delete=models.SET_NULL, null=True, blank=True, related_name="posts"
+    )
+    labels = models.ManyToManyField(Label, blank=True, related_name="posts")
+    channels = models.ManyToManyField(Channel, through="PostVariant", related_name="posts")
+    media = models.ManyToManyField(
+        MediaAsset, through="PostMedia", related_name="posts", blank=True
+    )
+    # Optimistic lock: every content save increments it, a form carrying an older one is stale.
+    version = models.PositiveIntegerField(default=1)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["scheduled_at", "id"]
+        verbose_name = _("post")
+        verbose_name_plural = _("posts")
+        indexes = [
+            models.Index(fields=["workspace", "scheduled_at"], name="post_ws_scheduled"),
+            models.Index(fields=["workspace", "status"], name="post_ws_status"),
+        ]
+
+    def __str__(self) -> str:
+        return self.display_title
+
+    @property
+    def display_title(self) -> str:
+        if self.title:
+            return self.title
+        first_line = self.body.strip().splitlines()[0] if self.body.strip() else ""
+        return first_line[:60] or str(_("Untitled post"))
+
+    @property
+    def is_idea(self) -> bool:
+        return self.scheduled_at is None
+
+
+class PostMedia(models.Model):
+    post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="post_media")
+    media = models.ForeignKey(MediaAsset, on_delete=models.CASCADE, related_name="+")
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "id"]
+        constraints = [models.UniqueConstraint(fields=["post", "media"], name="postmedia_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.post_id}#{self.position}: {self.media_id}"
+
+
+class PostVariant(models.Model):
+    """A post on one channel: empty overrides fall back to the post's master text and media."""
+
+    post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="variants")
+    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="variants")
+    body_override = models.TextField(_("text for this channel"), blank=True)
+    title_override = models.CharField(_("title for this channel"), max_length=200, blank=True)
+    first_comment = models.TextField(_("first comment"), blank=True)
+    media_override = models.ManyToManyField(MediaAsset, blank=True, related_name="+")
+
+    class Meta:
+        ordering = ["channel__platform", "channel__name"]
+        verbose_name = _("channel variant")
+        verbose_name_plural = _("channel variants")
+        constraints = [
+            models.UniqueConstraint(fields=["post", "channel"], name="variant_unique_channel")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.post} → {self.channel}"
+
+    @property
+    def effective_body(self) -> str:
+        return self.body_override or self.post.body
+
+    @property
+    def effective_title(self) -> str:
+        return self.title_override or self.post.title

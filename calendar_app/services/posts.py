@@ -1,0 +1,302 @@
+"""Writes on the editorial side. Views, forms and tasks call these; they never save models.
+
+Each service checks the actor's permission, locks what it changes, validates and writes in one
+transaction, and raises ValidationError / PermissionDenied with a message for people.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from calendar_app.models import (
+    Campaign,
+    Channel,
+    Label,
+    MediaAsset,
+    Membership,
+    Post,
+    PostMedia,
+    PostVariant,
+    Workspace,
+)
+from calendar_app.permissions import Action, require
+from calendar_app.platforms import MediaInfo, variant_problems
+from calendar_app.timeutils import local_to_utc, move_to_day
+from calendar_app.workflow import EDITABLE_STATUSES
+
+# Where a post lands when an idea is dropped on a day without a time.
+DEFAULT_LOCAL_TIME = dt.time(9, 0)
+
+
+class StaleEdit(ValidationError):
+    """The post changed since the form or calendar was loaded."""
+
+
+@dataclass
+class VariantInput:
+    body_override: str = ""
+    title_override: str = ""
+    first_comment: str = ""
+    media_override: list[MediaAsset] = field(default_factory=list)
+
+
+@dataclass
+class PostInput:
+    body: str = ""
+    title: str = ""
+    note: str = ""
+    scheduled_at: dt.datetime | None = None
+    campaign: Campaign | None = None
+    labels: list[Label] = field(default_factory=list)
+    media: list[MediaAsset] = field(default_factory=list)
+    # channel -> its variant; the keys are the channels the post goes to
+    variants: dict[Channel, VariantInput] = field(default_factory=dict)
+
+
+# --- validation -----------------------------------------------------------------------------
+
+
+def _media_info(assets: list[MediaAsset]) -> list[MediaInfo]:
+    return [MediaInfo(kind=a.kind, size_bytes=a.size_bytes, name=a.original_name) for a in assets]
+
+
+def post_input_problems(data: PostInput) -> dict[Channel, list[str]]:
+    """Per channel, why this content could not be published there (only channels with problems)."""
+    problems: dict[Channel, list[str]] = {}
+    for channel, variant in data.variants.items():
+        found = variant_problems(
+            channel.platform,
+            text=variant.body_override or data.body,
+            title=variant.title_override or data.title,
+            first_comment=variant.first_comment,
+            media=_media_info(variant.media_override or data.media),
+        )
+        if found:
+            problems[channel] = found
+    return problems
+
+
+def _check_same_workspace(workspace: Workspace, data: PostInput) -> None:
+    foreign = [
+        obj
+        for obj in [data.campaign, *data.labels, *data.media, *data.variants]
+        if obj is not None and obj.workspace_id != workspace.pk
+    ]
+    foreign += [
+        m
+        for v in data.variants.values()
+        for m in v.media_override
+        if m.workspace_id != workspace.pk
+    ]
+    if foreign:
+        raise ValidationError(
+            _("Campaigns, labels, channels and media must belong to this workspace.")
+        )
+
+
+def _check_publishable(data: PostInput) -> None:
+    """A post on the calendar must be publishable on every channel it goes to."""
+    if data.scheduled_at is None:
+        return
+    if not data.variants:
+        raise ValidationError(_("Choose at least one channel before scheduling the post."))
+    problems = post_input_problems(data)
+    if problems:
+        raise ValidationError(
+            [
+                f"{channel.name}: {problem}"
+                for channel, found in problems.items()
+                for problem in found
+            ]
+        )
+
+
+def _check_not_past(
+    scheduled_at: dt.datetime | None, *, previous: dt.datetime | None = None
+) -> None:
+    if scheduled_at is None or scheduled_at == previous:
+        return
+    if scheduled_at < timezone.now():
+        raise ValidationError(_("A post cannot be scheduled in the past."))
+
+
+def _check_editable(post: Post) -> None:
+    if post.status not in EDITABLE_STATUSES:
+        raise ValidationError(
+            _("A post that is %(status)s cannot be changed.")
+            % {"status": post.get_status_display()}
+        )
+
+
+def _check_version(post: Post, expected_version: int | None) -> None:
+    if expected_version is not None and expected_version != post.version:
+        raise StaleEdit(
+            _("Someone else changed this post in the meantime. Reload to see their changes."),
+            code="stale",
+        )
+
+
+# --- writes -----------------------------------------------------------------------------------
+
+
+def _write_content(post: Post, data: PostInput) -> None:
+    post.labels.set(data.labels)
+    PostMedia.objects.filter(post=post).delete()
+    PostMedia.objects.bulk_create(
+        PostMedia(post=post, media=m, position=i) for i, m in enumerate(data.media)
+    )
+    keep = {c.pk for c in data.variants}
+    post.variants.exclude(channel_id__in=keep).delete()
+    existing = {v.channel_id: v for v in post.variants.all()}
+    for channel, vin in data.variants.items():
+        variant = existing.get(channel.pk) or PostVariant(post=post, channel=channel)
+        variant.body_override = vin.body_override
+        variant.title_override = vin.title_override
+        variant.first_comment = vin.first_comment
+        variant.save()
+        variant.media_override.set(vin.media_override)
+
+
+@transaction.atomic
+def post_create(*, membership: Membership, data: PostInput) -> Post:
+    require(membership, Action.POST_CREATE)
+    workspace = membership.workspace
+    _check_same_workspace(workspace, data)
+    _check_not_past(data.scheduled_at)
+    _check_publishable(data)
+    post = Post.objects.create(
+        workspace=workspace,
+        author=membership.user,
+        title=data.title,
+        note=data.note,
+        body=data.body,
+        scheduled_at=data.scheduled_at,
+        campaign=data.campaign,
+    )
+    _write_content(post, data)
+    return post
+
+
+def _lock_post(membership: Membership, post_id: int) -> Post:
+    try:
+        return Post.objects.select_for_update().get(
+            pk=post_id, workspace_id=membership.workspace_id
+        )
+    except Post.DoesNotExist:
+        raise ValidationError(_("This post does not exist (any more)."), code="missing") from None
+
+
+@transaction.atomic
+def post_update(
+    *, membership: Membership, post_id: int, data: PostInput, expected_version: int | None
+) -> Post:
+    require(membership, Action.POST_EDIT)
+    post = _lock_post(membership, post_id)
+    _check_version(post, expected_version)
+    _check_editable(post)
+    _check_same_workspace(membership.workspace, data)
+    _check_not_past(data.scheduled_at, previous=post.scheduled_at)
+    _check_publishable(data)
+    post.title = data.title
+    post.note = data.note
+    post.body = data.body
+    post.scheduled_at = data.scheduled_at
+    post.campaign = data.campaign
+    post.version += 1
+    post.save()
+    _write_content(post, data)
+    return post
+
+
+def post_input_from(post: Post) -> PostInput:
+    """The current content of a saved post, as the services validate it."""
+    variants = {
+        v.channel: VariantInput(
+            body_override=v.body_override,
+            title_override=v.title_override,
+            first_comment=v.first_comment,
+            media_override=list(v.media_override.all()),
+        )
+        for v in post.variants.select_related("channel").prefetch_related("media_override")
+    }
+    return PostInput(
+        body=post.body,
+        title=post.title,
+        note=post.note,
+        scheduled_at=post.scheduled_at,
+        campaign=post.campaign,
+        labels=list(post.labels.all()),
+        media=[pm.media for pm in post.post_media.select_related("media")],
+        variants=variants,
+    )
+
+
+@transaction.atomic
+def post_reschedule(
+    *,
+    membership: Membership,
+    post_id: int,
+    day: dt.date,
+    local_time: dt.time | None = None,
+    expected_version: int | None = None,
+) -> Post:
+    """Move a post (or drop an idea) onto `day` in the workspace's time zone.
+
+    Without `local_time` the post keeps its local time of day (09:00 stays 09:00 across a DST
+    change); an idea gets DEFAULT_LOCAL_TIME.
+    """
+    require(membership, Action.POST_RESCHEDULE)
+    post = _lock_post(membership, post_id)
+    _check_version(post, expected_version)
+    _check_editable(post)
+    tz = membership.workspace.tz
+    if local_time is not None:
+        new_time = local_to_utc(day, local_time, tz)
+    elif post.scheduled_at is not None:
+        new_time = move_to_day(post.scheduled_at, day, tz)
+    else:
+        new_time = local_to_utc(day, DEFAULT_LOCAL_TIME, tz)
+    if new_time == post.scheduled_at:
+        return post
+    _check_not_past(new_time)
+    data = post_input_from(post)
+    data.scheduled_at = new_time
+    _check_publishable(data)
+    post.scheduled_at = new_time
+    post.version += 1
+    post.save(update_fields=["scheduled_at", "version", "updated_at"])
+    return post
+
+
+@transaction.atomic
+def post_unschedule(
+    *, membership: Membership, post_id: int, expected_version: int | None = None
+) -> Post:
+    """Take a post off the calendar: it becomes an idea again."""
+    require(membership, Action.POST_RESCHEDULE)
+    post = _lock_post(membership, post_id)
+    _check_version(post, expected_version)
+    _check_editable(post)
+    post.scheduled_at = None
+    post.version += 1
+    post.save(update_fields=["scheduled_at", "version", "updated_at"])
+    return post
+
+
+@transaction.atomic
+def post_delete(*, membership: Membership, post_id: int) -> None:
+    require(membership, Action.POST_DELETE)
+    post = _lock_post(membership, post_id)
+    _check_editable(post)
+    post.delete()
+
+
+def require_same_workspace(membership: Membership, obj) -> None:
+    if getattr(obj, "workspace_id", None) != membership.workspace_id:
+        raise PermissionDenied(_("This belongs to another workspace."))

@@ -1,0 +1,40 @@
+from django.urls import path
+
+from calendar_app.views import calendar, media, posts, workspace
+
+app_name = "calendar"
+
+ws = "w/<slug:ws>/"
+
+urlpatterns = [
+    path("", calendar.home, name="home"),
+    path(ws, calendar.workspace_home, name="workspace_home"),
+    # calendar views
+    path(ws + "month/", calendar.month, name="month_current"),
+    path(ws + "month/<int:year>/<int:month>/", calendar.month, name="month"),
+    path(ws + "week/", calendar.week, name="week_current"),
+    path(ws + "week/<int:year>/<int:week>/", calendar.week, name="week"),
+    path(ws + "list/", calendar.post_list, name="list"),
+    # posts
+    path(ws + "posts/new/", posts.post_create, name="post_create"),
+    path(ws + "posts/check/", posts.post_check, name="post_check"),
+    path(ws + "posts/<int:pk>/", posts.post_edit, name="post_edit"),
+    path(ws + "posts/<int:pk>/delete/", posts.post_delete, name="post_delete"),
+    path(ws + "posts/<int:pk>/reschedule/", calendar.post_reschedule, name="post_reschedule"),
+    path(ws + "posts/<int:pk>/unschedule/", calendar.post_unschedule, name="post_unschedule"),
+    # media library
+    path(ws + "media/", media.media_library, name="media_library"),
+    path(ws + "media/upload/", media.media_upload, name="media_upload"),
+    # workspace settings
+    path(ws + "settings/", workspace.settings_home, name="settings"),
+    path(ws + "settings/channels/", workspace.channel_list, name="channels"),
+    path(ws + "settings/channels/new/", workspace.channel_edit, name="channel_create"),
+    path(ws + "settings/channels/<int:pk>/", workspace.channel_edit, name="channel_edit"),
+    path(ws + "settings/campaigns/", workspace.campaign_list, name="campaigns"),
+    path(ws + "settings/campaigns/new/", workspace.campaign_edit, name="campaign_create"),
+    path(ws + "settings/campaigns/<int:pk>/", workspace.campaign_edit, name="campaign_edit"),
+    path(ws + "settings/labels/", workspace.label_list, name="labels"),
+    path(ws + "settings/labels/new/", workspace.label_edit, name="label_create"),
+    path(ws + "settings/labels/<int:pk>/", workspace.label_edit, name="label_edit"),
+    path(ws + "settings/members/", workspace.member_list, name="members"),
+]
