@@ -1,4 +1,9 @@
-"""The Celery application; tasks are discovered in each app's tasks.py."""
+"""The Celery application and the beat schedule (built here, in one place).
+
+Tasks are discovered in each app's tasks.py; routes to queues are in settings (CELERY_TASK_ROUTES).
+Every periodic entry has an `expires` shorter than its interval, so a backlog (e.g. after the
+worker was down) never runs the same sweep twice.
+"""
 
 import os
 
@@ -9,3 +14,13 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 app = Celery("calendar")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+HEARTBEAT_SECONDS = 30.0
+
+app.conf.beat_schedule = {
+    "beat-heartbeat": {
+        "task": "publishing.tasks.beat_heartbeat",
+        "schedule": HEARTBEAT_SECONDS,
+        "options": {"expires": HEARTBEAT_SECONDS - 5},
+    },
+}

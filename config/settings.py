@@ -12,6 +12,8 @@ from pathlib import Path
 import dj_database_url
 from django.utils.translation import gettext_lazy as _
 
+from publishing.queues import Queue
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("VAR_DIR", BASE_DIR / "var"))
 VAR_DIR.mkdir(parents=True, exist_ok=True)
@@ -190,6 +192,12 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Queue names live in publishing/queues.py; tests give each worker its own default queue.
+CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_TASK_DEFAULT_QUEUE", Queue.DEFAULT.value)
+CELERY_TASK_ROUTES = {
+    "publishing.tasks.publish_*": {"queue": Queue.PUBLISH.value},
+    "publishing.tasks.metrics_*": {"queue": Queue.METRICS.value},
+}
 
 LOGGING = {
     "version": 1,

@@ -79,3 +79,96 @@ def other_workspace(db):
 def login(client, membership):
     client.force_login(membership.user)
     return client
+
+
+# --- A real Celery worker (owned by the ops/Celery side) -------------------------------------
+# Started once per xdist worker, consuming a queue of its own so that parallel test processes
+# (and a developer's `make run`) never take each other's tasks. It talks to the TEST database.
+
+import os  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+import uuid  # noqa: E402
+from pathlib import Path  # noqa: E402
+from urllib.parse import quote  # noqa: E402
+
+WORKER_START_TIMEOUT = 40.0
+
+
+def _database_url_for_tests() -> str:
+    """The URL of the database the tests use right now (the test database, not the real one)."""
+    from django.db import connection
+
+    sd = connection.settings_dict
+    if sd["ENGINE"] == "django.db.backends.sqlite3":
+        return f"sqlite:///{Path(sd['NAME']).resolve()}"
+    if sd["ENGINE"] != "django.db.backends.postgresql":
+        raise RuntimeError(f"The worker fixture does not know {sd['ENGINE']}.")
+    auth = quote(sd["USER"] or "", safe="")
+    if sd.get("PASSWORD"):
+        auth += ":" + quote(sd["PASSWORD"], safe="")
+    host = sd.get("HOST") or "localhost"
+    port = f":{sd['PORT']}" if sd.get("PORT") else ""
+    return f"postgres://{auth}@{host}{port}/{quote(sd['NAME'], safe='')}"
+
+
+@pytest.fixture(scope="session")
+def celery_worker_queue(worker_id) -> str:
+    """A queue name unique to this test process (xdist worker)."""
+    return f"test-{worker_id}-{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture(scope="session")
+def real_celery_worker(django_db_setup, django_db_blocker, celery_worker_queue, tmp_path_factory):
+    """A `celery worker` subprocess on the test database; yields its node name."""
+    from config.celery import app
+
+    with django_db_blocker.unblock():
+        database_url = _database_url_for_tests()
+    nodename = f"{celery_worker_queue}@localhost"
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "DB_CONN_MAX_AGE": "0",
+        "CELERY_BROKER_URL": app.conf.broker_url,
+        "CELERY_TASK_DEFAULT_QUEUE": celery_worker_queue,
+        "CELERY_TASK_ALWAYS_EAGER": "0",
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+    }
+    log_path = tmp_path_factory.mktemp("celery") / "worker.log"
+    root = Path(__file__).resolve().parent.parent
+    command = [
+        str(Path(sys.executable).with_name("celery")),
+        "-A",
+        "config",
+        "worker",
+        "--pool=solo",
+        "-Q",
+        celery_worker_queue,
+        "-n",
+        nodename,
+        "-l",
+        "warning",
+        "--without-gossip",
+        "--without-mingle",
+    ]
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(command, cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + WORKER_START_TIMEOUT
+        while True:
+            if process.poll() is not None:
+                pytest.fail(f"The Celery worker exited early:\n{log_path.read_text()}")
+            if app.control.ping(destination=[nodename], timeout=1.0):
+                break
+            if time.monotonic() > deadline:
+                pytest.fail(f"The Celery worker did not answer a ping:\n{log_path.read_text()}")
+        yield nodename
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=5)
