@@ -15,6 +15,13 @@ from tests.factories import (
 )
 
 
+def pytest_configure(config):
+    # Real hashing (PBKDF2, ~1 s per user here) is not what these tests are about.
+    from django.conf import settings
+
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def workspace(db):
     return WorkspaceFactory(name="Acme", slug="acme", timezone="Europe/Berlin")
