@@ -1,0 +1,376 @@
+"""Writes for workspace settings: the workspace itself, channels, campaigns, labels and members.
+
+Each service checks the actor's permission first, locks what it changes and raises
+ValidationError (keyed by form field where one is to blame) or PermissionDenied with a message
+for people. Objects of another workspace are looked up as if they did not exist (DoesNotExist).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TypeVar
+
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, models, transaction
+from django.db.models import Q
+from django.utils.translation import gettext as _
+
+from calendar_app.models import (
+    Campaign,
+    Channel,
+    ChannelState,
+    Label,
+    Membership,
+    Role,
+    Workspace,
+)
+from calendar_app.permissions import Action, require
+
+M = TypeVar("M", bound=models.Model)
+
+
+def _locked(model: type[M], membership: Membership, pk: int) -> M:
+    """Row `pk` of `model` in the actor's workspace, locked; DoesNotExist for anything else."""
+    return model.objects.select_for_update().get(pk=pk, workspace_id=membership.workspace_id)
+
+
+def _save(obj: M, *, duplicate: ValidationError, exclude: list[str] | None = None) -> M:
+    """Validate the fields and save; a unique violation that slipped past our checks (a race)
+    becomes `duplicate` instead of a 500."""
+    obj.full_clean(exclude=exclude, validate_unique=False, validate_constraints=False)
+    try:
+        with transaction.atomic():
+            obj.save()
+    except IntegrityError as exc:
+        raise duplicate from exc
+    return obj
+
+
+# --- workspace --------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def workspace_update(
+    *, membership: Membership, name: str, timezone: str, language: str
+) -> Workspace:
+    require(membership, Action.WORKSPACE_MANAGE)
+    workspace = Workspace.objects.select_for_update().get(pk=membership.workspace_id)
+    workspace.name = name.strip()
+    workspace.timezone = timezone.strip()
+    workspace.language = language
+    workspace.full_clean(exclude=["slug"], validate_unique=False)
+    workspace.save(update_fields=["name", "timezone", "language"])
+    # Keep the caller's membership (and its cached workspace, incl. `tz`) consistent.
+    membership.workspace = workspace
+    return workspace
+
+
+# --- channels ---------------------------------------------------------------------------------
+
+
+def _channel_duplicate(platform: str) -> ValidationError:
+    return ValidationError(
+        {
+            "account_id": _(
+                "This workspace already has a %(platform)s channel with this account id."
+            )
+            % {"platform": Channel(platform=platform).get_platform_display()}
+        }
+    )
+
+
+def _check_channel_unique(channel: Channel) -> None:
+    if not channel.account_id:
+        return
+    clash = Channel.objects.filter(
+        workspace_id=channel.workspace_id,
+        platform=channel.platform,
+        account_id=channel.account_id,
+    ).exclude(pk=channel.pk)
+    if clash.exists():
+        raise _channel_duplicate(channel.platform)
+
+
+@transaction.atomic
+def channel_create(
+    *,
+    membership: Membership,
+    platform: str,
+    name: str,
+    handle: str = "",
+    account_id: str = "",
+) -> Channel:
+    """Add a channel by hand (connecting accounts through OAuth comes later)."""
+    require(membership, Action.CHANNEL_MANAGE)
+    channel = Channel(
+        workspace=membership.workspace,
+        platform=platform,
+        name=name.strip(),
+        handle=handle.strip(),
+        account_id=account_id.strip(),
+    )
+    _check_channel_unique(channel)
+    return _save(channel, duplicate=_channel_duplicate(platform), exclude=["avatar"])
+
+
+@transaction.atomic
+def channel_update(
+    *,
+    membership: Membership,
+    channel_id: int,
+    platform: str,
+    name: str,
+    handle: str = "",
+    account_id: str = "",
+) -> Channel:
+    require(membership, Action.CHANNEL_MANAGE)
+    channel = _locked(Channel, membership, channel_id)
+    channel.platform = platform
+    channel.name = name.strip()
+    channel.handle = handle.strip()
+    channel.account_id = account_id.strip()
+    _check_channel_unique(channel)
+    return _save(channel, duplicate=_channel_duplicate(platform), exclude=["avatar"])
+
+
+def _set_channel_state(membership: Membership, channel_id: int, state: str) -> Channel:
+    require(membership, Action.CHANNEL_MANAGE)
+    channel = _locked(Channel, membership, channel_id)
+    if channel.state != state:
+        channel.state = state
+        channel.save(update_fields=["state"])
+    return channel
+
+
+@transaction.atomic
+def channel_pause(*, membership: Membership, channel_id: int) -> Channel:
+    """Stop publishing to a channel until it is resumed; its posts stay on the calendar."""
+    return _set_channel_state(membership, channel_id, ChannelState.PAUSED)
+
+
+@transaction.atomic
+def channel_resume(*, membership: Membership, channel_id: int) -> Channel:
+    return _set_channel_state(membership, channel_id, ChannelState.CONNECTED)
+
+
+# --- campaigns --------------------------------------------------------------------------------
+
+
+def _name_taken(model: type[models.Model], workspace_id: int, name: str, pk: int | None) -> bool:
+    return (
+        model.objects.filter(workspace_id=workspace_id, name__iexact=name).exclude(pk=pk).exists()
+    )
+
+
+def _campaign_duplicate(name: str) -> ValidationError:
+    return ValidationError(
+        {
+            "name": _("A campaign named “%(name)s” already exists in this workspace.")
+            % {"name": name}
+        }
+    )
+
+
+def _check_campaign(campaign: Campaign) -> None:
+    if campaign.starts_on and campaign.ends_on and campaign.ends_on < campaign.starts_on:
+        raise ValidationError(
+            {
+                "ends_on": _(
+                    "A campaign cannot end before it starts. Choose an end on or after the start."
+                )
+            }
+        )
+    if _name_taken(Campaign, campaign.workspace_id, campaign.name, campaign.pk):
+        raise _campaign_duplicate(campaign.name)
+
+
+@transaction.atomic
+def campaign_create(
+    *,
+    membership: Membership,
+    name: str,
+    color: str = "#0d6efd",
+    starts_on: dt.date | None = None,
+    ends_on: dt.date | None = None,
+    description: str = "",
+) -> Campaign:
+    require(membership, Action.CAMPAIGN_MANAGE)
+    campaign = Campaign(
+        workspace=membership.workspace,
+        name=name.strip(),
+        color=color,
+        starts_on=starts_on,
+        ends_on=ends_on,
+        description=description.strip(),
+    )
+    _check_campaign(campaign)
+    return _save(campaign, duplicate=_campaign_duplicate(campaign.name))
+
+
+@transaction.atomic
+def campaign_update(
+    *,
+    membership: Membership,
+    campaign_id: int,
+    name: str,
+    color: str,
+    starts_on: dt.date | None = None,
+    ends_on: dt.date | None = None,
+    description: str = "",
+) -> Campaign:
+    require(membership, Action.CAMPAIGN_MANAGE)
+    campaign = _locked(Campaign, membership, campaign_id)
+    campaign.name = name.strip()
+    campaign.color = color
+    campaign.starts_on = starts_on
+    campaign.ends_on = ends_on
+    campaign.description = description.strip()
+    _check_campaign(campaign)
+    return _save(campaign, duplicate=_campaign_duplicate(campaign.name))
+
+
+@transaction.atomic
+def campaign_delete(*, membership: Membership, campaign_id: int) -> None:
+    """Delete a campaign; its posts stay, without a campaign."""
+    require(membership, Action.CAMPAIGN_MANAGE)
+    _locked(Campaign, membership, campaign_id).delete()
+
+
+# --- labels -----------------------------------------------------------------------------------
+
+
+def _label_duplicate(name: str) -> ValidationError:
+    return ValidationError(
+        {"name": _("A label named “%(name)s” already exists in this workspace.") % {"name": name}}
+    )
+
+
+@transaction.atomic
+def label_create(*, membership: Membership, name: str, color: str = "#6c757d") -> Label:
+    require(membership, Action.LABEL_MANAGE)
+    label = Label(workspace=membership.workspace, name=name.strip(), color=color)
+    if _name_taken(Label, label.workspace_id, label.name, None):
+        raise _label_duplicate(label.name)
+    return _save(label, duplicate=_label_duplicate(label.name))
+
+
+@transaction.atomic
+def label_update(*, membership: Membership, label_id: int, name: str, color: str) -> Label:
+    require(membership, Action.LABEL_MANAGE)
+    label = _locked(Label, membership, label_id)
+    label.name = name.strip()
+    label.color = color
+    if _name_taken(Label, label.workspace_id, label.name, label.pk):
+        raise _label_duplicate(label.name)
+    return _save(label, duplicate=_label_duplicate(label.name))
+
+
+@transaction.atomic
+def label_delete(*, membership: Membership, label_id: int) -> None:
+    """Delete a label; it disappears from the posts that carried it."""
+    require(membership, Action.LABEL_MANAGE)
+    _locked(Label, membership, label_id).delete()
+
+
+# --- members ----------------------------------------------------------------------------------
+
+
+def _lock_workspace_members(membership: Membership) -> None:
+    """Serialise membership changes per workspace, so two owners cannot demote each other at once."""
+    Workspace.objects.select_for_update().filter(pk=membership.workspace_id).first()
+
+
+def _check_role(role: str) -> None:
+    if role not in Role.values:
+        raise ValidationError({"role": _("Choose one of the roles offered.")})
+
+
+def _check_keeps_an_owner(target: Membership) -> None:
+    if target.role != Role.OWNER:
+        return
+    others = (
+        Membership.objects.filter(workspace_id=target.workspace_id, role=Role.OWNER)
+        .exclude(pk=target.pk)
+        .exists()
+    )
+    if not others:
+        raise ValidationError(
+            _("%(user)s is the last owner of this workspace. Make someone else an owner first.")
+            % {"user": target.user}
+        )
+
+
+@transaction.atomic
+def member_add(*, membership: Membership, username_or_email: str, role: str) -> Membership:
+    """Add an existing user, found by username or e-mail address, to the workspace."""
+    require(membership, Action.MEMBER_MANAGE)
+    _check_role(role)
+    who = username_or_email.strip()
+    if not who:
+        raise ValidationError({"username_or_email": _("Enter a username or an e-mail address.")})
+    users = list(
+        get_user_model()
+        .objects.filter(Q(username__iexact=who) | Q(email__iexact=who), is_active=True)
+        .order_by("pk")[:2]
+    )
+    if not users:
+        raise ValidationError(
+            {
+                "username_or_email": _(
+                    "There is no user with the username or e-mail address “%(who)s”. They need an account first."
+                )
+                % {"who": who}
+            }
+        )
+    if len(users) > 1:
+        raise ValidationError(
+            {
+                "username_or_email": _(
+                    "More than one user matches “%(who)s”. Enter the username instead."
+                )
+                % {"who": who}
+            }
+        )
+    user = users[0]
+    _lock_workspace_members(membership)
+    if Membership.objects.filter(workspace_id=membership.workspace_id, user=user).exists():
+        raise ValidationError(
+            {
+                "username_or_email": _("%(user)s is already a member of this workspace.")
+                % {"user": user}
+            }
+        )
+    try:
+        with transaction.atomic():
+            return Membership.objects.create(workspace=membership.workspace, user=user, role=role)
+    except IntegrityError as exc:
+        raise ValidationError(
+            _("%(user)s is already a member of this workspace.") % {"user": user}
+        ) from exc
+
+
+@transaction.atomic
+def member_set_role(*, membership: Membership, member_id: int, role: str) -> Membership:
+    require(membership, Action.MEMBER_MANAGE)
+    _check_role(role)
+    _lock_workspace_members(membership)
+    target = _locked(Membership, membership, member_id)
+    if target.role == role:
+        return target
+    if role != Role.OWNER:
+        _check_keeps_an_owner(target)
+    target.role = role
+    target.save(update_fields=["role"])
+    if target.pk == membership.pk:
+        membership.role = role
+    return target
+
+
+@transaction.atomic
+def member_remove(*, membership: Membership, member_id: int) -> None:
+    require(membership, Action.MEMBER_MANAGE)
+    _lock_workspace_members(membership)
+    target = _locked(Membership, membership, member_id)
+    _check_keeps_an_owner(target)
+    target.delete()
