@@ -1,11 +1,359 @@
-"""Workspace settings: channels, campaigns, labels, members. (In progress.)"""
+"""Workspace settings: general, channels, campaigns, labels, members.
 
-from django.http import HttpResponse
+Every member may look (read-only); changes are POSTed and refused with 403 and a message for
+roles that may not make them. Objects of another workspace answer 404.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from django import forms as django_forms
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import models
+from django.db.models import Count
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from calendar_app import settings_forms as forms
+from calendar_app.models import Campaign, Channel, ChannelState, Label, Membership, Role
+from calendar_app.permissions import Action, can, require
+from calendar_app.platforms import SPECS
+from calendar_app.services import workspaces as services
+from calendar_app.views.base import deny_message, workspace_context, workspace_view
 
 
-def _todo(*args, **kwargs):
-    return HttpResponse("Not built yet.", status=501)
+def _render(
+    request: HttpRequest,
+    membership: Membership,
+    template: str,
+    section: str,
+    status: int = 200,
+    **context,
+) -> HttpResponse:
+    context = {
+        **workspace_context(request, membership),
+        "nav": "settings",
+        "section": section,
+        "specs": SPECS,
+        "PAUSED": ChannelState.PAUSED,
+        **context,
+    }
+    return render(request, f"calendar_app/settings/{template}", context, status=status)
 
 
-settings_home = channel_list = channel_edit = campaign_list = campaign_edit = _todo
-label_list = label_edit = member_list = _todo
+def _refuse(
+    request: HttpRequest, membership: Membership, exc: PermissionDenied, section: str
+) -> HttpResponse:
+    messages.error(request, deny_message(exc))
+    return _render(request, membership, "denied.html", section, status=403)
+
+
+def _apply_errors(form: django_forms.Form, exc: ValidationError) -> None:
+    """Put a service's ValidationError on the form: on the field it names, else on top."""
+    if hasattr(exc, "error_dict"):
+        for name, errors in exc.error_dict.items():
+            form.add_error(name if name in form.fields else None, errors)
+    else:
+        form.add_error(None, exc)
+
+
+# --- general ----------------------------------------------------------------------------------
+
+
+@workspace_view()
+def settings_home(request: HttpRequest, membership: Membership) -> HttpResponse:
+    workspace = membership.workspace
+    may_edit = can(membership, Action.WORKSPACE_MANAGE)
+    form = forms.WorkspaceForm.for_workspace(
+        workspace, request.POST if request.method == "POST" else None
+    )
+    if request.method == "POST":
+        try:
+            require(membership, Action.WORKSPACE_MANAGE)
+            if form.is_valid():
+                services.workspace_update(membership=membership, **form.cleaned_data)
+                messages.success(request, _("The workspace settings were saved."))
+                return redirect("calendar:settings", workspace.slug)
+        except PermissionDenied as exc:
+            return _refuse(request, membership, exc, "general")
+        except ValidationError as exc:
+            _apply_errors(form, exc)
+    if not may_edit:
+        forms.disable_all(form)
+    return _render(request, membership, "general.html", "general", form=form, may_edit=may_edit)
+
+
+# --- channels, campaigns, labels: one list page and one edit page each --------------------------
+
+
+@dataclass(frozen=True)
+class ObjectPages:
+    """What differs between the channel, campaign and label settings pages."""
+
+    model: type[models.Model]
+    action: Action
+    section: str
+    list_route: str
+    form_for: Callable  # (obj | None, data) -> Form
+    create: Callable  # (membership=, **cleaned_data) -> obj
+    update: Callable  # (membership=, <id_arg>=, **cleaned_data) -> obj
+    id_arg: str
+    added: str
+    saved: str
+    # name of a POSTed `action` -> (service(membership=, <id_arg>=), message with %(name)s)
+    extra: dict[str, tuple[Callable, str]] = field(default_factory=dict)
+
+
+CHANNELS = ObjectPages(
+    model=Channel,
+    action=Action.CHANNEL_MANAGE,
+    section="channels",
+    list_route="calendar:channels",
+    form_for=forms.ChannelForm.for_channel,
+    create=services.channel_create,
+    update=services.channel_update,
+    id_arg="channel_id",
+    added=gettext_lazy("The channel %(name)s was added."),
+    saved=gettext_lazy("The channel %(name)s was saved."),
+    extra={
+        "pause": (
+            services.channel_pause,
+            gettext_lazy(
+                "%(name)s is paused: nothing will be published there until it is resumed."
+            ),
+        ),
+        "resume": (services.channel_resume, gettext_lazy("%(name)s is active again.")),
+    },
+)
+CAMPAIGNS = ObjectPages(
+    model=Campaign,
+    action=Action.CAMPAIGN_MANAGE,
+    section="campaigns",
+    list_route="calendar:campaigns",
+    form_for=forms.CampaignForm.for_campaign,
+    create=services.campaign_create,
+    update=services.campaign_update,
+    id_arg="campaign_id",
+    added=gettext_lazy("The campaign %(name)s was created."),
+    saved=gettext_lazy("The campaign %(name)s was saved."),
+    extra={
+        "delete": (
+            services.campaign_delete,
+            gettext_lazy("The campaign %(name)s was deleted. Its posts were kept."),
+        )
+    },
+)
+LABELS = ObjectPages(
+    model=Label,
+    action=Action.LABEL_MANAGE,
+    section="labels",
+    list_route="calendar:labels",
+    form_for=forms.LabelForm.for_label,
+    create=services.label_create,
+    update=services.label_update,
+    id_arg="label_id",
+    added=gettext_lazy("The label %(name)s was created."),
+    saved=gettext_lazy("The label %(name)s was saved."),
+    extra={
+        "delete": (
+            services.label_delete,
+            gettext_lazy("The label %(name)s was deleted and removed from its posts."),
+        )
+    },
+)
+
+
+def _object_edit(
+    request: HttpRequest, membership: Membership, pages: ObjectPages, pk: int | None
+) -> HttpResponse:
+    workspace = membership.workspace
+    obj = get_object_or_404(pages.model, pk=pk, workspace=workspace) if pk else None
+    may_edit = can(membership, pages.action)
+    form = pages.form_for(obj, request.POST if request.method == "POST" else None)
+    try:
+        if request.method == "POST":
+            require(membership, pages.action)
+            action = request.POST.get("action", "save")
+            if obj is not None and action in pages.extra:
+                service, done = pages.extra[action]
+                service(membership=membership, **{pages.id_arg: obj.pk})
+                messages.success(request, str(done) % {"name": obj.name})
+                return redirect(pages.list_route, workspace.slug)
+            if form.is_valid():
+                if obj is None:
+                    obj = pages.create(membership=membership, **form.cleaned_data)
+                    done = pages.added
+                else:
+                    obj = pages.update(
+                        membership=membership, **{pages.id_arg: obj.pk}, **form.cleaned_data
+                    )
+                    done = pages.saved
+                messages.success(request, str(done) % {"name": obj.name})
+                return redirect(pages.list_route, workspace.slug)
+        elif obj is None:
+            require(membership, pages.action)  # nothing to look at on an empty "new" form
+    except PermissionDenied as exc:
+        return _refuse(request, membership, exc, pages.section)
+    except ValidationError as exc:
+        _apply_errors(form, exc)
+    if not may_edit:
+        forms.disable_all(form)
+    return _render(
+        request,
+        membership,
+        f"{pages.section[:-1]}_form.html",
+        pages.section,
+        form=form,
+        obj=obj,
+        may_edit=may_edit,
+    )
+
+
+@workspace_view()
+def channel_list(request: HttpRequest, membership: Membership) -> HttpResponse:
+    channels = Channel.objects.filter(workspace=membership.workspace).annotate(
+        post_count=Count("variants")
+    )
+    return _render(
+        request,
+        membership,
+        "channels.html",
+        "channels",
+        channels=list(channels),
+        may_edit=can(membership, Action.CHANNEL_MANAGE),
+    )
+
+
+@workspace_view()
+def channel_edit(request: HttpRequest, membership: Membership, pk: int | None = None):
+    return _object_edit(request, membership, CHANNELS, pk)
+
+
+@workspace_view()
+def campaign_list(request: HttpRequest, membership: Membership) -> HttpResponse:
+    campaigns = Campaign.objects.filter(workspace=membership.workspace).annotate(
+        post_count=Count("posts")
+    )
+    return _render(
+        request,
+        membership,
+        "campaigns.html",
+        "campaigns",
+        campaigns=list(campaigns),
+        may_edit=can(membership, Action.CAMPAIGN_MANAGE),
+    )
+
+
+@workspace_view()
+def campaign_edit(request: HttpRequest, membership: Membership, pk: int | None = None):
+    return _object_edit(request, membership, CAMPAIGNS, pk)
+
+
+@workspace_view()
+def label_list(request: HttpRequest, membership: Membership) -> HttpResponse:
+    labels = Label.objects.filter(workspace=membership.workspace).annotate(
+        post_count=Count("posts")
+    )
+    return _render(
+        request,
+        membership,
+        "labels.html",
+        "labels",
+        labels=list(labels),
+        may_edit=can(membership, Action.LABEL_MANAGE),
+    )
+
+
+@workspace_view()
+def label_edit(request: HttpRequest, membership: Membership, pk: int | None = None):
+    return _object_edit(request, membership, LABELS, pk)
+
+
+# --- members ----------------------------------------------------------------------------------
+
+
+@workspace_view()
+def member_list(request: HttpRequest, membership: Membership) -> HttpResponse:
+    """The member list; owners add members, change roles and remove members here (POST `action`)."""
+    workspace = membership.workspace
+    may_edit = can(membership, Action.MEMBER_MANAGE)
+    add_form = forms.MemberAddForm()
+    if request.method == "POST":
+        action = request.POST.get("action", "")
+        if action == "add":
+            add_form = forms.MemberAddForm(request.POST)
+        try:
+            require(membership, Action.MEMBER_MANAGE)
+            done = _member_action(request, membership, action, add_form)
+            if done:
+                messages.success(request, done)
+                if not membership.role:  # the owner left the workspace
+                    return redirect("calendar:home")
+                if membership.role != Role.OWNER:  # the owner stepped down
+                    return redirect("calendar:settings", workspace.slug)
+                return redirect("calendar:members", workspace.slug)
+        except PermissionDenied as exc:
+            return _refuse(request, membership, exc, "members")
+        except ValidationError as exc:
+            if action == "add":
+                _apply_errors(add_form, exc)
+            else:
+                messages.error(request, " ".join(exc.messages))
+    members = (
+        Membership.objects.filter(workspace=workspace)
+        .select_related("user")
+        .order_by("user__username")
+    )
+    return _render(
+        request,
+        membership,
+        "members.html",
+        "members",
+        members=list(members),
+        add_form=add_form,
+        roles=Role.choices,
+        may_edit=may_edit,
+        status=400 if add_form.errors else 200,
+    )
+
+
+def _member_action(
+    request: HttpRequest, membership: Membership, action: str, add_form: forms.MemberAddForm
+) -> str | None:
+    """Run the POSTed member action; the success message, or None when the form has errors."""
+    if action == "add":
+        if not add_form.is_valid():
+            return None
+        added = services.member_add(membership=membership, **add_form.cleaned_data)
+        return _("%(user)s was added as %(role)s.") % {
+            "user": added.user,
+            "role": added.get_role_display(),
+        }
+    member_id = request.POST.get("member", "")
+    if not member_id.isdigit():
+        raise Http404
+    target = get_object_or_404(
+        Membership.objects.select_related("user"), pk=member_id, workspace=membership.workspace
+    )
+    if action == "set_role":
+        role_form = forms.MemberRoleForm(request.POST)
+        if not role_form.is_valid():
+            raise ValidationError(_("Choose one of the roles offered."))
+        changed = services.member_set_role(
+            membership=membership, member_id=target.pk, role=role_form.cleaned_data["role"]
+        )
+        return _("%(user)s is now %(role)s.") % {
+            "user": target.user,
+            "role": changed.get_role_display(),
+        }
+    if action == "remove":
+        services.member_remove(membership=membership, member_id=target.pk)
+        if target.pk == membership.pk:
+            membership.role = ""  # left the workspace: nothing here to go back to
+        return _("%(user)s was removed from the workspace.") % {"user": target.user}
+    raise ValidationError(_("Unknown action."))

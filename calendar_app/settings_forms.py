@@ -1,0 +1,145 @@
+"""Forms of the workspace settings pages. They only parse input; the services validate and write."""
+
+from __future__ import annotations
+
+import zoneinfo
+from functools import cache
+
+from django import forms
+from django.conf import settings
+from django.utils.translation import gettext_lazy as _
+
+from calendar_app.models import Campaign, Channel, Label, Role, Workspace
+from calendar_app.platforms import Platform
+
+
+@cache
+def timezone_choices() -> list[tuple[str, str]]:
+    zones = sorted(
+        z for z in zoneinfo.available_timezones() if "/" in z and not z.startswith("Etc/")
+    )
+    return [(z, z.replace("_", " ")) for z in [*zones, "UTC"]]
+
+
+class ColorInput(forms.TextInput):
+    input_type = "color"
+
+    def __init__(self, attrs=None):
+        super().__init__({"class": "form-control form-control-color", **(attrs or {})})
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs, format="%Y-%m-%d")
+
+
+class WorkspaceForm(forms.Form):
+    name = forms.CharField(label=_("Name"), max_length=120)
+    timezone = forms.ChoiceField(
+        label=_("Time zone"),
+        choices=timezone_choices,
+        help_text=_("Posts are planned and shown in this time zone."),
+    )
+    language = forms.ChoiceField(
+        label=_("Language of the content"),
+        choices=settings.LANGUAGES,
+        help_text=_("The language your team writes posts in."),
+    )
+
+    @classmethod
+    def for_workspace(cls, workspace: Workspace, data=None) -> WorkspaceForm:
+        initial = {
+            "name": workspace.name,
+            "timezone": workspace.timezone,
+            "language": workspace.language,
+        }
+        return cls(data, initial=initial)
+
+
+class ChannelForm(forms.Form):
+    platform = forms.ChoiceField(label=_("Platform"), choices=Platform.choices)
+    name = forms.CharField(
+        label=_("Display name"), max_length=120, help_text=_("How the team recognises the channel.")
+    )
+    handle = forms.CharField(
+        label=_("Handle"), max_length=200, required=False, help_text=_("For example @nordlicht.")
+    )
+    account_id = forms.CharField(
+        label=_("Account id"),
+        max_length=200,
+        required=False,
+        help_text=_(
+            "Optional for now: channels are added by hand until accounts can be connected."
+        ),
+    )
+
+    @classmethod
+    def for_channel(cls, channel: Channel | None, data=None) -> ChannelForm:
+        initial = (
+            {
+                "platform": channel.platform,
+                "name": channel.name,
+                "handle": channel.handle,
+                "account_id": channel.account_id,
+            }
+            if channel
+            else {}
+        )
+        return cls(data, initial=initial)
+
+
+class CampaignForm(forms.Form):
+    name = forms.CharField(label=_("Name"), max_length=120)
+    color = forms.CharField(label=_("Colour"), max_length=7, initial="#0d6efd", widget=ColorInput)
+    starts_on = forms.DateField(label=_("Start"), required=False, widget=DateInput)
+    ends_on = forms.DateField(label=_("End"), required=False, widget=DateInput)
+    description = forms.CharField(
+        label=_("Description"), required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
+
+    @classmethod
+    def for_campaign(cls, campaign: Campaign | None, data=None) -> CampaignForm:
+        initial = (
+            {
+                "name": campaign.name,
+                "color": campaign.color,
+                "starts_on": campaign.starts_on,
+                "ends_on": campaign.ends_on,
+                "description": campaign.description,
+            }
+            if campaign
+            else {}
+        )
+        return cls(data, initial=initial)
+
+
+class LabelForm(forms.Form):
+    name = forms.CharField(label=_("Name"), max_length=60)
+    color = forms.CharField(label=_("Colour"), max_length=7, initial="#6c757d", widget=ColorInput)
+
+    @classmethod
+    def for_label(cls, label: Label | None, data=None) -> LabelForm:
+        initial = {"name": label.name, "color": label.color} if label else {}
+        return cls(data, initial=initial)
+
+
+class MemberAddForm(forms.Form):
+    username_or_email = forms.CharField(
+        label=_("Username or e-mail address"),
+        max_length=254,
+        help_text=_("The person needs an account already."),
+    )
+    role = forms.ChoiceField(label=_("Role"), choices=Role.choices, initial=Role.EDITOR)
+
+
+class MemberRoleForm(forms.Form):
+    role = forms.ChoiceField(label=_("Role"), choices=Role.choices)
+
+
+def disable_all(form: forms.Form) -> forms.Form:
+    """Render a form read-only for members whose role may not change it."""
+    for field in form.fields.values():
+        field.disabled = True
+    return form
