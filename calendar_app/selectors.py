@@ -1,0 +1,315 @@
+"""Reads for the calendar views: posts in a time window, ideas, list pages and the filter options.
+
+Query budget: one query per filter option list (channels, campaigns, labels, authors), one for the
+posts, and one each for the variants and the labels of all shown posts together; nothing per post.
+Channels and labels of a post are mapped in Python from the option lists, so no join per post.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
+
+from django.db.models import Exists, OuterRef, QuerySet
+
+from accounts.models import User
+from calendar_app.models import Campaign, Channel, Label, Post, PostVariant, Workspace
+from calendar_app.platforms import SPECS
+from calendar_app.workflow import STATUS_BADGE, PostStatus
+
+# Columns a calendar entry needs; everything else of a post stays in the database.
+_POST_COLUMNS = (
+    "id",
+    "version",
+    "title",
+    "body",
+    "scheduled_at",
+    "status",
+    "created_at",
+    "campaign__id",
+    "campaign__name",
+    "campaign__color",
+    "author__id",
+    "author__username",
+    "author__first_name",
+    "author__last_name",
+)
+
+
+# --- filters ----------------------------------------------------------------------------------
+
+
+def _int_or_none(value: str | None) -> int | None:
+    try:
+        return int(value) if value not in (None, "") else None
+    except (TypeError, ValueError):
+        return None
+
+
+@dataclass(frozen=True)
+class CalendarFilters:
+    """The filters of the month, week and list views, parsed from and written back to GET params.
+
+    Unknown or malformed values are ignored rather than refused: a filter link from an old
+    bookmark should still show a calendar.
+    """
+
+    channels: tuple[int, ...] = ()
+    campaign: int | None = None
+    label: int | None = None
+    status: str = ""
+    author: int | None = None
+
+    PARAM_NAMES = ("channel", "campaign", "label", "status", "author")
+
+    @classmethod
+    def from_params(cls, params: Mapping) -> CalendarFilters:
+        getlist = params.getlist if hasattr(params, "getlist") else lambda k: [params.get(k)]
+        channels = tuple(
+            sorted({c for c in (_int_or_none(v) for v in getlist("channel")) if c is not None})
+        )
+        status = params.get("status") or ""
+        return cls(
+            channels=channels,
+            campaign=_int_or_none(params.get("campaign")),
+            label=_int_or_none(params.get("label")),
+            status=status if status in PostStatus.values else "",
+            author=_int_or_none(params.get("author")),
+        )
+
+    @property
+    def active(self) -> bool:
+        return bool(self.channels or self.campaign or self.label or self.status or self.author)
+
+    def as_params(self) -> list[tuple[str, str]]:
+        params = [("channel", str(c)) for c in self.channels]
+        for name in ("campaign", "label", "status", "author"):
+            value = getattr(self, name)
+            if value not in (None, ""):
+                params.append((name, str(value)))
+        return params
+
+    def querystring(self) -> str:
+        """`a=1&b=2` (no leading `?`), empty when no filter is set."""
+        return urlencode(self.as_params())
+
+    def apply(self, posts: QuerySet[Post]) -> QuerySet[Post]:
+        if self.channels:
+            # EXISTS instead of a join: a post on two chosen channels must appear once.
+            posts = posts.filter(
+                Exists(
+                    PostVariant.objects.filter(post_id=OuterRef("pk"), channel_id__in=self.channels)
+                )
+            )
+        if self.campaign is not None:
+            posts = posts.filter(campaign_id=self.campaign)
+        if self.label is not None:
+            posts = posts.filter(labels__id=self.label)
+        if self.status:
+            posts = posts.filter(status=self.status)
+        if self.author is not None:
+            posts = posts.filter(author_id=self.author)
+        return posts
+
+
+# --- read models --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelInfo:
+    id: int
+    name: str
+    platform: str
+    platform_label: str
+    icon: str  # bootstrap-icons class, e.g. "bi-mastodon"
+
+
+@dataclass(frozen=True, slots=True)
+class ColorOption:
+    id: int
+    name: str
+    color: str
+
+
+@dataclass(frozen=True, slots=True)
+class AuthorInfo:
+    id: int
+    name: str
+
+
+@dataclass(frozen=True)
+class FilterOptions:
+    channels: list[ChannelInfo]
+    campaigns: list[ColorOption]
+    labels: list[ColorOption]
+    authors: list[AuthorInfo]
+    statuses: list[tuple[str, str]]
+    channel_by_id: dict[int, ChannelInfo] = field(repr=False)
+    label_by_id: dict[int, ColorOption] = field(repr=False)
+
+
+@dataclass(slots=True)
+class CalendarEntry:
+    """One post as the calendar shows it: plain values, already in the workspace's time."""
+
+    id: int
+    version: int
+    title: str
+    local: dt.datetime | None  # in the workspace time zone; None for an idea
+    day_iso: str  # YYYY-MM-DD, "" for an idea
+    time: str  # HH:MM, "" for an idea
+    minute: int
+    status: str
+    status_label: str
+    status_badge: str
+    campaign: ColorOption | None
+    author: str
+    channels: list[ChannelInfo]
+    labels: list[ColorOption]
+
+    @property
+    def day(self) -> dt.date | None:
+        return self.local.date() if self.local else None
+
+
+def _author_name(user: User | None) -> str:
+    if user is None:
+        return ""
+    full = f"{user.first_name} {user.last_name}".strip()
+    return full or user.username
+
+
+def filter_options(workspace: Workspace) -> FilterOptions:
+    """The choices of the filter bar, one query per list; also the lookup tables for entries."""
+    channels = [
+        ChannelInfo(
+            id=c.id,
+            name=c.name,
+            platform=c.platform,
+            platform_label=SPECS[c.platform].label if c.platform in SPECS else c.platform,
+            icon="bi-" + (SPECS[c.platform].icon if c.platform in SPECS else "broadcast"),
+        )
+        for c in Channel.objects.filter(workspace=workspace).only("id", "name", "platform")
+    ]
+    campaigns = [
+        ColorOption(id=c.id, name=c.name, color=c.color)
+        for c in Campaign.objects.filter(workspace=workspace).only("id", "name", "color")
+    ]
+    labels = [
+        ColorOption(id=lb.id, name=lb.name, color=lb.color)
+        for lb in Label.objects.filter(workspace=workspace).only("id", "name", "color")
+    ]
+    authors = [
+        AuthorInfo(id=u.id, name=_author_name(u))
+        for u in User.objects.filter(memberships__workspace=workspace)
+        .only("id", "username", "first_name", "last_name")
+        .order_by("username")
+    ]
+    return FilterOptions(
+        channels=channels,
+        campaigns=campaigns,
+        labels=labels,
+        authors=authors,
+        statuses=list(PostStatus.choices),
+        channel_by_id={c.id: c for c in channels},
+        label_by_id={lb.id: lb for lb in labels},
+    )
+
+
+def _posts(workspace: Workspace, filters: CalendarFilters) -> QuerySet[Post]:
+    posts = Post.objects.filter(workspace=workspace).select_related("campaign", "author")
+    return filters.apply(posts).only(*_POST_COLUMNS)
+
+
+def scheduled_posts(
+    workspace: Workspace,
+    filters: CalendarFilters,
+    *,
+    start: dt.datetime,
+    end: dt.datetime | None = None,
+) -> QuerySet[Post]:
+    """Posts with a time in [start, end) (UTC bounds), in time order."""
+    posts = _posts(workspace, filters).filter(scheduled_at__gte=start)
+    if end is not None:
+        posts = posts.filter(scheduled_at__lt=end)
+    return posts.order_by("scheduled_at", "id")
+
+
+def idea_posts(workspace: Workspace, filters: CalendarFilters) -> QuerySet[Post]:
+    """Posts without a time, newest first."""
+    return (
+        _posts(workspace, filters).filter(scheduled_at__isnull=True).order_by("-created_at", "-id")
+    )
+
+
+def calendar_entries(
+    posts: Iterable[Post], *, tz: ZoneInfo, options: FilterOptions
+) -> list[CalendarEntry]:
+    """Entries for `posts` (evaluated here), with their channels and labels: two queries in all."""
+    posts = list(posts)
+    if not posts:
+        return []
+    ids = [p.id for p in posts]
+    channel_ids: dict[int, list[int]] = defaultdict(list)
+    for post_id, channel_id in (
+        PostVariant.objects.filter(post_id__in=ids).order_by().values_list("post_id", "channel_id")
+    ):
+        channel_ids[post_id].append(channel_id)
+    label_ids: dict[int, list[int]] = defaultdict(list)
+    for post_id, label_id in (
+        Post.labels.through.objects.filter(post_id__in=ids)
+        .order_by()
+        .values_list("post_id", "label_id")
+    ):
+        label_ids[post_id].append(label_id)
+
+    channel_by_id, label_by_id = options.channel_by_id, options.label_by_id
+    channel_rank = {c.id: i for i, c in enumerate(options.channels)}
+    label_rank = {lb.id: i for i, lb in enumerate(options.labels)}
+    status_labels = {value: str(label) for value, label in PostStatus.choices}
+    campaigns: dict[int, ColorOption] = {}
+    entries = []
+    for post in posts:
+        campaign = None
+        if post.campaign is not None:
+            campaign = campaigns.get(post.campaign_id)
+            if campaign is None:
+                campaign = campaigns[post.campaign_id] = ColorOption(
+                    id=post.campaign.id, name=post.campaign.name, color=post.campaign.color
+                )
+        local = post.scheduled_at.astimezone(tz) if post.scheduled_at else None
+        entries.append(
+            CalendarEntry(
+                id=post.id,
+                version=post.version,
+                title=post.display_title,
+                local=local,
+                day_iso=local.date().isoformat() if local else "",
+                time=f"{local.hour:02d}:{local.minute:02d}" if local else "",
+                minute=local.minute if local else 0,
+                status=post.status,
+                status_label=status_labels.get(post.status, post.status),
+                status_badge=STATUS_BADGE.get(post.status, "secondary"),
+                campaign=campaign,
+                author=_author_name(post.author),
+                channels=[
+                    channel_by_id[c]
+                    for c in sorted(
+                        channel_ids.get(post.id, ()), key=lambda c: channel_rank.get(c, 0)
+                    )
+                    if c in channel_by_id
+                ],
+                labels=[
+                    label_by_id[lb]
+                    for lb in sorted(
+                        label_ids.get(post.id, ()), key=lambda lb: label_rank.get(lb, 0)
+                    )
+                    if lb in label_by_id
+                ],
+            )
+        )
+    return entries
