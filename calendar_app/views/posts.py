@@ -1,10 +1,263 @@
-"""Post editor. (In progress.)"""
+"""The post editor: create, edit (read-only for viewers), the live server check, delete."""
 
-from django.http import HttpResponse
+from __future__ import annotations
+
+import datetime as dt
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Prefetch
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from calendar_app.forms import PostForm
+from calendar_app.models import Membership, Post, PostMedia, PostVariant
+from calendar_app.permissions import Action, can
+from calendar_app.platforms import specs_as_json
+from calendar_app.services import posts as post_services
+from calendar_app.services.media import media_asset_json
+from calendar_app.views.base import workspace_context, workspace_view
+from calendar_app.workflow import EDITABLE_STATUSES, STATUS_BADGE
 
 
-def _todo(*args, **kwargs):
-    return HttpResponse("Not built yet.", status=501)
+def _post_with_content(membership: Membership, pk: int) -> Post:
+    """The post of this workspace with everything the editor shows, in a fixed number of queries."""
+    queryset = Post.objects.select_related("campaign", "author", "workspace").prefetch_related(
+        "labels",
+        Prefetch("post_media", queryset=PostMedia.objects.select_related("media")),
+        Prefetch(
+            "variants",
+            queryset=PostVariant.objects.select_related("channel").prefetch_related(
+                "media_override"
+            ),
+        ),
+    )
+    try:
+        return queryset.get(pk=pk, workspace_id=membership.workspace_id)
+    except Post.DoesNotExist:
+        raise Http404 from None
 
 
-post_create = post_check = post_edit = post_delete = _todo
+def _month_url(membership: Membership, post: Post) -> str:
+    """Where to go after saving or deleting: the post's month, or the list for ideas."""
+    workspace = membership.workspace
+    if post.scheduled_at is None:
+        return reverse("calendar:list", args=[workspace.slug])
+    local = post.scheduled_at.astimezone(workspace.tz)
+    return reverse("calendar:month", args=[workspace.slug, local.year, local.month])
+
+
+def _initial_from_query(request: HttpRequest) -> dict:
+    """Prefill from the calendar: ?date=YYYY-MM-DD&time=HH:MM, or ?idea=1 for an idea."""
+    initial: dict = {}
+    if request.GET.get("idea"):
+        return initial
+    try:
+        if request.GET.get("date"):
+            initial["date"] = dt.date.fromisoformat(request.GET["date"])
+        if request.GET.get("time"):
+            initial["time"] = dt.time.fromisoformat(request.GET["time"])
+    except ValueError:
+        return {}
+    if "date" in initial and "time" not in initial:
+        initial["time"] = dt.time(9, 0)
+    return initial
+
+
+def _editor_context(request, membership: Membership, form: PostForm, post: Post | None) -> dict:
+    workspace = membership.workspace
+    library = list(workspace.media.all())
+    by_id = {str(asset.pk): asset for asset in library}
+
+    def assets(ids: list[str]) -> list:
+        return [by_id[i] for i in ids if i in by_id]
+
+    panels = form.channel_panels()
+    for panel in panels:
+        panel.media_assets = assets(form.ordered_ids(panel.media.name))
+    channels_json = {
+        str(channel.pk): {
+            "id": channel.pk,
+            "platform": channel.platform,
+            "name": channel.name,
+            "handle": channel.handle,
+            "avatar": channel.avatar.url if channel.avatar else None,
+            "state": channel.state,
+        }
+        for channel in form.workspace_channels
+    }
+    return {
+        **workspace_context(request, membership),
+        "nav": "calendar",
+        "form": form,
+        "post": post,
+        "panels": panels,
+        "labels": list(workspace.labels.all()),
+        "selected_labels": form.selected_ids("labels"),
+        "post_media": assets(form.ordered_ids("media")),
+        "library": library,
+        "library_json": [media_asset_json(asset) for asset in library],
+        "channels_json": channels_json,
+        "specs": specs_as_json(),
+        "stale": getattr(form, "stale", False),
+        "status_badge": STATUS_BADGE.get(post.status, "secondary") if post else None,
+    }
+
+
+def _save_and_redirect(request, membership: Membership, form: PostForm, post: Post | None):
+    """Run the service for a valid form; on refusal put the reasons on the form (nothing saved)."""
+    data = form.to_post_input()
+    try:
+        if post is None:
+            saved = post_services.post_create(membership=membership, data=data)
+        else:
+            saved = post_services.post_update(
+                membership=membership,
+                post_id=post.pk,
+                data=data,
+                expected_version=form.expected_version(),
+            )
+    except post_services.StaleEdit as exc:
+        form.stale = True
+        form.add_service_error(exc)
+        return None
+    except ValidationError as exc:
+        form.add_service_error(exc)
+        return None
+    if saved.scheduled_at is None:
+        messages.success(request, _("The idea “%(title)s” was saved.") % {"title": saved})
+    else:
+        local = timezone.localtime(saved.scheduled_at, membership.workspace.tz)
+        messages.success(
+            request,
+            _("“%(title)s” was saved for %(when)s.")
+            % {"title": saved, "when": date_format(local, "SHORT_DATETIME_FORMAT")},
+        )
+    if "save_continue" in request.POST:
+        return redirect("calendar:post_edit", membership.workspace.slug, saved.pk)
+    return redirect(_month_url(membership, saved))
+
+
+@workspace_view(Action.POST_CREATE)
+@require_http_methods(["GET", "POST"])
+def post_create(request: HttpRequest, membership: Membership) -> HttpResponse:
+    workspace = membership.workspace
+    channels = list(workspace.channels.all())
+    if request.method == "POST":
+        form = PostForm(request.POST, workspace=workspace, channels=channels)
+        if form.is_valid():
+            response = _save_and_redirect(request, membership, form, None)
+            if response is not None:
+                return response
+    else:
+        form = PostForm(
+            initial=_initial_from_query(request), workspace=workspace, channels=channels
+        )
+    return render(
+        request,
+        "calendar_app/posts/editor.html",
+        _editor_context(request, membership, form, None),
+        status=400 if form.errors else 200,
+    )
+
+
+@workspace_view(Action.VIEW)
+@require_http_methods(["GET", "POST"])
+def post_edit(request: HttpRequest, membership: Membership, pk: int) -> HttpResponse:
+    post = _post_with_content(membership, pk)
+    editable = can(membership, Action.POST_EDIT) and post.status in EDITABLE_STATUSES
+    if not editable:
+        if request.method == "POST":
+            if not can(membership, Action.POST_EDIT):
+                raise PermissionDenied(_("Your role may not edit posts in this workspace."))
+            raise PermissionDenied(_("This post can no longer be changed."))
+        return render(
+            request,
+            "calendar_app/posts/detail.html",
+            {
+                **workspace_context(request, membership),
+                "nav": "calendar",
+                "post": post,
+                "variants": list(post.variants.all()),
+                "post_media": [pm.media for pm in post.post_media.all()],
+                "status_badge": STATUS_BADGE.get(post.status, "secondary"),
+                "back_url": _month_url(membership, post),
+            },
+        )
+
+    workspace = membership.workspace
+    channels = list(workspace.channels.all())
+    if request.method == "POST":
+        form = PostForm(request.POST, workspace=workspace, channels=channels)
+        if form.is_valid():
+            response = _save_and_redirect(request, membership, form, post)
+            if response is not None:
+                return response
+    else:
+        form = PostForm(initial=PostForm.initial_for(post), workspace=workspace, channels=channels)
+    status = 409 if getattr(form, "stale", False) else (400 if form.errors else 200)
+    return render(
+        request,
+        "calendar_app/posts/editor.html",
+        _editor_context(request, membership, form, post),
+        status=status,
+    )
+
+
+@workspace_view(Action.POST_CREATE)
+@require_POST
+def post_check(request: HttpRequest, membership: Membership) -> HttpResponse:
+    """The editor's live check: the server's reasons per channel, for the form as it is now."""
+    form = PostForm(request.POST, workspace=membership.workspace)
+    problems: list[tuple] = []
+    general: list[str] = []
+    scheduled = False
+    if form.is_valid():
+        data = form.to_post_input()
+        scheduled = data.scheduled_at is not None
+        problems = list(post_services.post_input_problems(data).items())
+        if scheduled and not data.variants:
+            general.append(_("Choose at least one channel before scheduling the post."))
+        if scheduled and data.scheduled_at < timezone.now():
+            general.append(_("A post cannot be scheduled in the past."))
+    else:
+        for field, errors in form.errors.items():
+            label = form.fields[field].label if field in form.fields else ""
+            general += [f"{label}: {e}" if label else e for e in errors]
+    return render(
+        request,
+        "calendar_app/posts/_check.html",
+        {
+            "problems": problems,
+            "general": general,
+            "scheduled": scheduled,
+            "form_valid": form.is_valid(),
+        },
+    )
+
+
+@workspace_view(Action.POST_DELETE)
+@require_http_methods(["GET", "POST"])
+def post_delete(request: HttpRequest, membership: Membership, pk: int) -> HttpResponse:
+    post = _post_with_content(membership, pk)
+    if request.method == "POST":
+        back = _month_url(membership, post)
+        title = str(post)
+        try:
+            post_services.post_delete(membership=membership, post_id=post.pk)
+        except ValidationError as exc:
+            for message in exc.messages:
+                messages.error(request, message)
+            return redirect("calendar:post_edit", membership.workspace.slug, post.pk)
+        messages.success(request, _("“%(title)s” was deleted.") % {"title": title})
+        return redirect(back)
+    return render(
+        request,
+        "calendar_app/posts/delete.html",
+        {**workspace_context(request, membership), "nav": "calendar", "post": post},
+    )

@@ -1,0 +1,511 @@
+"""The post editor views: local time in, UTC stored; refusals re-render and write nothing; roles."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import pytest
+import time_machine
+from django.urls import reverse
+
+from calendar_app.models import MediaAsset, Post, PostVariant
+from calendar_app.services.posts import PostInput, VariantInput, post_create, post_update
+from tests.conftest import login
+from tests.factories import ChannelFactory, LabelFactory, PostFactory
+
+NOW = dt.datetime(2026, 6, 1, 10, 0, tzinfo=dt.UTC)
+UTC = dt.UTC
+
+
+@pytest.fixture(autouse=True)
+def test_settings(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    # Pages render {% static %}; tests have no collectstatic manifest.
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+
+
+@pytest.fixture(autouse=True)
+def frozen_now():
+    with time_machine.travel(NOW, tick=False):
+        yield
+
+
+@pytest.fixture
+def x_channel(workspace):
+    return ChannelFactory(workspace=workspace, platform="x", name="Acme X", handle="@acme")
+
+
+def make_media(workspace, name="photo.jpg") -> MediaAsset:
+    return MediaAsset.objects.create(
+        workspace=workspace,
+        file=f"media/{workspace.pk}/{name}",
+        kind="image",
+        mime_type="image/jpeg",
+        size_bytes=1000,
+        original_name=name,
+    )
+
+
+def create_url(ws="acme"):
+    return reverse("calendar:post_create", args=[ws])
+
+
+def edit_url(post, ws="acme"):
+    return reverse("calendar:post_edit", args=[ws, post.pk])
+
+
+def form_data(**overrides) -> dict:
+    data = {"title": "", "body": "Hello", "note": "", "date": "", "time": "", "campaign": ""}
+    data.update(overrides)
+    return data
+
+
+def error_text(response) -> str:
+    return re.sub(r"\s+", " ", response.content.decode())
+
+
+# --- create -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("date", "time", "expected_utc"),
+    [
+        ("2026-07-10", "09:30", dt.datetime(2026, 7, 10, 7, 30, tzinfo=UTC)),  # CEST, UTC+2
+        ("2026-12-10", "09:30", dt.datetime(2026, 12, 10, 8, 30, tzinfo=UTC)),  # CET, UTC+1
+        ("2027-03-28", "02:30", dt.datetime(2027, 3, 28, 1, 30, tzinfo=UTC)),  # gap: 03:30 CEST
+    ],
+)
+def test_given_a_local_date_and_time_when_creating_then_utc_is_stored_and_month_shown(
+    client, editor, channel, date, time, expected_utc
+):
+    login(client, editor)
+
+    response = client.post(
+        create_url(), form_data(date=date, time=time, channels=[channel.pk]), follow=True
+    )
+
+    post = Post.objects.get()
+    assert post.scheduled_at == expected_utc
+    year, month = int(date[:4]), int(date[5:7])
+    assert response.redirect_chain == [(reverse("calendar:month", args=["acme", year, month]), 302)]
+    [message] = [str(m) for m in response.context["messages"]]
+    assert "was saved for" in message
+
+
+def test_given_no_date_and_time_when_creating_then_an_idea_is_saved_and_list_shown(client, editor):
+    login(client, editor)
+
+    response = client.post(create_url(), form_data(body="Someday"))
+
+    post = Post.objects.get()
+    assert post.is_idea
+    assert post.author == editor.user
+    assert response.url == reverse("calendar:list", args=["acme"])
+
+
+@pytest.mark.parametrize(("date", "time"), [("2026-07-10", ""), ("", "09:30")])
+def test_given_only_a_date_or_only_a_time_then_a_clear_error_and_nothing_saved(
+    client, editor, channel, date, time
+):
+    login(client, editor)
+
+    response = client.post(create_url(), form_data(date=date, time=time, channels=[channel.pk]))
+
+    assert response.status_code == 400
+    assert "Enter both a date and a time" in response.content.decode()
+    assert Post.objects.count() == 0
+
+
+def test_given_channel_overrides_when_creating_then_each_variant_keeps_its_own_content(
+    client, editor, channel, x_channel, workspace
+):
+    first, second = make_media(workspace, "1.jpg"), make_media(workspace, "2.jpg")
+    login(client, editor)
+
+    client.post(
+        create_url(),
+        form_data(
+            body="Master text",
+            date="2026-07-10",
+            time="09:30",
+            channels=[channel.pk, x_channel.pk],
+            media=[second.pk, first.pk],
+            **{
+                f"v{x_channel.pk}-body_override": "Short for X",
+                f"v{x_channel.pk}-first_comment": "Thread below",
+                f"v{x_channel.pk}-media_override": [first.pk],
+            },
+        ),
+    )
+
+    post = Post.objects.get()
+    assert [pm.media for pm in post.post_media.all()] == [second, first]
+    x_variant = post.variants.get(channel=x_channel)
+    assert (x_variant.body_override, x_variant.first_comment) == ("Short for X", "Thread below")
+    assert list(x_variant.media_override.all()) == [first]
+    mastodon = post.variants.get(channel=channel)
+    assert (mastodon.body_override, mastodon.effective_body) == ("", "Master text")
+
+
+def test_given_an_unpublishable_variant_when_scheduling_then_reason_shown_and_nothing_saved(
+    client, editor, x_channel
+):
+    login(client, editor)
+
+    response = client.post(
+        create_url(),
+        form_data(body="a" * 281, date="2026-07-10", time="09:30", channels=[x_channel.pk]),
+    )
+
+    assert response.status_code == 400
+    assert "Acme X: The text is 281 characters long; X allows 280 (1 too many)." in (
+        error_text(response)
+    )
+    # The user's input is still there to fix.
+    assert "a" * 281 in response.content.decode()
+    assert (Post.objects.count(), PostVariant.objects.count()) == (0, 0)
+
+
+def test_given_the_same_content_as_an_idea_then_it_is_saved(client, editor, x_channel):
+    login(client, editor)
+
+    client.post(create_url(), form_data(body="a" * 281, channels=[x_channel.pk]))
+
+    assert Post.objects.get().is_idea
+
+
+def test_given_a_time_in_the_past_then_refused(client, editor, channel):
+    login(client, editor)
+
+    response = client.post(
+        create_url(), form_data(date="2026-05-01", time="09:00", channels=[channel.pk])
+    )
+
+    assert "A post cannot be scheduled in the past." in response.content.decode()
+    assert Post.objects.count() == 0
+
+
+@pytest.mark.parametrize("field", ["channels", "labels", "campaign", "media", "media_override"])
+def test_given_an_id_of_another_workspace_then_a_validation_error_and_nothing_saved(
+    client, editor, channel, other_workspace, field
+):
+    foreign = {
+        "channels": lambda: ChannelFactory(workspace=other_workspace).pk,
+        "labels": lambda: LabelFactory(workspace=other_workspace).pk,
+        "campaign": lambda: other_workspace.campaigns.get().pk,
+        "media": lambda: make_media(other_workspace).pk,
+        "media_override": lambda: make_media(other_workspace).pk,
+    }[field]()
+    key = f"v{channel.pk}-media_override" if field == "media_override" else field
+    data = form_data(channels=[channel.pk])
+    data[key] = (
+        foreign
+        if field == "campaign"
+        else [foreign] + ([channel.pk] if field == "channels" else [])
+    )
+    login(client, editor)
+
+    response = client.post(create_url(), data)
+
+    assert response.status_code == 400
+    assert "Select a valid choice" in response.content.decode()
+    assert Post.objects.count() == 0
+
+
+def test_given_save_and_continue_then_the_editor_stays_open(client, editor):
+    login(client, editor)
+
+    response = client.post(create_url(), {**form_data(), "save_continue": "1"})
+
+    assert response.url == edit_url(Post.objects.get())
+
+
+def test_given_calendar_prefill_then_the_form_shows_that_date_and_time(client, editor):
+    login(client, editor)
+
+    response = client.get(create_url() + "?date=2026-07-10&time=14:15")
+
+    html = response.content.decode()
+    assert 'value="2026-07-10"' in html
+    assert 'value="14:15"' in html
+
+
+def test_given_an_idea_prefill_then_date_and_time_are_empty(client, editor):
+    login(client, editor)
+
+    response = client.get(create_url() + "?idea=1&date=2026-07-10")
+
+    assert response.context["form"]["date"].value() is None
+
+
+# --- edit -------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def scheduled_post(editor, channel):
+    return post_create(
+        membership=editor,
+        data=PostInput(
+            title="Launch",
+            body="Original",
+            scheduled_at=dt.datetime(2026, 7, 10, 7, 30, tzinfo=UTC),
+            variants={channel: VariantInput()},
+        ),
+    )
+
+
+def test_given_a_saved_post_when_editing_then_local_time_and_content_are_prefilled(
+    client, editor, scheduled_post
+):
+    login(client, editor)
+
+    response = client.get(edit_url(scheduled_post))
+
+    form = response.context["form"]
+    assert form["date"].value() == dt.date(2026, 7, 10)
+    assert form["time"].value() == dt.time(9, 30)
+    assert form["version"].value() == 1
+    assert 'id="post-form"' in response.content.decode()
+
+
+def test_given_an_edit_when_saved_then_version_increments_and_month_shown(
+    client, editor, channel, scheduled_post
+):
+    login(client, editor)
+
+    response = client.post(
+        edit_url(scheduled_post),
+        form_data(
+            body="Changed", date="2026-07-11", time="10:00", channels=[channel.pk], version=1
+        ),
+    )
+
+    scheduled_post.refresh_from_db()
+    assert (scheduled_post.body, scheduled_post.version) == ("Changed", 2)
+    assert scheduled_post.scheduled_at == dt.datetime(2026, 7, 11, 8, 0, tzinfo=UTC)
+    assert response.url == reverse("calendar:month", args=["acme", 2026, 7])
+
+
+def test_given_someone_saved_meanwhile_then_stale_message_with_reload_link_and_nothing_saved(
+    client, editor, manager, channel, scheduled_post
+):
+    post_update(
+        membership=manager,
+        post_id=scheduled_post.pk,
+        data=PostInput(
+            body="Manager's text",
+            scheduled_at=scheduled_post.scheduled_at,
+            variants={channel: VariantInput()},
+        ),
+        expected_version=1,
+    )
+    login(client, editor)
+
+    response = client.post(
+        edit_url(scheduled_post),
+        form_data(body="Mine", date="2026-07-10", time="09:30", channels=[channel.pk], version=1),
+    )
+
+    assert response.status_code == 409
+    html = error_text(response)
+    assert "Someone else changed this post in the meantime." in html
+    assert 'data-testid="reload-link"' in html
+    scheduled_post.refresh_from_db()
+    assert (scheduled_post.body, scheduled_post.version) == ("Manager's text", 2)
+
+
+def test_given_a_viewer_then_the_post_is_read_only(client, viewer, scheduled_post):
+    login(client, viewer)
+
+    response = client.get(edit_url(scheduled_post))
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert 'data-testid="read-only"' in html
+    assert "Original" in html
+    assert '<form method="post" id="post-form"' not in html
+    assert "<textarea" not in html
+
+
+def test_given_a_viewer_when_posting_an_edit_then_403_and_nothing_saved(
+    client, viewer, channel, scheduled_post
+):
+    login(client, viewer)
+
+    response = client.post(
+        edit_url(scheduled_post), form_data(body="Hacked", channels=[channel.pk], version=1)
+    )
+
+    assert response.status_code == 403
+    scheduled_post.refresh_from_db()
+    assert scheduled_post.body == "Original"
+
+
+@pytest.mark.parametrize("method", ["get", "post"])
+def test_given_a_viewer_then_creating_is_forbidden(client, viewer, method):
+    login(client, viewer)
+
+    response = getattr(client, method)(create_url(), form_data())
+
+    assert response.status_code == 403
+    assert Post.objects.count() == 0
+
+
+def test_given_a_post_of_another_workspace_then_404_under_my_workspace(
+    client, editor, other_workspace
+):
+    foreign = PostFactory(workspace=other_workspace)
+    login(client, editor)
+
+    assert client.get(edit_url(foreign)).status_code == 404
+    assert client.post(edit_url(foreign), form_data(version=1)).status_code == 404
+    assert (
+        client.post(reverse("calendar:post_delete", args=["acme", foreign.pk])).status_code == 404
+    )
+    assert Post.objects.filter(pk=foreign.pk).exists()
+
+
+def test_given_another_workspace_then_its_editor_is_404(client, editor, other_workspace):
+    login(client, editor)
+
+    assert client.get(create_url("other")).status_code == 404
+
+
+@pytest.mark.parametrize("extra", [0, 6])
+def test_edit_page_query_count_does_not_grow_with_channels_and_labels(
+    client, editor, workspace, channel, label, django_assert_num_queries, extra
+):
+    channels = [channel] + [ChannelFactory(workspace=workspace) for _ in range(extra)]
+    labels = [label] + [LabelFactory(workspace=workspace) for _ in range(extra)]
+    media = [make_media(workspace, f"{i}.jpg") for i in range(1 + extra)]
+    post = post_create(
+        membership=editor,
+        data=PostInput(
+            body="Hi",
+            labels=labels,
+            media=media,
+            variants={c: VariantInput(media_override=media[:1]) for c in channels},
+        ),
+    )
+    login(client, editor)
+    client.get(edit_url(post))  # warm the session
+
+    # session, user, membership; post, labels, post media, variants, their media; channels,
+    # my workspaces, library, campaigns (select), labels (checkboxes)
+    with django_assert_num_queries(13):
+        response = client.get(edit_url(post))
+    assert response.status_code == 200
+
+
+# --- live check -------------------------------------------------------------------------------
+
+
+def test_given_a_too_long_text_then_the_check_lists_the_channel_and_reason(
+    client, editor, x_channel
+):
+    login(client, editor)
+
+    response = client.post(
+        reverse("calendar:post_check", args=["acme"]),
+        form_data(body="a" * 290, date="2026-07-10", time="09:30", channels=[x_channel.pk]),
+        headers={"hx-request": "true"},
+    )
+
+    html = error_text(response)
+    assert response.status_code == 200
+    assert "Acme X" in html
+    assert "The text is 290 characters long; X allows 280 (10 too many)." in html
+    assert "<html" not in html  # a partial
+
+
+def test_given_an_idea_with_problems_then_the_check_warns_that_it_can_be_saved_anyway(
+    client, editor, x_channel
+):
+    login(client, editor)
+
+    response = client.post(
+        reverse("calendar:post_check", args=["acme"]),
+        form_data(body="a" * 290, channels=[x_channel.pk]),
+    )
+
+    assert "As an idea the post can be saved anyway" in error_text(response)
+
+
+def test_given_a_scheduled_post_without_channels_then_the_check_says_so(client, editor):
+    login(client, editor)
+
+    response = client.post(
+        reverse("calendar:post_check", args=["acme"]),
+        form_data(date="2026-07-10", time="09:30"),
+    )
+
+    assert "Choose at least one channel before scheduling the post." in error_text(response)
+
+
+def test_given_publishable_content_then_the_check_says_ready(client, editor, channel):
+    login(client, editor)
+
+    response = client.post(
+        reverse("calendar:post_check", args=["acme"]),
+        form_data(date="2026-07-10", time="09:30", channels=[channel.pk]),
+    )
+
+    assert 'data-testid="check-ok"' in response.content.decode()
+
+
+def test_given_a_viewer_then_the_check_is_forbidden(client, viewer):
+    login(client, viewer)
+
+    response = client.post(reverse("calendar:post_check", args=["acme"]), form_data())
+
+    assert response.status_code == 403
+
+
+# --- delete -----------------------------------------------------------------------------------
+
+
+def test_given_a_scheduled_post_when_deleted_then_gone_and_back_to_its_month(
+    client, editor, scheduled_post
+):
+    login(client, editor)
+
+    response = client.post(
+        reverse("calendar:post_delete", args=["acme", scheduled_post.pk]), follow=True
+    )
+
+    assert not Post.objects.filter(pk=scheduled_post.pk).exists()
+    assert response.redirect_chain == [(reverse("calendar:month", args=["acme", 2026, 7]), 302)]
+    assert [str(m) for m in response.context["messages"]] == ["“Launch” was deleted."]
+
+
+def test_given_an_idea_when_deleted_then_back_to_the_list(client, editor, workspace):
+    idea = PostFactory(workspace=workspace, scheduled_at=None)
+    login(client, editor)
+
+    response = client.post(reverse("calendar:post_delete", args=["acme", idea.pk]))
+
+    assert response.url == reverse("calendar:list", args=["acme"])
+
+
+def test_given_a_delete_link_then_get_asks_for_confirmation_and_deletes_nothing(
+    client, editor, scheduled_post
+):
+    login(client, editor)
+
+    response = client.get(reverse("calendar:post_delete", args=["acme", scheduled_post.pk]))
+
+    assert "Delete this post?" in response.content.decode()
+    assert Post.objects.filter(pk=scheduled_post.pk).exists()
+
+
+def test_given_a_viewer_when_deleting_then_403_and_the_post_stays(client, viewer, scheduled_post):
+    login(client, viewer)
+
+    response = client.post(reverse("calendar:post_delete", args=["acme", scheduled_post.pk]))
+
+    assert response.status_code == 403
+    assert Post.objects.filter(pk=scheduled_post.pk).exists()
