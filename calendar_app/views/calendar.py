@@ -106,11 +106,13 @@ def _view_urls(slug: str, day: dt.date, filters: CalendarFilters) -> dict[str, s
     params = filters.as_params()
     iso = day.isocalendar()
     return {
-        "month_url": _with_query(
+        "month_view_url": _with_query(
             reverse("calendar:month", args=[slug, day.year, day.month]), params
         ),
-        "week_url": _with_query(reverse("calendar:week", args=[slug, iso.year, iso.week]), params),
-        "list_url": _with_query(
+        "week_view_url": _with_query(
+            reverse("calendar:week", args=[slug, iso.year, iso.week]), params
+        ),
+        "list_view_url": _with_query(
             reverse("calendar:list", args=[slug]), [("from", day.isoformat()), *params]
         ),
     }
