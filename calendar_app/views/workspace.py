@@ -49,8 +49,9 @@ def _render(
 def _refuse(
     request: HttpRequest, membership: Membership, exc: PermissionDenied, section: str
 ) -> HttpResponse:
-    messages.error(request, deny_message(exc))
-    return _render(request, membership, "denied.html", section, status=403)
+    return _render(
+        request, membership, "denied.html", section, status=403, reason=deny_message(exc)
+    )
 
 
 def _apply_errors(form: django_forms.Form, exc: ValidationError) -> None:

@@ -1,0 +1,60 @@
+"""`make run` (config/run.py) and the Procfile it hands over to."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from config import run
+from publishing.queues import Queue
+
+PROCFILE = Path(__file__).resolve().parent.parent / "Procfile"
+
+
+def procfile() -> dict[str, str]:
+    entries = {}
+    for line in PROCFILE.read_text().splitlines():
+        if match := re.match(r"^([a-z]+):\s*(.+)$", line):
+            entries[match[1]] = match[2]
+    return entries
+
+
+def test_the_procfile_runs_web_worker_and_beat():
+    assert set(procfile()) == {"web", "worker", "beat"}
+
+
+def test_given_no_worker_queues_env_then_the_procfile_worker_consumes_every_queue():
+    default = re.search(r"\$\{WORKER_QUEUES:-([^}]+)\}", procfile()["worker"])[1]
+    assert default.split(",") == [q.value for q in Queue]
+
+
+def test_the_beat_schedule_file_lives_in_var():
+    assert "-s ${VAR_DIR:-var}/celerybeat-schedule" in procfile()["beat"]
+
+
+def test_given_a_reachable_redis_when_ensuring_the_broker_then_it_is_kept(tmp_path, settings):
+    assert run.ensure_broker(settings.CELERY_BROKER_URL, tmp_path) == settings.CELERY_BROKER_URL
+
+
+@pytest.mark.parametrize(
+    ("url", "redis_server"),
+    [
+        ("redis://127.0.0.1:6399/0", None),  # local, but no redis-server installed
+        ("redis://broker.example:6379/0", "/usr/bin/redis-server"),  # remote: never started here
+    ],
+)
+def test_given_no_redis_when_ensuring_the_broker_then_the_filesystem_broker_and_a_clear_notice(
+    tmp_path, monkeypatch, capsys, url, redis_server
+):
+    monkeypatch.setattr(run, "redis_answers", lambda url, timeout=0.5: False)
+    monkeypatch.setattr(run.shutil, "which", lambda name, path=None: redis_server)
+
+    assert run.ensure_broker(url, tmp_path) == "filesystem://"
+    assert "EMBEDDED FILESYSTEM BROKER" in capsys.readouterr().out
+
+
+def test_given_a_password_in_the_broker_url_then_it_is_never_printed():
+    assert run.redacted("redis://:s3cret@127.0.0.1:6379/0") == "redis://:***@127.0.0.1:6379/0"
+    assert run.redacted("redis://127.0.0.1:6379/0") == "redis://127.0.0.1:6379/0"
