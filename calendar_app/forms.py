@@ -7,10 +7,9 @@ another workspace is an invalid choice. Business rules stay in the services.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django import forms
-from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from calendar_app.models import Channel, MediaAsset, Post, Workspace
@@ -51,6 +50,7 @@ class ChannelPanel:
     title: forms.BoundField | None
     first_comment: forms.BoundField | None
     media: forms.BoundField
+    media_assets: list[MediaAsset] = field(default_factory=list)
 
 
 class PostForm(forms.Form):
@@ -208,9 +208,6 @@ class PostForm(forms.Form):
 
     def expected_version(self) -> int | None:
         return self.cleaned_data.get("version")
-
-    def add_service_error(self, exc: ValidationError) -> None:
-        self.add_error(None, exc)
 
     # --- rendering helpers ------------------------------------------------------------------
 

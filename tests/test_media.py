@@ -308,7 +308,7 @@ def test_given_several_files_in_the_library_form_then_each_error_is_shown(client
     assert response.redirect_chain == [(reverse("calendar:media_library", args=["acme"]), 302)]
     shown = [str(m) for m in response.context["messages"]]
     assert any("bad.png is not a supported image or video" in m for m in shown)
-    assert "2 file(s) added to the media library." in shown
+    assert "2 files were added to the media library." in shown
     assert sorted(MediaAsset.objects.values_list("original_name", flat=True)) == [
         "clip.mp4",
         "good.jpg",

@@ -509,3 +509,89 @@ def test_given_a_viewer_when_deleting_then_403_and_the_post_stays(client, viewer
 
     assert response.status_code == 403
     assert Post.objects.filter(pk=scheduled_post.pk).exists()
+
+
+# --- in a real browser ------------------------------------------------------------------------
+
+COUNT_SAMPLES = [
+    "hello",
+    "Read https://example.com/a/very/long/path?x=1 now",
+    "日本語 ハロー https://t.co",
+    "👍 👩‍👩‍👧‍👦 🇩🇪 1️⃣ ❤️",
+    "Grüße e\u0301 “quotes” — dash…",
+    "www.example.org and http://x.y\nnext line",
+]
+
+
+@pytest.fixture
+def browser_page(live_server, editor, settings, monkeypatch):
+    """A headless Chromium signed in as the editor (Debian's chromium, never a download)."""
+    from django.test import Client
+    from playwright.sync_api import sync_playwright
+
+    # Playwright runs an event loop in this thread; the ORM calls of the test are still sync.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    client = Client()
+    client.force_login(editor.user)
+    session = client.cookies[settings.SESSION_COOKIE_NAME].value
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path="/usr/bin/chromium",
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+            ],
+        )
+        context = browser.new_context()
+        context.add_cookies(
+            [{"name": settings.SESSION_COOKIE_NAME, "value": session, "url": live_server.url}]
+        )
+        page = context.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        yield page
+        browser.close()
+        assert errors == []
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_in_the_browser_the_live_counter_counts_like_the_server(
+    browser_page, live_server, workspace
+):
+    from calendar_app.platforms import Counting, count_text
+
+    browser_page.goto(live_server.url + create_url())
+    counted = browser_page.evaluate(
+        """([samples, kinds]) => samples.map(
+            (s) => kinds.map((k) => window.EditorCounter.countText(s, k)))""",
+        [COUNT_SAMPLES, [str(k) for k in Counting]],
+    )
+
+    assert counted == [[count_text(s, k) for k in Counting] for s in COUNT_SAMPLES]
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_in_the_browser_tabs_follow_channels_and_counters_and_check_go_live(
+    browser_page, live_server, workspace, channel, x_channel
+):
+    page = browser_page
+    page.goto(live_server.url + create_url() + "?date=2026-07-10&time=09:30")
+    x_tab = f"[data-variant-tab='{x_channel.pk}']"
+    assert page.is_hidden(x_tab)
+
+    page.click(f"label[for=channel-{x_channel.pk}]")
+    page.fill("#id_body", "a" * 290)
+
+    assert page.is_visible(x_tab)
+    counter = page.locator(f"#pane-{x_channel.pk} [data-counter=body]")
+    assert counter.inner_text() == "290 / 280"
+    assert "text-danger" in counter.get_attribute("class")
+    assert "Acme X" in page.locator(f"#pane-{x_channel.pk} [data-preview]").inner_text()
+    page.wait_for_selector("#server-check >> text=X allows 280 (10 too many)")
+
+    page.click(f"label[for=channel-{x_channel.pk}]")
+    assert page.is_hidden(x_tab)

@@ -8,6 +8,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 
 from calendar_app.models import Membership
@@ -81,6 +82,11 @@ def media_upload(request: HttpRequest, membership: Membership) -> HttpResponse:
     if stored:
         messages.success(
             request,
-            _("%(count)d file(s) added to the media library.") % {"count": stored},
+            ngettext(
+                "%(count)d file was added to the media library.",
+                "%(count)d files were added to the media library.",
+                stored,
+            )
+            % {"count": stored},
         )
     return redirect("calendar:media_library", membership.workspace.slug)

@@ -11,7 +11,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.formats import date_format
+from django.utils.formats import date_format, time_format
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -124,10 +124,10 @@ def _save_and_redirect(request, membership: Membership, form: PostForm, post: Po
             )
     except post_services.StaleEdit as exc:
         form.stale = True
-        form.add_service_error(exc)
+        form.add_error(None, exc)
         return None
     except ValidationError as exc:
-        form.add_service_error(exc)
+        form.add_error(None, exc)
         return None
     if saved.scheduled_at is None:
         messages.success(request, _("The idea “%(title)s” was saved.") % {"title": saved})
@@ -135,8 +135,12 @@ def _save_and_redirect(request, membership: Membership, form: PostForm, post: Po
         local = timezone.localtime(saved.scheduled_at, membership.workspace.tz)
         messages.success(
             request,
-            _("“%(title)s” was saved for %(when)s.")
-            % {"title": saved, "when": date_format(local, "SHORT_DATETIME_FORMAT")},
+            _("“%(title)s” was saved for %(date)s at %(time)s.")
+            % {
+                "title": saved,
+                "date": date_format(local, "SHORT_DATE_FORMAT"),
+                "time": time_format(local, "H:i"),
+            },
         )
     if "save_continue" in request.POST:
         return redirect("calendar:post_edit", membership.workspace.slug, saved.pk)
