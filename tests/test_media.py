@@ -12,12 +12,20 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import override_settings
 from django.urls import reverse
+from django.utils import translation
 from PIL import Image
 
 from calendar_app.models import MediaAsset, Role
 from calendar_app.services.media import media_upload
 from tests.conftest import login
 from tests.factories import MembershipFactory, UserFactory
+
+
+@pytest.fixture(autouse=True)
+def english():
+    """The messages asserted here are the English msgids, whatever ran before."""
+    with translation.override("en"):
+        yield
 
 
 @pytest.fixture(autouse=True)

@@ -8,6 +8,7 @@ import re
 import pytest
 import time_machine
 from django.urls import reverse
+from django.utils import translation
 
 from calendar_app.models import MediaAsset, Post, PostVariant
 from calendar_app.services.posts import PostInput, VariantInput, post_create, post_update
@@ -26,6 +27,13 @@ def test_settings(settings, tmp_path):
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
+
+
+@pytest.fixture(autouse=True)
+def english():
+    """The messages asserted here are the English msgids, whatever ran before."""
+    with translation.override("en"):
+        yield
 
 
 @pytest.fixture(autouse=True)
@@ -240,6 +248,22 @@ def test_given_an_idea_prefill_then_date_and_time_are_empty(client, editor):
     response = client.get(create_url() + "?idea=1&date=2026-07-10")
 
     assert response.context["form"]["date"].value() is None
+
+
+def test_given_a_german_user_then_date_inputs_stay_iso_and_the_post_is_saved(
+    client, editor, channel
+):
+    editor.user.language = "de"
+    editor.user.save()
+    login(client, editor)
+
+    page = client.get(create_url() + "?date=2026-07-10&time=14:15")
+    client.post(create_url(), form_data(date="2026-07-10", time="14:15", channels=[channel.pk]))
+
+    html = page.content.decode()
+    assert '<html lang="de">' in html
+    assert 'value="2026-07-10"' in html  # an <input type=date> only takes ISO dates
+    assert Post.objects.get().scheduled_at == dt.datetime(2026, 7, 10, 12, 15, tzinfo=UTC)
 
 
 # --- edit -------------------------------------------------------------------------------------
