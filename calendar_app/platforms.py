@@ -2,7 +2,7 @@
 
 This is editorial knowledge used by the post editor (live counters, previews) and by the
 server before anything is saved; the publishing adapters declare the same limits through it.
-The counting rules are mirrored in static/calendar_app/counter.js for the live counter.
+The counting rules are mirrored in static/calendar_app/editor.js for the live counter.
 """
 
 from __future__ import annotations
