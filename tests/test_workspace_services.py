@@ -242,6 +242,25 @@ def test_given_a_channel_when_updated_then_its_fields_change(manager, channel):
     )
 
 
+def test_given_a_channel_with_posts_when_its_platform_changes_then_refused(
+    manager, channel, workspace
+):
+    PostFactory(workspace=workspace, channels=[channel])
+    with pytest.raises(ValidationError) as exc:
+        svc.channel_update(
+            membership=manager, channel_id=channel.pk, platform="instagram", name=channel.name
+        )
+    assert exc.value.message_dict["platform"] == [
+        "The platform of a channel that already has posts cannot be changed. Add a new channel instead."
+    ]
+    assert Channel.objects.get(pk=channel.pk).platform == "mastodon"
+
+
+def test_given_a_channel_without_posts_when_its_platform_changes_then_allowed(manager, channel):
+    svc.channel_update(membership=manager, channel_id=channel.pk, platform="x", name="X")
+    assert Channel.objects.get(pk=channel.pk).platform == "x"
+
+
 # --- campaigns ----------------------------------------------------------------------------------
 
 

@@ -126,6 +126,15 @@ def channel_update(
 ) -> Channel:
     require(membership, Action.CHANNEL_MANAGE)
     channel = _locked(Channel, membership, channel_id)
+    if platform != channel.platform and channel.variants.exists():
+        # Its posts were checked against the old platform's rules; they could not be published.
+        raise ValidationError(
+            {
+                "platform": _(
+                    "The platform of a channel that already has posts cannot be changed. Add a new channel instead."
+                )
+            }
+        )
     channel.platform = platform
     channel.name = name.strip()
     channel.handle = handle.strip()
