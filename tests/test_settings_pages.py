@@ -7,7 +7,14 @@ from django.urls import reverse
 
 from calendar_app.models import Campaign, Channel, ChannelState, Label, Membership, Role, Workspace
 from tests.conftest import login
-from tests.factories import CampaignFactory, ChannelFactory, LabelFactory, PostFactory, UserFactory
+from tests.factories import (
+    CampaignFactory,
+    ChannelFactory,
+    LabelFactory,
+    MembershipFactory,
+    PostFactory,
+    UserFactory,
+)
 
 OWNER, MANAGER, EDITOR, VIEWER = Role.OWNER, Role.MANAGER, Role.EDITOR, Role.VIEWER
 
@@ -434,7 +441,7 @@ def test_given_an_unknown_user_when_adding_then_the_form_says_so(client, owner):
     response = login(client, owner).post(
         url("members"), {"action": "add", "username_or_email": "ghost", "role": "editor"}
     )
-    assert response.status_code == 400
+    assert response.status_code == 200
     assert "There is no user with the username or e-mail address" in response.content.decode()
 
 
@@ -463,3 +470,25 @@ def test_given_an_owner_when_removing_a_member_then_gone(client, owner, viewer):
 def test_given_a_malformed_member_id_then_404_not_500(client, owner, member):
     response = login(client, owner).post(url("members"), {"action": "remove", "member": member})
     assert response.status_code == 404
+
+
+def test_given_two_owners_when_one_removes_themselves_then_they_land_on_the_home_page(
+    client, owner, workspace
+):
+    MembershipFactory(workspace=workspace, role=OWNER)
+    response = login(client, owner).post(url("members"), {"action": "remove", "member": owner.pk})
+    assert response.status_code == 302
+    assert response["Location"] == reverse("calendar:home")
+    assert client.get(url("members")).status_code == 404
+
+
+def test_given_an_owner_when_stepping_down_to_manager_then_the_members_page_turns_read_only(
+    client, owner, workspace
+):
+    MembershipFactory(workspace=workspace, role=OWNER)
+    response = login(client, owner).post(
+        url("members"), {"action": "set_role", "member": owner.pk, "role": "manager"}, follow=True
+    )
+    assert response.status_code == 200
+    assert 'data-testid="read-only"' in response.content.decode()
+    assert Membership.objects.get(pk=owner.pk).role == MANAGER

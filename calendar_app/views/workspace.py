@@ -295,8 +295,6 @@ def member_list(request: HttpRequest, membership: Membership) -> HttpResponse:
                 messages.success(request, done)
                 if not membership.role:  # the owner left the workspace
                     return redirect("calendar:home")
-                if membership.role != Role.OWNER:  # the owner stepped down
-                    return redirect("calendar:settings", workspace.slug)
                 return redirect("calendar:members", workspace.slug)
         except PermissionDenied as exc:
             return _refuse(request, membership, exc, "members")
@@ -319,7 +317,6 @@ def member_list(request: HttpRequest, membership: Membership) -> HttpResponse:
         add_form=add_form,
         roles=Role.choices,
         may_edit=may_edit,
-        status=400 if add_form.errors else 200,
     )
 
 
