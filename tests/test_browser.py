@@ -217,3 +217,55 @@ def test_given_viewer_when_opening_month_then_no_chip_is_draggable(page, live_se
     assert page.locator('[data-testid="post-chip"]').count() == 2
     assert page.locator('[data-testid="post-chip"][draggable="true"]').count() == 0
     assert page.locator("[data-create-url]").count() == 0
+
+
+def test_given_week_view_when_dropping_on_an_hour_slot_then_post_keeps_its_minutes(
+    page, live_server, acme
+):
+    workspace, channel = acme
+    editor = member(workspace, Role.EDITOR)
+    post_day = days_ahead(workspace, 3)
+    post = PostFactory(
+        workspace=workspace,
+        scheduled_at=dt.datetime.combine(post_day, dt.time(10, 15), tzinfo=workspace.tz),
+        channels=[channel],
+    )
+    iso = post_day.isocalendar()
+    log_in(page, live_server, editor.user.username)
+    page.goto(f"{live_server.url}/w/{workspace.slug}/week/{iso.year}/{iso.week}/")
+    slot = page.locator(
+        f'[data-testid="hour-slot"][data-date="{post_day.isoformat()}"][data-hour="12"]'
+    )
+
+    with page.expect_response(lambda r: "/reschedule/" in r.url) as moved:
+        chip(page, post).drag_to(slot)
+
+    assert moved.value.status == 200
+    assert slot.locator(".cal-chip-time", has_text="12:15").count() == 1
+    post.refresh_from_db()
+    assert post.scheduled_at == dt.datetime.combine(post_day, dt.time(12, 15), tzinfo=workspace.tz)
+
+
+def test_given_scheduled_chip_when_dropped_on_the_ideas_sidebar_then_it_becomes_an_idea(
+    page, live_server, acme
+):
+    workspace, channel = acme
+    editor = member(workspace, Role.EDITOR)
+    post_day = days_ahead(workspace, 3)
+    post = PostFactory(
+        workspace=workspace,
+        scheduled_at=dt.datetime.combine(post_day, dt.time(10, 15), tzinfo=workspace.tz),
+        channels=[channel],
+    )
+    log_in(page, live_server, editor.user.username)
+    page.goto(live_server.url + month_path(workspace, post_day))
+    ideas = page.locator('[data-testid="ideas"]')
+
+    with page.expect_response(lambda r: "/unschedule/" in r.url) as moved:
+        chip(page, post).drag_to(ideas)
+
+    assert moved.value.status == 200
+    assert ideas.locator(f'[data-post-id="{post.pk}"]').count() == 1
+    assert ideas.locator('[data-testid="ideas-count"]').inner_text() == "1"
+    post.refresh_from_db()
+    assert post.scheduled_at is None
