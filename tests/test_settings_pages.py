@@ -23,15 +23,6 @@ def url(name: str, *args) -> str:
     return reverse(f"calendar:{name}", args=["acme", *args])
 
 
-@pytest.fixture(autouse=True)
-def plain_static_files(settings):
-    # DEBUG is off in tests, so the manifest storage would need `collectstatic` first.
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    }
-
-
 @pytest.fixture
 def setup(members, channel, campaign, label):
     return {"channel": channel, "campaign": campaign, "label": label}
