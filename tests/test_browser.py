@@ -36,7 +36,7 @@ PASSWORD = "correct horse battery staple"  # tests.factories.UserFactory's
 
 
 @pytest.fixture
-def page(live_server, transactional_db, settings, monkeypatch):
+def page(live_server, transactional_db, monkeypatch):
     if not CHROMIUM.exists():
         reason = "Chromium is missing at /usr/bin/chromium: apt-get install chromium"
         if os.environ.get("REQUIRE_BROWSER") == "1":
@@ -44,11 +44,6 @@ def page(live_server, transactional_db, settings, monkeypatch):
         pytest.skip(reason)
     # Playwright's sync API runs an event loop in this thread; the ORM calls here are still sync.
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    # Pages render {% static %}; tests have no collectstatic manifest.
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    }
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:

@@ -33,15 +33,6 @@ MONTH_QUERIES = 13
 
 
 @pytest.fixture(autouse=True)
-def plain_static_storage(settings):
-    # Pages render {% static %}; tests have no collectstatic manifest.
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    }
-
-
-@pytest.fixture(autouse=True)
 def frozen_now():
     with time_machine.travel(NOW, tick=False):
         yield
