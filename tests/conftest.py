@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.utils import translation
 
 from calendar_app.models import Role
 from tests.factories import (
@@ -25,6 +26,13 @@ def pytest_configure(config):
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
+
+
+@pytest.fixture(autouse=True)
+def english():
+    """Tests assert English msgids; a German request must not leak its language into the next."""
+    with translation.override("en"):
+        yield
 
 
 @pytest.fixture

@@ -81,6 +81,7 @@ class LabelFactory(factory.django.DjangoModelFactory):
 class PostFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Post
+        skip_postgeneration_save = True  # the channels hook creates variants; the post is saved
 
     workspace = factory.SubFactory(WorkspaceFactory)
     title = factory.Sequence(lambda n: f"Post {n}")

@@ -12,7 +12,6 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import override_settings
 from django.urls import reverse
-from django.utils import translation
 from PIL import Image
 
 from calendar_app.models import MediaAsset, Role
@@ -22,20 +21,8 @@ from tests.factories import MembershipFactory, UserFactory
 
 
 @pytest.fixture(autouse=True)
-def english():
-    """The messages asserted here are the English msgids, whatever ran before."""
-    with translation.override("en"):
-        yield
-
-
-@pytest.fixture(autouse=True)
 def media_root(settings, tmp_path) -> Path:
     settings.MEDIA_ROOT = tmp_path / "media"
-    # Pages render {% static %}; tests have no collectstatic manifest.
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    }
     return settings.MEDIA_ROOT
 
 

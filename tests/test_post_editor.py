@@ -8,7 +8,6 @@ import re
 import pytest
 import time_machine
 from django.urls import reverse
-from django.utils import translation
 
 from calendar_app.models import MediaAsset, Post, PostVariant
 from calendar_app.services.posts import PostInput, VariantInput, post_create, post_update
@@ -22,18 +21,6 @@ UTC = dt.UTC
 @pytest.fixture(autouse=True)
 def test_settings(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
-    # Pages render {% static %}; tests have no collectstatic manifest.
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    }
-
-
-@pytest.fixture(autouse=True)
-def english():
-    """The messages asserted here are the English msgids, whatever ran before."""
-    with translation.override("en"):
-        yield
 
 
 @pytest.fixture(autouse=True)

@@ -7,7 +7,6 @@ import datetime as dt
 import pytest
 import time_machine
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.utils import translation
 
 from calendar_app.models import MediaAsset, Post, PostMedia, PostVariant, Role
 from calendar_app.services.posts import (
@@ -29,13 +28,6 @@ from tests.factories import (
 
 NOW = dt.datetime(2026, 6, 1, 10, 0, tzinfo=dt.UTC)
 TOMORROW = NOW + dt.timedelta(days=1)
-
-
-@pytest.fixture(autouse=True)
-def english():
-    """The messages asserted here are the English msgids, whatever ran before."""
-    with translation.override("en"):
-        yield
 
 
 @pytest.fixture(autouse=True)
