@@ -468,6 +468,25 @@ def test_given_publishable_content_then_the_check_says_ready(client, editor, cha
     assert 'data-testid="check-ok"' in response.content.decode()
 
 
+def test_given_an_edit_that_keeps_a_past_time_then_the_check_does_not_call_it_past(
+    client, editor, channel, workspace
+):
+    past = PostFactory(
+        workspace=workspace,
+        channels=[channel],
+        scheduled_at=dt.datetime(2026, 5, 30, 7, 30, tzinfo=UTC),  # 09:30 Berlin, before NOW
+    )
+    login(client, editor)
+    data = form_data(date="2026-05-30", time="09:30", channels=[channel.pk])
+    url = reverse("calendar:post_check", args=["acme"])
+
+    as_edit = client.post(f"{url}?post={past.pk}", data)
+    as_new = client.post(url, data)
+
+    assert "in the past" not in error_text(as_edit)
+    assert "A post cannot be scheduled in the past." in error_text(as_new)
+
+
 def test_given_a_viewer_then_the_check_is_forbidden(client, viewer):
     login(client, viewer)
 

@@ -13,6 +13,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from calendar_app.models import (
     Campaign,
@@ -29,6 +30,8 @@ from calendar_app.permissions import Action, require
 from calendar_app.platforms import MediaInfo, variant_problems
 from calendar_app.timeutils import local_to_utc, move_to_day
 from calendar_app.workflow import EDITABLE_STATUSES
+
+NO_CHANNEL_PROBLEM = gettext_noop("Choose at least one channel before scheduling the post.")
 
 # Where a post lands when an idea is dropped on a day without a time.
 DEFAULT_LOCAL_TIME = dt.time(9, 0)
@@ -105,7 +108,7 @@ def _check_publishable(data: PostInput) -> None:
     if data.scheduled_at is None:
         return
     if not data.variants:
-        raise ValidationError(_("Choose at least one channel before scheduling the post."))
+        raise ValidationError(_(NO_CHANNEL_PROBLEM))
     problems = post_input_problems(data)
     if problems:
         raise ValidationError(
@@ -117,13 +120,34 @@ def _check_publishable(data: PostInput) -> None:
         )
 
 
+def _past_problem(scheduled_at: dt.datetime | None, previous: dt.datetime | None) -> str | None:
+    """A new time must lie ahead; a time that did not change is left alone."""
+    if scheduled_at is None or scheduled_at == previous or scheduled_at >= timezone.now():
+        return None
+    return _("A post cannot be scheduled in the past.")
+
+
 def _check_not_past(
     scheduled_at: dt.datetime | None, *, previous: dt.datetime | None = None
 ) -> None:
-    if scheduled_at is None or scheduled_at == previous:
-        return
-    if scheduled_at < timezone.now():
-        raise ValidationError(_("A post cannot be scheduled in the past."))
+    if problem := _past_problem(scheduled_at, previous):
+        raise ValidationError(problem)
+
+
+def post_input_check(
+    data: PostInput, *, previous_scheduled_at: dt.datetime | None = None
+) -> tuple[list[str], dict[Channel, list[str]]]:
+    """What would stop this content from being saved as it is, without saving anything.
+
+    Returns the general problems and the per-channel ones; the editor's live check shows them
+    and the write services refuse on the same rules.
+    """
+    general: list[str] = []
+    if data.scheduled_at is not None and not data.variants:
+        general.append(_(NO_CHANNEL_PROBLEM))
+    if problem := _past_problem(data.scheduled_at, previous_scheduled_at):
+        general.append(problem)
+    return general, post_input_problems(data)
 
 
 def _check_editable(post: Post) -> None:

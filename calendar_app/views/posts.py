@@ -224,11 +224,16 @@ def post_check(request: HttpRequest, membership: Membership) -> HttpResponse:
     if form.is_valid():
         data = form.to_post_input()
         scheduled = data.scheduled_at is not None
-        problems = list(post_services.post_input_problems(data).items())
-        if scheduled and not data.variants:
-            general.append(_("Choose at least one channel before scheduling the post."))
-        if scheduled and data.scheduled_at < timezone.now():
-            general.append(_("A post cannot be scheduled in the past."))
+        # Editing: a time that did not change is not "in the past" (the save accepts it too).
+        previous = (
+            Post.objects.filter(pk=request.GET["post"], workspace_id=membership.workspace_id)
+            .values_list("scheduled_at", flat=True)
+            .first()
+            if request.GET.get("post", "").isdigit()
+            else None
+        )
+        general, by_channel = post_services.post_input_check(data, previous_scheduled_at=previous)
+        problems = list(by_channel.items())
     else:
         for field, errors in form.errors.items():
             label = form.fields[field].label if field in form.fields else ""
