@@ -1,0 +1,1 @@
+"""Platform adapters: the only code that talks HTTP to a platform (see base.py)."""
