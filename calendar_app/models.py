@@ -101,6 +101,9 @@ class Channel(models.Model):
     state = models.CharField(
         _("state"), max_length=20, choices=ChannelState.choices, default=ChannelState.CONNECTED
     )
+    # Non-secret account settings from the connection (instance/site URL, chat id, board id...);
+    # secrets live encrypted in publishing.ChannelCredentials.
+    config = models.JSONField(_("account settings"), default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

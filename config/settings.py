@@ -202,6 +202,43 @@ CELERY_TASK_ROUTES = {
     "publishing.tasks.metrics_*": {"queue": Queue.METRICS.value},
 }
 
+
+# --- Publishing: platform adapters, credentials ------------------------------------------------
+def _adapter(module: str, cls: str, **options) -> dict:
+    """One PUBLISHING_ADAPTERS entry; every API base URL can be overridden from the environment."""
+    key = module.upper()
+    return {
+        "BACKEND": f"publishing.adapters.{module}.{cls}",
+        "OPTIONS": {
+            "base_url": os.environ.get(f"{key}_API_BASE_URL", ""),
+            "client_id": os.environ.get(f"{key}_CLIENT_ID", ""),
+            "client_secret": os.environ.get(f"{key}_CLIENT_SECRET", ""),
+            **options,
+        },
+    }
+
+
+PUBLISHING_ADAPTERS = {
+    "x": _adapter("x", "XAdapter"),
+    "linkedin": _adapter("linkedin", "LinkedInAdapter"),
+    "facebook": _adapter("facebook", "FacebookAdapter"),
+    "instagram": _adapter("instagram", "InstagramAdapter"),
+    "threads": _adapter("threads", "ThreadsAdapter"),
+    "mastodon": _adapter("mastodon", "MastodonAdapter"),
+    "bluesky": _adapter("bluesky", "BlueskyAdapter"),
+    "youtube": _adapter("youtube", "YouTubeAdapter"),
+    "pinterest": _adapter("pinterest", "PinterestAdapter"),
+    "telegram": _adapter("telegram", "TelegramAdapter"),
+    "wordpress": _adapter("wordpress", "WordPressAdapter"),
+}
+# Fernet keys for credentials at rest, comma-separated; the first encrypts, all decrypt (rotation).
+# Without one, a key is generated once into var/ (development only; set it in production).
+CREDENTIALS_KEYS = env_list("CREDENTIALS_KEYS")
+# User-supplied instance/site URLs must be https and public unless this is on (dev and tests).
+PUBLISHING_ALLOW_PRIVATE_URLS = env_bool("PUBLISHING_ALLOW_PRIVATE_URLS", False)
+# Public base URL under which platforms that fetch media (Instagram, Threads, Pinterest) find it.
+PUBLIC_MEDIA_BASE_URL = os.environ.get("PUBLIC_MEDIA_BASE_URL", "")
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
