@@ -9,6 +9,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
     path("accounts/language/", account_views.set_language, name="set_language"),
+    path("notifications/", include("notifications.urls")),
     path("", include("calendar_app.urls")),
 ]
 if settings.DEBUG:

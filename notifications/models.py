@@ -1,0 +1,164 @@
+"""Notifications: what happened, for whom, and how each user wants to hear about each kind.
+
+A notification stores its kind and parameters, not a sentence: the text is rendered when it is
+read, in the reader's language (see `Notification.message`).
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class Kind(models.TextChoices):
+    SUBMITTED = "submitted", _("Submitted for review")
+    APPROVED = "approved", _("Approved")
+    CHANGES_REQUESTED = "changes_requested", _("Changes requested")
+    MENTIONED = "mentioned", _("Mentioned")
+    APPROVAL_REMINDER = "approval_reminder", _("Approval reminder")
+    APPROVAL_MISSED = "approval_missed", _("Approval missed")
+    PUBLISH_FAILED = "publish_failed", _("Publishing failed")
+    CHANNEL_NEEDS_RECONNECT = "channel_needs_reconnect", _("Channel needs reconnecting")
+    MANUAL_POST_DUE = "manual_post_due", _("Manual post due")
+
+
+# Shown on the preferences page under each kind's label.
+DESCRIPTIONS: dict[str, str] = {
+    Kind.SUBMITTED: _("Someone submits a post for review that you can approve."),
+    Kind.APPROVED: _("A post you submitted is approved."),
+    Kind.CHANGES_REQUESTED: _("A reviewer asks for changes to a post you submitted."),
+    Kind.MENTIONED: _("Someone mentions you in a comment."),
+    Kind.APPROVAL_REMINDER: _("A post waiting for your approval is scheduled soon."),
+    Kind.APPROVAL_MISSED: _("A post was not approved before its time and was not published."),
+    Kind.PUBLISH_FAILED: _("A post could not be published on one of its channels."),
+    Kind.CHANNEL_NEEDS_RECONNECT: _("A channel lost its connection and must be reconnected."),
+    Kind.MANUAL_POST_DUE: _("A post on a manual channel is due to be posted by hand."),
+}
+
+# The sentence of each kind. Parameters: actor and post are filled in by notify(); channel and
+# detail come from the caller's params where a kind needs them.
+MESSAGES: dict[str, str] = {
+    Kind.SUBMITTED: _("%(actor)s submitted “%(post)s” for review"),
+    Kind.APPROVED: _("%(actor)s approved “%(post)s”"),
+    Kind.CHANGES_REQUESTED: _("%(actor)s requested changes to “%(post)s”"),
+    Kind.MENTIONED: _("%(actor)s mentioned you in a comment on “%(post)s”"),
+    Kind.APPROVAL_REMINDER: _("“%(post)s” is waiting for your approval"),
+    Kind.APPROVAL_MISSED: _("“%(post)s” was not approved in time and was not published"),
+    Kind.PUBLISH_FAILED: _("“%(post)s” could not be published on %(channel)s"),
+    Kind.CHANNEL_NEEDS_RECONNECT: _("The channel %(channel)s needs to be reconnected"),
+    Kind.MANUAL_POST_DUE: _("“%(post)s” is due to be posted by hand on %(channel)s"),
+}
+
+ICONS: dict[str, str] = {
+    Kind.SUBMITTED: "send",
+    Kind.APPROVED: "check-circle",
+    Kind.CHANGES_REQUESTED: "pencil-square",
+    Kind.MENTIONED: "at",
+    Kind.APPROVAL_REMINDER: "alarm",
+    Kind.APPROVAL_MISSED: "calendar-x",
+    Kind.PUBLISH_FAILED: "exclamation-triangle",
+    Kind.CHANNEL_NEEDS_RECONNECT: "plug",
+    Kind.MANUAL_POST_DUE: "hand-index",
+}
+
+
+class _Params(dict):
+    """Formatting parameters that never raise: a missing one renders as an ellipsis."""
+
+    def __missing__(self, key: str) -> str:
+        return "…"
+
+
+def render_message(kind: str, params: dict) -> str:
+    """The sentence for `kind` in the active language."""
+    template = MESSAGES.get(kind)
+    if template is None:
+        return str(Kind(kind).label) if kind in Kind.values else kind
+    return str(template) % _Params(params or {})
+
+
+class Notification(models.Model):
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
+    )
+    kind = models.CharField(_("kind"), max_length=32, choices=Kind.choices)
+    workspace = models.ForeignKey(
+        "calendar_app.Workspace", on_delete=models.CASCADE, related_name="notifications"
+    )
+    post = models.ForeignKey(
+        "calendar_app.Post",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="notifications",
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    # Names are copied in when the notification is made, so the text survives a deleted post.
+    params = models.JSONField(_("parameters"), default=dict, blank=True)
+    url = models.CharField(_("link"), max_length=500, blank=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    read_at = models.DateTimeField(_("read"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
+        indexes = [
+            models.Index(fields=["recipient", "-created_at"], name="notification_recipient_new"),
+            # The navbar counts these on every page.
+            models.Index(
+                fields=["recipient"],
+                condition=Q(read_at__isnull=True),
+                name="notification_unread",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} → {self.recipient}"
+
+    @property
+    def message(self) -> str:
+        return render_message(self.kind, self.params)
+
+    @property
+    def detail(self) -> str:
+        """An optional second line (a reviewer's comment, a platform's error)."""
+        return str(self.params.get("detail", "")) if isinstance(self.params, dict) else ""
+
+    @property
+    def icon(self) -> str:
+        return ICONS.get(self.kind, "bell")
+
+    @property
+    def is_unread(self) -> bool:
+        return self.read_at is None
+
+
+class NotificationPreference(models.Model):
+    """A user's choice for one kind; no row means both channels are on."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notification_preferences"
+    )
+    kind = models.CharField(_("kind"), max_length=32, choices=Kind.choices)
+    in_app = models.BooleanField(_("in the app"), default=True)
+    email = models.BooleanField(_("by e-mail"), default=True)
+
+    class Meta:
+        verbose_name = _("notification preference")
+        verbose_name_plural = _("notification preferences")
+        constraints = [
+            models.UniqueConstraint(fields=["user", "kind"], name="notification_pref_unique_kind")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user}: {self.kind}"

@@ -1,0 +1,184 @@
+"""Writes for notifications: `notify()` is what the workflow and publishing call when something
+happens; e-mails leave through a Celery task, only after the surrounding transaction commits.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterable
+from urllib.parse import urljoin
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.http import url_has_allowed_host_and_scheme
+
+from accounts.models import User
+from calendar_app.models import Membership, Post, Workspace
+from notifications.models import Kind, Notification, NotificationPreference, render_message
+
+logger = logging.getLogger(__name__)
+
+
+def is_local_path(url: str) -> bool:
+    """A path on this site ("/w/acme/posts/1/"), never another host or scheme."""
+    return url.startswith("/") and url_has_allowed_host_and_scheme(url, allowed_hosts=set())
+
+
+def _json_params(params: dict | None) -> dict:
+    """Params as plain JSON (lazy strings and dates become strings), for the row and the task."""
+    return json.loads(json.dumps(params or {}, cls=DjangoJSONEncoder, default=str))
+
+
+@transaction.atomic
+def notify(
+    *,
+    kind: str,
+    recipients: Iterable[User],
+    workspace: Workspace,
+    post: Post | None = None,
+    actor: User | None = None,
+    params: dict | None = None,
+    url: str = "",
+) -> None:
+    """Tell `recipients` that `kind` happened in `workspace`, in the app and by e-mail.
+
+    Each recipient is told once; never the actor about their own action, never someone who is
+    not (or no longer) a member of the workspace, and only on the channels they left on.
+    `params` fill the kind's sentence (see models.MESSAGES); `actor` and `post` are added from
+    the objects. `url` is a local path; by default the post's editor.
+    """
+    kind = Kind(kind).value
+    if url and not is_local_path(url):
+        raise ValueError(f"A notification links to a local path, not {url!r}.")
+    candidate_ids = {user.pk for user in recipients if user is not None and user.pk is not None}
+    if actor is not None:
+        candidate_ids.discard(actor.pk)
+    if not candidate_ids:
+        return
+    member_ids = set(
+        Membership.objects.filter(
+            workspace=workspace, user_id__in=candidate_ids, user__is_active=True
+        ).values_list("user_id", flat=True)
+    )
+    if not member_ids:
+        return
+    preferences = {
+        pref.user_id: pref
+        for pref in NotificationPreference.objects.filter(user_id__in=member_ids, kind=kind)
+    }
+
+    params = dict(params or {})
+    if actor is not None:
+        params.setdefault("actor", str(actor))
+    if post is not None:
+        params.setdefault("post", post.display_title)
+    params = _json_params(params)
+    if not url and post is not None:
+        url = reverse("calendar:post_edit", args=[workspace.slug, post.pk])
+
+    now = timezone.now()
+    rows = []
+    mail_to = []
+    for user_id in sorted(member_ids):
+        pref = preferences.get(user_id)
+        if pref is None or pref.in_app:
+            rows.append(
+                Notification(
+                    recipient_id=user_id,
+                    kind=kind,
+                    workspace=workspace,
+                    post=post,
+                    actor=actor,
+                    params=params,
+                    url=url,
+                    created_at=now,
+                )
+            )
+        if pref is None or pref.email:
+            mail_to.append(user_id)
+    Notification.objects.bulk_create(rows)
+
+    if mail_to:
+        from notifications.tasks import notification_email_send
+
+        for user_id in mail_to:
+            task_kwargs = {
+                "recipient_id": user_id,
+                "kind": kind,
+                "workspace_id": workspace.pk,
+                "params": params,
+                "url": url,
+            }
+            transaction.on_commit(
+                lambda kw=task_kwargs: notification_email_send.delay(**kw), robust=True
+            )
+
+
+def notification_email_send(
+    *, recipient_id: int, kind: str, workspace_id: int, params: dict, url: str
+) -> bool:
+    """Send one notification e-mail, in the recipient's language; False if there is nobody to
+    send to (no address, left the workspace, or turned e-mail off in the meantime)."""
+    user = User.objects.filter(pk=recipient_id, is_active=True).first()
+    workspace = Workspace.objects.filter(pk=workspace_id).first()
+    if user is None or workspace is None or not user.email:
+        return False
+    if not Membership.objects.filter(workspace=workspace, user=user).exists():
+        return False
+    pref = NotificationPreference.objects.filter(user=user, kind=kind).first()
+    if pref is not None and not pref.email:
+        return False
+
+    language = user.language or workspace.language or settings.LANGUAGE_CODE
+    link = urljoin(settings.SITE_URL.rstrip("/") + "/", url.lstrip("/")) if url else ""
+    with translation.override(language):
+        context = {
+            "user": user,
+            "workspace": workspace,
+            "message": render_message(kind, params),
+            "detail": str(params.get("detail", "")),
+            "link": link,
+            "preferences_link": urljoin(
+                settings.SITE_URL.rstrip("/") + "/",
+                reverse("notifications:preferences").lstrip("/"),
+            ),
+        }
+        subject = render_to_string("notifications/email/subject.txt", context)
+        body = render_to_string("notifications/email/body.txt", context)
+    subject = " ".join(subject.split())  # headers must be one line
+    send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [user.email])
+    return True
+
+
+@transaction.atomic
+def notification_mark_read(
+    *, user: User, ids: Iterable[int] | None = None, all: bool = False
+) -> int:
+    """Mark the user's notifications read: the given ids, or all of them. Other users'
+    notifications are never touched. Returns how many changed."""
+    unread = Notification.objects.filter(recipient=user, read_at__isnull=True)
+    if not all:
+        wanted = [int(pk) for pk in (ids or [])]
+        if not wanted:
+            return 0
+        unread = unread.filter(pk__in=wanted)
+    return unread.update(read_at=timezone.now())
+
+
+@transaction.atomic
+def notification_preferences_set(*, user: User, choices: dict[str, tuple[bool, bool]]) -> None:
+    """Store (in_app, email) per kind; a kind with both on keeps no row (that is the default)."""
+    for kind, (in_app, email) in choices.items():
+        kind = Kind(kind).value
+        if in_app and email:
+            NotificationPreference.objects.filter(user=user, kind=kind).delete()
+        else:
+            NotificationPreference.objects.update_or_create(
+                user=user, kind=kind, defaults={"in_app": in_app, "email": email}
+            )
