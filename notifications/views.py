@@ -19,7 +19,6 @@ from notifications.selectors import (
     latest_for,
     notifications_for,
     preferences_for,
-    unread_count,
 )
 from notifications.services import (
     is_local_path,
@@ -52,11 +51,8 @@ def notification_menu(request):
 
 
 def _menu(request):
-    return render(
-        request,
-        "notifications/_menu.html",
-        {"items": latest_for(request.user), "notifications_unread": unread_count(request.user)},
-    )
+    # The unread count for the badge comes from the context processor.
+    return render(request, "notifications/_menu.html", {"items": latest_for(request.user)})
 
 
 @login_required
