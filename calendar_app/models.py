@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
+from django.utils.timezone import now as timezone_now
 from django.utils.translation import gettext_lazy as _
 
 from calendar_app.platforms import Platform, spec_for
@@ -310,3 +311,261 @@ class PostVariant(models.Model):
     @property
     def effective_title(self) -> str:
         return self.title_override or self.post.title
+
+
+# --- approval workflow ---------------------------------------------------------------------------
+# The policy a workspace sets, the review rounds a post goes through (with the steps snapshotted at
+# submission), the decisions taken in them, content revisions, the audit trail, comments and
+# external review links. Post.status itself is written only by services.approvals.post_transition.
+
+
+class ApprovalMode(models.TextChoices):
+    NONE = "none", _("No approval")
+    OPTIONAL = "optional", _("Optional approval")
+    REQUIRED = "required", _("Approval required")
+
+
+class ApprovalPolicy(models.Model):
+    """How a workspace approves posts. A workspace without a row uses the defaults (required)."""
+
+    workspace = models.OneToOneField(
+        Workspace, on_delete=models.CASCADE, related_name="approval_policy"
+    )
+    mode = models.CharField(
+        _("approval mode"),
+        max_length=12,
+        choices=ApprovalMode.choices,
+        default=ApprovalMode.REQUIRED,
+    )
+    allow_self_approval = models.BooleanField(
+        _("authors may approve their own posts"), default=False
+    )
+    time_moves_need_review = models.BooleanField(
+        _("moving an approved post to another time needs a new review"), default=False
+    )
+    reminder_hours = models.PositiveSmallIntegerField(
+        _("remind approvers this many hours before the time"), default=24
+    )
+    # Roles allowed to skip a step (every skip is recorded).
+    skip_roles = models.JSONField(_("roles that may skip a step"), default=list, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("approval policy")
+        verbose_name_plural = _("approval policies")
+
+    def __str__(self) -> str:
+        return f"{self.workspace}: {self.get_mode_display()}"
+
+
+class ApprovalStep(models.Model):
+    """One step of a workspace's approval chain, e.g. "Team lead" then "Legal"."""
+
+    policy = models.ForeignKey(ApprovalPolicy, on_delete=models.CASCADE, related_name="steps")
+    position = models.PositiveSmallIntegerField(default=0)
+    name = models.CharField(_("name"), max_length=80)
+    approver_roles = models.JSONField(_("roles that may approve"), default=list, blank=True)
+    approver_members = models.ManyToManyField(
+        settings.AUTH_USER_MODEL,
+        blank=True,
+        related_name="+",
+        verbose_name=_("members who may approve"),
+    )
+    external = models.BooleanField(_("an external reviewer may approve"), default=False)
+    required_approvals = models.PositiveSmallIntegerField(_("approvals needed"), default=1)
+
+    class Meta:
+        ordering = ["position", "id"]
+        verbose_name = _("approval step")
+        verbose_name_plural = _("approval steps")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class PostRevision(models.Model):
+    """A saved state of a post's content (texts, media, channels), numbered per post."""
+
+    post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="revisions")
+    number = models.PositiveIntegerField()
+    snapshot = models.JSONField()
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone_now)
+
+    class Meta:
+        ordering = ["post", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["post", "number"], name="revision_unique_number")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.post_id} r{self.number}"
+
+
+class RoundState(models.TextChoices):
+    ACTIVE = "active", _("In progress")
+    APPROVED = "approved", _("Approved")
+    CHANGES_REQUESTED = "changes_requested", _("Changes requested")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+class ReviewRound(models.Model):
+    """One pass of a post through the approval steps, with the steps as they were at submission."""
+
+    post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="review_rounds")
+    # [{"name", "roles": [...], "members": [user ids], "external": bool, "required": int}]
+    steps = models.JSONField()
+    current_step = models.PositiveSmallIntegerField(default=0)
+    state = models.CharField(max_length=20, choices=RoundState.choices, default=RoundState.ACTIVE)
+    revision = models.ForeignKey(
+        PostRevision, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone_now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    reminder_sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["post", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["post"], condition=Q(state="active"), name="review_round_one_active"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.post_id} round {self.pk} ({self.state})"
+
+    @property
+    def step(self) -> dict | None:
+        if self.state != RoundState.ACTIVE or self.current_step >= len(self.steps):
+            return None
+        return self.steps[self.current_step]
+
+
+class DecisionKind(models.TextChoices):
+    APPROVE = "approve", _("Approved")
+    REQUEST_CHANGES = "request_changes", _("Requested changes")
+    SKIP = "skip", _("Skipped the step")
+
+
+class ReviewDecision(models.Model):
+    """An approval, a change request or a skip, for one step and the revision it was given for."""
+
+    round = models.ForeignKey(ReviewRound, on_delete=models.CASCADE, related_name="decisions")
+    step = models.PositiveSmallIntegerField()
+    kind = models.CharField(max_length=20, choices=DecisionKind.choices)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    external_name = models.CharField(max_length=120, blank=True)
+    review_link = models.ForeignKey(
+        "ReviewLink", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    revision = models.ForeignKey(
+        PostRevision, on_delete=models.SET_NULL, null=True, related_name="decisions"
+    )
+    comment = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone_now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            # One person counts once per step (a second click or a race cannot double-count).
+            models.UniqueConstraint(
+                fields=["round", "step", "user"],
+                condition=Q(user__isnull=False),
+                name="decision_once_per_user_step",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} step {self.step} of round {self.round_id}"
+
+    @property
+    def actor_name(self) -> str:
+        if self.user is not None:
+            full = f"{self.user.first_name} {self.user.last_name}".strip()
+            return full or self.user.username
+        return self.external_name
+
+
+class AuditEvent(models.Model):
+    """Who moved a post from which status to which, when, why, and for which revision."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="audit_events")
+    action = models.CharField(max_length=40)
+    from_status = models.CharField(max_length=24)
+    to_status = models.CharField(max_length=24)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    actor_name = models.CharField(max_length=120, blank=True)  # external reviewer or "system"
+    comment = models.TextField(blank=True)
+    step = models.PositiveSmallIntegerField(null=True, blank=True)
+    revision = models.ForeignKey(
+        PostRevision, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone_now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["post", "created_at"], name="audit_post_created")]
+
+    def __str__(self) -> str:
+        return f"{self.post_id}: {self.from_status} -> {self.to_status} ({self.action})"
+
+
+class PostComment(models.Model):
+    post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="comments")
+    variant_channel = models.ForeignKey(
+        Channel, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    external_name = models.CharField(max_length=120, blank=True)
+    body = models.TextField(_("comment"))
+    internal = models.BooleanField(_("internal (never shown to external reviewers)"), default=True)
+    created_at = models.DateTimeField(default=timezone_now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"comment {self.pk} on {self.post_id}"
+
+    @property
+    def author_name(self) -> str:
+        if self.author is not None:
+            full = f"{self.author.first_name} {self.author.last_name}".strip()
+            return full or self.author.username
+        return self.external_name
+
+
+class ReviewLink(models.Model):
+    """A signed, expiring, revocable link for a reviewer without an account.
+
+    Only a hash of the token's random part is stored; the signed token itself is shown once.
+    """
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    posts = models.ManyToManyField(Post, related_name="review_links")
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone_now)
+    expires_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"review link {self.pk}"

@@ -28,6 +28,7 @@ from calendar_app.models import (
 )
 from calendar_app.permissions import Action, require
 from calendar_app.platforms import MediaInfo, variant_problems
+from calendar_app.services import approvals
 from calendar_app.timeutils import local_to_utc, move_to_day
 from calendar_app.workflow import EDITABLE_STATUSES
 
@@ -204,6 +205,7 @@ def post_create(*, membership: Membership, data: PostInput) -> Post:
         campaign=data.campaign,
     )
     _write_content(post, data)
+    approvals.revision_record(post=post, author=membership.user)
     return post
 
 
@@ -227,6 +229,7 @@ def post_update(
     _check_same_workspace(membership.workspace, data)
     _check_not_past(data.scheduled_at, previous=post.scheduled_at)
     _check_publishable(data)
+    previous_status, previous_time = post.status, post.scheduled_at
     post.title = data.title
     post.note = data.note
     post.body = data.body
@@ -235,6 +238,12 @@ def post_update(
     post.version += 1
     post.save()
     _write_content(post, data)
+    post.review_notice = approvals.after_post_saved(
+        post=post,
+        actor=membership.user,
+        previous_status=previous_status,
+        time_changed=previous_time != post.scheduled_at,
+    )
     return post
 
 
@@ -292,9 +301,18 @@ def post_reschedule(
     data = post_input_from(post)
     data.scheduled_at = new_time
     _check_publishable(data)
+    return _move(post, membership, new_time)
+
+
+def _move(post: Post, membership: Membership, new_time: dt.datetime | None) -> Post:
+    """Write a new time; the approval rules decide whether the post needs a new review."""
+    previous_status = post.status
     post.scheduled_at = new_time
     post.version += 1
     post.save(update_fields=["scheduled_at", "version", "updated_at"])
+    post.review_notice = approvals.after_post_saved(
+        post=post, actor=membership.user, previous_status=previous_status, time_changed=True
+    )
     return post
 
 
@@ -307,10 +325,9 @@ def post_unschedule(
     post = _lock_post(membership, post_id)
     _check_version(post, expected_version)
     _check_editable(post)
-    post.scheduled_at = None
-    post.version += 1
-    post.save(update_fields=["scheduled_at", "version", "updated_at"])
-    return post
+    if post.scheduled_at is None:
+        return post
+    return _move(post, membership, None)
 
 
 @transaction.atomic
