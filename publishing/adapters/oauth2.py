@@ -100,8 +100,9 @@ class OAuth2Adapter(PlatformAdapter):
 
     # -- OAuth ------------------------------------------------------------------------------------
 
-    def scope_param(self) -> str:
-        return self.scope_separator.join(self.scopes)
+    def scopes_for(self, account: Account) -> tuple[str, ...]:
+        """The scopes to ask for; an adapter may ask for more for some accounts."""
+        return self.scopes
 
     def _require_app(self) -> None:
         if not (self.client_id and self.client_secret):
@@ -113,9 +114,11 @@ class OAuth2Adapter(PlatformAdapter):
                 % {"platform": self.label}
             )
 
-    def _oauth(self, redirect_uri: str = "") -> OAuth2Session:
+    def _oauth(self, redirect_uri: str = "", scopes: tuple[str, ...] = ()) -> OAuth2Session:
         oauth = OAuth2Session(
-            self.client_id, redirect_uri=redirect_uri or None, scope=self.scope_param()
+            self.client_id,
+            redirect_uri=redirect_uri or None,
+            scope=self.scope_separator.join(scopes or self.scopes),
         )
         oauth.register_compliance_hook("access_token_response", self._token_response)
         oauth.register_compliance_hook("refresh_token_response", self._token_response)
@@ -202,7 +205,7 @@ class OAuth2Adapter(PlatformAdapter):
             params.update(
                 code_challenge=pkce_challenge(code_verifier), code_challenge_method="S256"
             )
-        url, _state = self._oauth(redirect_uri).authorization_url(
+        url, _state = self._oauth(redirect_uri, self.scopes_for(account)).authorization_url(
             self.authorize_url, state=state, **params
         )
         return url, account
@@ -216,7 +219,10 @@ class OAuth2Adapter(PlatformAdapter):
             kwargs["code_verifier"] = code_verifier
         try:
             token = self._fetch_token(
-                self._oauth(redirect_uri).fetch_token, self.token_url, code=code, **kwargs
+                self._oauth(redirect_uri, self.scopes_for(account)).fetch_token,
+                self.token_url,
+                code=code,
+                **kwargs,
             )
         except AuthExpired as exc:  # at connect time this is a refused connection
             raise ConnectError(exc.message, detail=exc.detail, status=exc.status) from None

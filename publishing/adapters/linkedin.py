@@ -1,0 +1,429 @@
+"""LinkedIn (versioned REST API): member or organisation posts via /rest/posts, images and videos
+via initializeUpload, first comment via socialActions, "little" text escaping, duplicate and
+daily-quota mapping, social metadata (+ organisation share statistics) as metrics."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Any, ClassVar
+from urllib.parse import quote
+
+import requests
+from django.utils.translation import gettext as _
+
+from publishing.adapters import http
+from publishing.adapters.base import (
+    Account,
+    AdapterError,
+    Capabilities,
+    ConnectResult,
+    Credentials,
+    MediaItem,
+    MetricsSnapshot,
+    PartCallback,
+    PermanentError,
+    PublishedPart,
+    PublishRequest,
+    PublishResult,
+    RateLimited,
+    TransientError,
+)
+from publishing.adapters.oauth2 import OAuth2Adapter
+
+MEMBER_SCOPES = ("openid", "profile", "w_member_social")
+# Community Management API (approved apps only): post, read and measure as a company page.
+ORGANIZATION_SCOPES = ("w_organization_social", "r_organization_social", "rw_organization_admin")
+
+URL_RE = re.compile(r"https?://\S+")
+# "little" format: these are syntax unless escaped, and LinkedIn silently truncates the text at
+# the first unescaped one. A "#" that starts a hashtag stays as is so hashtags remain clickable.
+LITTLE_RESERVED_RE = re.compile(r"[\\|{}@\[\]()<>*_~]|#(?!\w)")
+POST_URN_RE = re.compile(r"urn:li:(?:share|ugcPost):\d+")
+
+
+def little_escape(text: str) -> str:
+    """Escape the reserved characters of LinkedIn's "little" text format, leaving URLs intact."""
+    out, pos = [], 0
+    for match in URL_RE.finditer(text):
+        out.append(LITTLE_RESERVED_RE.sub(lambda m: "\\" + m.group(), text[pos : match.start()]))
+        out.append(match.group())
+        pos = match.end()
+    out.append(LITTLE_RESERVED_RE.sub(lambda m: "\\" + m.group(), text[pos:]))
+    return "".join(out)
+
+
+def little_unescape(text: str) -> str:
+    return re.sub(r"\\(.)", r"\1", text or "")
+
+
+def encoded(urn: str) -> str:
+    return quote(urn, safe="")
+
+
+class LinkedInAdapter(OAuth2Adapter):
+    key = "linkedin"
+    capabilities = Capabilities(
+        auth="oauth2",
+        first_comment=True,
+        metrics=frozenset({"likes", "comments", "shares", "impressions", "clicks"}),
+        metrics_batch_size=50,
+    )
+    default_base_url = "https://api.linkedin.com"
+    authorize_endpoint = "https://www.linkedin.com/oauth/v2/authorization"
+    token_endpoint = "https://www.linkedin.com/oauth/v2/accessToken"
+    scopes = MEMBER_SCOPES
+    api_version: ClassVar[str] = "202605"  # LinkedIn-Version (YYYYMM); versions live ~1 year
+    recent_posts: ClassVar[int] = 20
+
+    def __init__(self, *, linkedin_version: str = "", organizations: bool = False, **options):
+        super().__init__(**options)
+        self.version = linkedin_version or self.api_version
+        self.organizations = organizations  # request the organisation scopes by default
+
+    # -- connecting -------------------------------------------------------------------------------
+
+    def wants_organization(self, account: Account) -> bool:
+        return self.organizations or account.config.get("author_type") == "organization"
+
+    def scopes_for(self, account: Account) -> tuple[str, ...]:
+        # Organisation scopes only when asked for: LinkedIn refuses the whole consent screen
+        # for scopes the app was not approved for.
+        if self.wants_organization(account):
+            return MEMBER_SCOPES + ORGANIZATION_SCOPES
+        return MEMBER_SCOPES
+
+    def auth_headers(self, credentials: Credentials) -> dict[str, str]:
+        return http.bearer(
+            credentials.access_token,
+            **{"LinkedIn-Version": self.version, "X-Restli-Protocol-Version": "2.0.0"},
+        )
+
+    def identify(
+        self, *, account: Account, credentials: Credentials, token: dict[str, Any]
+    ) -> ConnectResult:
+        # OpenID Connect userinfo: `sub` is the member id of urn:li:person:{sub}.
+        me = self.call("GET", "/v2/userinfo", credentials=credentials).json()
+        person = f"urn:li:person:{me['sub']}"
+        config = {**account.config, "person_urn": person}
+        result = Account(
+            account_id=person,
+            handle=me.get("email", "") or me.get("name", ""),
+            name=me.get("name", ""),
+            avatar_url=me.get("picture", ""),
+            config=config,
+        )
+        if self.wants_organization(account):
+            organizations = self.administered_organizations(credentials)
+            config["organizations"] = organizations
+            chosen = account.config.get("organization_urn") or (
+                organizations[0] if organizations else ""
+            )
+            if chosen:
+                org = self.call(
+                    "GET",
+                    f"/rest/organizations/{chosen.rsplit(':', 1)[-1]}",
+                    credentials=credentials,
+                ).json()
+                config["organization_urn"] = chosen
+                result.account_id = chosen
+                result.name = org.get("localizedName", "") or result.name
+                result.handle = org.get("vanityName", "") or result.handle
+                result.avatar_url = ""
+        return ConnectResult(account=result, credentials=credentials)
+
+    def administered_organizations(self, credentials: Credentials) -> list[str]:
+        """Organisations the member may post for (ADMINISTRATOR or content roles)."""
+        data = self.call(
+            "GET",
+            "/rest/organizationAcls",
+            credentials=credentials,
+            params={"q": "roleAssignee", "state": "APPROVED"},
+        ).json()
+        allowed = {"ADMINISTRATOR", "CONTENT_ADMINISTRATOR", "DIRECT_SPONSORED_CONTENT_POSTER"}
+        return [
+            e["organization"]
+            for e in data.get("elements", [])
+            if e.get("role") in allowed and e.get("organization")
+        ]
+
+    @staticmethod
+    def author(account: Account) -> str:
+        return (
+            account.config.get("organization_urn")
+            or account.config.get("person_urn")
+            or (account.account_id)
+        )
+
+    # -- errors -----------------------------------------------------------------------------------
+
+    def error_for(self, response: requests.Response, *, secrets=()) -> AdapterError:
+        error = super().error_for(response, secrets=secrets)
+        text = http.platform_error_text(response) + " " + response.text[:2000]
+        if response.status_code == 422 and ("DUPLICATE_POST" in text or "duplicate" in text):
+            match = POST_URN_RE.search(text)
+            urn = match.group() if match else ""
+            return PermanentError(
+                _("LinkedIn refused the post as a duplicate of %(urn)s.")
+                % {"urn": urn or _("an earlier post")},
+                detail=f"{error.detail} duplicate_of={urn}",
+                status=422,
+            )
+        if isinstance(error, RateLimited) and error.retry_after is None:
+            # Daily quotas, no headers; they reset at midnight UTC.
+            now = dt.datetime.now(dt.UTC)
+            midnight = (now + dt.timedelta(days=1)).replace(hour=0, minute=0, second=0)
+            error.retry_after = (midnight - now).total_seconds()
+        return error
+
+    # -- content ----------------------------------------------------------------------------------
+
+    def validate(self, request: PublishRequest) -> list[str]:
+        problems = super().validate(request)
+        if request.thread:
+            problems.append(_("LinkedIn has no threads; post the further parts separately."))
+        return problems
+
+    @staticmethod
+    def post_url(urn: str) -> str:
+        return f"https://www.linkedin.com/feed/update/{urn}/"
+
+    def publish(
+        self,
+        *,
+        account: Account,
+        credentials: Credentials,
+        request: PublishRequest,
+        on_part: PartCallback | None = None,
+    ) -> PublishResult:
+        author = self.author(account)
+
+        def main(parts: list[PublishedPart]) -> PublishedPart:
+            body: dict[str, Any] = {
+                "author": author,
+                "commentary": little_escape(request.text),
+                "visibility": request.options.get("visibility", "PUBLIC"),
+                "distribution": {
+                    "feedDistribution": "MAIN_FEED",
+                    "targetEntities": [],
+                    "thirdPartyDistributionChannels": [],
+                },
+                "lifecycleState": "PUBLISHED",
+                "isReshareDisabledByAuthor": False,
+            }
+            media = [(self.upload(credentials, author, m), m) for m in request.media]
+            if len(media) == 1:
+                urn, item = media[0]
+                body["content"] = {"media": {"id": urn, "altText": item.alt_text}}
+                if item.kind == "video":
+                    body["content"]["media"] = {"id": urn, "title": request.title}
+            elif media:
+                body["content"] = {
+                    "multiImage": {"images": [{"id": u, "altText": m.alt_text} for u, m in media]}
+                }
+            elif request.link:
+                body["content"] = {
+                    "article": {"source": request.link, "title": request.title or request.link}
+                }
+            response = self.call("POST", "/rest/posts", credentials=credentials, json=body)
+            urn = response.headers.get("x-restli-id") or http.json_or_empty(response).get("id")
+            if not urn:
+                raise TransientError(
+                    _("LinkedIn accepted the post but did not say its id."),
+                    detail=f"HTTP {response.status_code} without x-restli-id",
+                )
+            return PublishedPart(remote_id=urn, url=self.post_url(urn))
+
+        def comment(parts: list[PublishedPart]) -> PublishedPart:
+            post = parts[0].remote_id
+            response = self.call(
+                "POST",
+                f"/rest/socialActions/{encoded(post)}/comments",
+                credentials=credentials,
+                json={
+                    "actor": author,
+                    "object": post,
+                    "message": {"text": little_escape(request.first_comment)},
+                },
+            )
+            comment_id = response.headers.get("x-restli-id") or str(
+                http.json_or_empty(response).get("id", "")
+            )
+            return PublishedPart(remote_id=comment_id, url=parts[0].url)
+
+        steps = [main]
+        if request.first_comment.strip():
+            steps.append(comment)
+        return self.publish_parts(request, steps, on_part)
+
+    def upload(self, credentials: Credentials, owner: str, item: MediaItem) -> str:
+        if item.kind == "video":
+            return self.upload_video(credentials, owner, item)
+        value = self.call(
+            "POST",
+            "/rest/images",
+            credentials=credentials,
+            params={"action": "initializeUpload"},
+            json={"initializeUploadRequest": {"owner": owner}},
+        ).json()["value"]
+        with item.open() as fh:
+            self.call(
+                "PUT",
+                value["uploadUrl"],
+                credentials=credentials,
+                data=fh.read(),
+                headers={"Content-Type": "application/octet-stream"},
+            )
+        return value["image"]
+
+    def upload_video(self, credentials: Credentials, owner: str, item: MediaItem) -> str:
+        value = self.call(
+            "POST",
+            "/rest/videos",
+            credentials=credentials,
+            params={"action": "initializeUpload"},
+            json={
+                "initializeUploadRequest": {
+                    "owner": owner,
+                    "fileSizeBytes": item.size_bytes,
+                    "uploadCaptions": False,
+                    "uploadThumbnail": False,
+                }
+            },
+        ).json()["value"]
+        etags = []
+        with item.open() as fh:
+            for instruction in value["uploadInstructions"]:
+                first, last = instruction["firstByte"], instruction["lastByte"]
+                fh.seek(first)
+                response = self.call(
+                    "PUT",
+                    instruction["uploadUrl"],
+                    credentials=credentials,
+                    data=fh.read(last - first + 1),
+                    headers={"Content-Type": "application/octet-stream"},
+                )
+                etags.append(response.headers.get("ETag", ""))
+        self.call(
+            "POST",
+            "/rest/videos",
+            credentials=credentials,
+            params={"action": "finalizeUpload"},
+            json={
+                "finalizeUploadRequest": {
+                    "video": value["video"],
+                    "uploadToken": value.get("uploadToken", ""),
+                    "uploadedPartIds": etags,
+                }
+            },
+        )
+        for _attempt in range(self.poll_attempts):
+            status = self.call(
+                "GET", f"/rest/videos/{encoded(value['video'])}", credentials=credentials
+            ).json()
+            if status.get("status") == "AVAILABLE":
+                return value["video"]
+            if status.get("status") == "PROCESSING_FAILED":
+                raise PermanentError(
+                    _("LinkedIn could not process %(name)s.") % {"name": item.filename},
+                    detail=f"video processing failed: {status.get('processingFailureReason', '')}",
+                )
+            self.sleep(self.poll_interval)
+        raise TransientError(
+            _("LinkedIn is still processing %(name)s; try again later.") % {"name": item.filename}
+        )
+
+    def find_existing(
+        self, *, account: Account, credentials: Credentials, request: PublishRequest
+    ) -> PublishResult | None:
+        """LinkedIn has no idempotency key: scan the author's latest posts for the text (needs
+        r_member_social / r_organization_social; without it LinkedIn answers 403 and we cannot
+        tell, so None). A 422 DUPLICATE_POST on publish also names the existing URN."""
+        response = self.call(
+            "GET",
+            "/rest/posts",
+            credentials=credentials,
+            params={"q": "author", "author": self.author(account), "count": self.recent_posts},
+            headers={"X-RestLi-Method": "FINDER"},
+            ok=(403,),
+        )
+        if response.status_code == 403:
+            return None
+        for post in response.json().get("elements", []):
+            if self.same_text(little_unescape(post.get("commentary", "")), request.text):
+                urn = post["id"]
+                part = PublishedPart(remote_id=urn, url=self.post_url(urn))
+                return PublishResult(remote_id=urn, url=part.url, parts=[part])
+        return None
+
+    def delete(self, *, account: Account, credentials: Credentials, remote_id: str) -> None:
+        self.call(
+            "DELETE",
+            f"/rest/posts/{encoded(remote_id)}",
+            credentials=credentials,
+            headers={"X-RestLi-Method": "DELETE"},
+            ok=(404,),
+        )
+
+    def fetch_metrics(
+        self, *, account: Account, credentials: Credentials, remote_ids: list[str]
+    ) -> list[MetricsSnapshot]:
+        snapshots: list[MetricsSnapshot] = []
+        size = self.capabilities.metrics_batch_size
+        organization = account.config.get("organization_urn", "")
+        for start in range(0, len(remote_ids), size):
+            batch = remote_ids[start : start + size]
+            # Rest.li 2.0 lists: List(urn1,urn2) with each URN encoded, so build the query here.
+            ids = ",".join(encoded(urn) for urn in batch)
+            social = self.call(
+                "GET", f"/rest/socialMetadata?ids=List({ids})", credentials=credentials
+            ).json()
+            stats = self.share_statistics(credentials, organization, batch) if organization else {}
+            for urn in batch:
+                meta = (social.get("results") or {}).get(urn)
+                if meta is None and urn not in stats:
+                    continue
+                meta = meta or {}
+                values: dict[str, int] = {}
+                if meta:
+                    reactions = meta.get("reactionSummaries") or {}
+                    values["likes"] = sum(int(r.get("count", 0)) for r in reactions.values())
+                    values["comments"] = int((meta.get("commentSummary") or {}).get("count", 0))
+                total = stats.get(urn, {})
+                for ours, theirs in (
+                    ("impressions", "impressionCount"),
+                    ("clicks", "clickCount"),
+                    ("shares", "shareCount"),
+                ):
+                    if theirs in total:
+                        values[ours] = int(total[theirs])
+                snapshots.append(
+                    MetricsSnapshot(
+                        remote_id=urn, values=values, raw={"social": meta, "statistics": total}
+                    )
+                )
+        return snapshots
+
+    def share_statistics(
+        self, credentials: Credentials, organization: str, urns: list[str]
+    ) -> dict[str, dict[str, Any]]:
+        """Organic lifetime statistics of an organisation's posts (rw_organization_admin)."""
+        shares = [encoded(u) for u in urns if u.startswith("urn:li:share:")]
+        ugc = [encoded(u) for u in urns if u.startswith("urn:li:ugcPost:")]
+        query = f"q=organizationalEntity&organizationalEntity={encoded(organization)}"
+        if shares:
+            query += f"&shares=List({','.join(shares)})"
+        if ugc:
+            query += f"&ugcPosts=List({','.join(ugc)})"
+        response = self.call(
+            "GET",
+            f"/rest/organizationalEntityShareStatistics?{query}",
+            credentials=credentials,
+            ok=(403,),  # without rw_organization_admin we still have the social counts
+        )
+        if response.status_code == 403:
+            return {}
+        return {
+            element.get("share") or element.get("ugcPost"): element.get("totalShareStatistics", {})
+            for element in response.json().get("elements", [])
+        }
