@@ -178,12 +178,6 @@ class LinkedInAdapter(OAuth2Adapter):
 
     # -- content ----------------------------------------------------------------------------------
 
-    def validate(self, request: PublishRequest) -> list[str]:
-        problems = super().validate(request)
-        if request.thread:
-            problems.append(_("LinkedIn has no threads; post the further parts separately."))
-        return problems
-
     @staticmethod
     def post_url(urn: str) -> str:
         return f"https://www.linkedin.com/feed/update/{urn}/"

@@ -31,6 +31,7 @@ from publishing.adapters.base import (
     ConnectResult,
     Credentials,
     PartCallback,
+    PermanentError,
     PlatformAdapter,
     PublishedPart,
     PublishRequest,
@@ -224,10 +225,10 @@ class OAuth2Adapter(PlatformAdapter):
                 code=code,
                 **kwargs,
             )
-        except AuthExpired as exc:  # at connect time this is a refused connection
+            credentials = self.credentials_from_token(token)
+            return self.identify(account=account, credentials=credentials, token=token)
+        except (AuthExpired, PermanentError) as exc:  # at connect time: a refused connection
             raise ConnectError(exc.message, detail=exc.detail, status=exc.status) from None
-        credentials = self.credentials_from_token(token)
-        return self.identify(account=account, credentials=credentials, token=token)
 
     def identify(
         self, *, account: Account, credentials: Credentials, token: dict[str, Any]
@@ -295,6 +296,15 @@ class OAuth2Adapter(PlatformAdapter):
         return error
 
     # -- publishing helpers -----------------------------------------------------------------------
+
+    def validate(self, request: PublishRequest) -> list[str]:
+        problems = super().validate(request)
+        if request.thread and not self.capabilities.threads:
+            problems.append(
+                _("%(platform)s has no threads; post the further parts separately.")
+                % {"platform": self.label}
+            )
+        return problems
 
     @staticmethod
     def publish_parts(

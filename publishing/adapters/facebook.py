@@ -1,0 +1,377 @@
+"""Facebook Pages (Graph API): Facebook Login, long-lived user token -> Page token, posts with
+photos (one, or several attached unpublished), videos, first comment, Graph error codes mapped,
+reactions/comments/shares as metrics. `GraphAPIAdapter` is shared with Instagram and Threads."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any, ClassVar
+
+import requests
+from django.utils.translation import gettext as _
+
+from publishing.adapters import http
+from publishing.adapters.base import (
+    Account,
+    AdapterError,
+    AuthExpired,
+    Capabilities,
+    ConnectError,
+    ConnectResult,
+    Credentials,
+    MediaItem,
+    MetricsSnapshot,
+    PartCallback,
+    PermanentError,
+    PublishedPart,
+    PublishRequest,
+    PublishResult,
+    RateLimited,
+    TransientError,
+)
+from publishing.adapters.oauth2 import OAuth2Adapter
+
+GRAPH_VERSION = "v25.0"  # released 2026-02-18, available until 2028-07-29
+# Graph error codes (https://developers.facebook.com/docs/graph-api/guides/error-handling).
+TOKEN_CODES = {102, 190}
+THROTTLE_CODES = {4, 17, 32, 341, 613} | set(range(80001, 80015))
+TRANSIENT_CODES = {1, 2}
+DUPLICATE_CODES = {506}
+
+
+class GraphAPIAdapter(OAuth2Adapter):
+    """Meta's Graph APIs (Facebook, Instagram, Threads): the token travels as the
+    `access_token` parameter, errors come as {"error": {"code", "error_subcode", "message"}}
+    with HTTP 400 for almost everything, so the code decides the mapping."""
+
+    scope_separator = ","
+
+    @property
+    def graph_root(self) -> str:
+        """base_url without its /vNN.N version segment (for unversioned token endpoints)."""
+        return re.sub(r"/v\d+(\.\d+)?$", "", self.base_url)
+
+    def auth_headers(self, credentials: Credentials) -> dict[str, str]:
+        return {}
+
+    def graph(
+        self,
+        method: str,
+        path: str,
+        *,
+        credentials: Credentials,
+        ok: tuple[int, ...] = (),
+        **kwargs: Any,
+    ) -> requests.Response:
+        key = "data" if method.upper() == "POST" else "params"
+        kwargs[key] = {**(kwargs.get(key) or {}), "access_token": credentials.access_token}
+        return self.call(method, path, credentials=credentials, ok=ok, **kwargs)
+
+    def error_for(self, response: requests.Response, *, secrets=()) -> AdapterError:
+        error = super().error_for(response, secrets=secrets)
+        body = http.json_or_empty(response)
+        info = body.get("error") if isinstance(body, dict) else None
+        if not isinstance(info, dict):
+            return error
+        code = int(info.get("code") or 0)
+        subcode = info.get("error_subcode")
+        message = http.scrub(str(info.get("error_user_msg") or info.get("message") or ""), secrets)
+        detail = f"{error.detail} (code {code}, subcode {subcode})"
+        params = {"platform": self.label, "reason": message}
+        if code in TOKEN_CODES:
+            return AuthExpired(
+                _("%(platform)s no longer accepts the saved sign-in (%(reason)s).") % params,
+                detail=detail,
+                status=response.status_code,
+            )
+        if code in THROTTLE_CODES:
+            return RateLimited(
+                _("%(platform)s asks us to slow down (%(reason)s).") % params,
+                retry_after=http.retry_after_from(response) or self.usage_retry_after(response),
+                detail=detail,
+                status=response.status_code,
+            )
+        if code in DUPLICATE_CODES:
+            return PermanentError(
+                _("%(platform)s refused the post as a duplicate of the previous one.") % params,
+                detail=detail,
+                status=response.status_code,
+            )
+        if code in TRANSIENT_CODES or info.get("is_transient"):
+            return TransientError(
+                _("%(platform)s had a temporary problem (%(reason)s).") % params,
+                detail=detail,
+                status=response.status_code,
+            )
+        if isinstance(error, PermanentError):
+            return PermanentError(
+                _("%(platform)s refused the request: %(reason)s") % params,
+                detail=detail,
+                status=response.status_code,
+            )
+        return error
+
+    @staticmethod
+    def usage_retry_after(response: requests.Response) -> float | None:
+        """Minutes until access returns, from the Business Use Case usage header."""
+        raw = response.headers.get("X-Business-Use-Case-Usage")
+        if not raw:
+            return None
+        try:
+            usage = json.loads(raw)
+        except ValueError:
+            return None
+        minutes = [
+            entry.get("estimated_time_to_regain_access", 0)
+            for entries in usage.values()
+            for entry in (entries if isinstance(entries, list) else [])
+        ]
+        return max(minutes) * 60.0 if minutes and max(minutes) > 0 else None
+
+    def exchange_long_lived(self, path: str, grant_type: str, short_token: str) -> dict:
+        """Short-lived (1 h) token -> long-lived (~60 days) one."""
+        params = {
+            "grant_type": grant_type,
+            "client_id": self.client_id,
+            "client_secret": self.client_secret,
+        }
+        params["fb_exchange_token" if grant_type == "fb_exchange_token" else "access_token"] = (
+            short_token
+        )
+        response = self.call(
+            "GET", path, params=params, ok=range(400, 600)
+        )  # token errors mapped below, never with the token in them
+        if response.status_code >= 400:
+            raise self.token_error(response)
+        return response.json()
+
+
+class FacebookAdapter(GraphAPIAdapter):
+    key = "facebook"
+    capabilities = Capabilities(
+        auth="oauth2",
+        first_comment=True,
+        metrics=frozenset({"likes", "comments", "shares"}),
+        metrics_batch_size=50,
+    )
+    default_base_url = f"https://graph.facebook.com/{GRAPH_VERSION}"
+    authorize_endpoint = f"https://www.facebook.com/{GRAPH_VERSION}/dialog/oauth"
+    token_endpoint = "/oauth/access_token"
+    scopes = (
+        "pages_show_list",
+        "pages_manage_posts",
+        "pages_read_engagement",
+        "pages_manage_engagement",
+        "publish_video",
+    )
+    recent_posts: ClassVar[int] = 25
+
+    # -- connecting -------------------------------------------------------------------------------
+
+    def identify(
+        self, *, account: Account, credentials: Credentials, token: dict[str, Any]
+    ) -> ConnectResult:
+        """Short-lived user token -> long-lived user token -> the Pages it manages, each with
+        a Page token that does not expire. Several Pages: all are listed in config["pages"]
+        and the one in account.config["page_id"] (else the first) is connected; connecting
+        another Page of the same login is a reconnect with that page_id."""
+        user = self.exchange_long_lived(
+            "/oauth/access_token", "fb_exchange_token", credentials.access_token
+        )
+        user_creds = Credentials(access_token=user["access_token"])
+        pages = (
+            self.graph(
+                "GET",
+                "/me/accounts",
+                credentials=user_creds,
+                params={"fields": "id,name,username,access_token,picture{url},tasks"},
+            )
+            .json()
+            .get("data", [])
+        )
+        postable = [p for p in pages if "CREATE_CONTENT" in p.get("tasks", ["CREATE_CONTENT"])]
+        if not postable:
+            raise ConnectError(
+                _(
+                    "This Facebook login manages no Page it may post to. Ask a Page admin to "
+                    "give you content access, then connect again."
+                )
+            )
+        wanted = str(account.config.get("page_id", ""))
+        page = next((p for p in postable if str(p["id"]) == wanted), postable[0])
+        config = {
+            **account.config,
+            "page_id": str(page["id"]),
+            "pages": [{"id": str(p["id"]), "name": p.get("name", "")} for p in postable],
+        }
+        return ConnectResult(
+            account=Account(
+                account_id=str(page["id"]),
+                handle=page.get("username", ""),
+                name=page.get("name", ""),
+                avatar_url=((page.get("picture") or {}).get("data") or {}).get("url", ""),
+                config=config,
+            ),
+            credentials=Credentials(
+                access_token=page["access_token"],
+                # The long-lived user token lets a later page switch skip the consent screen.
+                extra={"user_token": user_creds.access_token},
+            ),
+        )
+
+    def refresh(self, *, account: Account, credentials: Credentials) -> Credentials:
+        """Page tokens from a long-lived user token do not expire and cannot be refreshed;
+        check it still works so a revoked one is reported (AuthExpired) for reconnecting."""
+        self.graph("GET", "/me", credentials=credentials, params={"fields": "id"})
+        return credentials
+
+    # -- content ----------------------------------------------------------------------------------
+
+    @staticmethod
+    def post_url(remote_id: str) -> str:
+        page, _sep, post = remote_id.partition("_")
+        if post:
+            return f"https://www.facebook.com/{page}/posts/{post}"
+        return f"https://www.facebook.com/{remote_id}"
+
+    def publish(
+        self,
+        *,
+        account: Account,
+        credentials: Credentials,
+        request: PublishRequest,
+        on_part: PartCallback | None = None,
+    ) -> PublishResult:
+        page = account.config.get("page_id") or account.account_id
+
+        def main(parts: list[PublishedPart]) -> PublishedPart:
+            videos = [m for m in request.media if m.kind == "video"]
+            images = [m for m in request.media if m.kind == "image"]
+            if videos:
+                return self.post_video(credentials, page, videos[0], request)
+            if len(images) == 1:
+                data = self.post_photo(credentials, page, images[0], request.text, published=True)
+                remote_id = data.get("post_id") or data["id"]
+                return PublishedPart(remote_id=remote_id, url=self.post_url(remote_id))
+            body: dict[str, Any] = {"message": request.text}
+            if request.link:
+                body["link"] = request.link
+            for index, image in enumerate(images):
+                photo = self.post_photo(credentials, page, image, "", published=False)
+                body[f"attached_media[{index}]"] = json.dumps({"media_fbid": photo["id"]})
+            remote_id = self.graph("POST", f"/{page}/feed", credentials=credentials, data=body)
+            remote_id = remote_id.json()["id"]
+            return PublishedPart(remote_id=remote_id, url=self.post_url(remote_id))
+
+        def comment(parts: list[PublishedPart]) -> PublishedPart:
+            data = self.graph(
+                "POST",
+                f"/{parts[0].remote_id}/comments",
+                credentials=credentials,
+                data={"message": request.first_comment},
+            ).json()
+            return PublishedPart(remote_id=data["id"], url=parts[0].url)
+
+        steps = [main]
+        if request.first_comment.strip():
+            steps.append(comment)
+        return self.publish_parts(request, steps, on_part)
+
+    def post_photo(
+        self, credentials: Credentials, page: str, item: MediaItem, caption: str, *, published: bool
+    ) -> dict[str, Any]:
+        data = {"published": "true" if published else "false"}
+        if caption:
+            data["caption"] = caption
+        if item.alt_text:
+            data["alt_text_custom"] = item.alt_text
+        if item.public_url:  # Facebook fetches it itself: no upload through us
+            data["url"] = item.public_url
+            return self.graph("POST", f"/{page}/photos", credentials=credentials, data=data).json()
+        with item.open() as fh:
+            return self.graph(
+                "POST",
+                f"/{page}/photos",
+                credentials=credentials,
+                data=data,
+                files={"source": (item.filename, fh, item.mime_type)},
+            ).json()
+
+    def post_video(
+        self, credentials: Credentials, page: str, item: MediaItem, request: PublishRequest
+    ) -> PublishedPart:
+        data = {"description": request.text}
+        if request.title:
+            data["title"] = request.title
+        with item.open() as fh:
+            video = self.graph(
+                "POST",
+                f"/{page}/videos",
+                credentials=credentials,
+                data=data,
+                files={"source": (item.filename, fh, item.mime_type)},
+            ).json()
+        return PublishedPart(
+            remote_id=str(video["id"]), url=f"https://www.facebook.com/{page}/videos/{video['id']}"
+        )
+
+    def find_existing(
+        self, *, account: Account, credentials: Credentials, request: PublishRequest
+    ) -> PublishResult | None:
+        """No idempotency key on Graph: look for the message among the Page's latest posts."""
+        page = account.config.get("page_id") or account.account_id
+        posts = self.graph(
+            "GET",
+            f"/{page}/posts",
+            credentials=credentials,
+            params={"fields": "id,message,permalink_url", "limit": self.recent_posts},
+        ).json()
+        for post in posts.get("data", []):
+            if self.same_text(post.get("message", ""), request.text):
+                url = post.get("permalink_url") or self.post_url(post["id"])
+                part = PublishedPart(remote_id=post["id"], url=url)
+                return PublishResult(remote_id=post["id"], url=url, parts=[part])
+        return None
+
+    def delete(self, *, account: Account, credentials: Credentials, remote_id: str) -> None:
+        self.graph("DELETE", f"/{remote_id}", credentials=credentials, ok=(404,))
+
+    def fetch_metrics(
+        self, *, account: Account, credentials: Credentials, remote_ids: list[str]
+    ) -> list[MetricsSnapshot]:
+        """Multi-id lookup (?ids=a,b), up to 50 per request."""
+        fields = (
+            "shares,reactions.summary(total_count).limit(0),comments.summary(total_count).limit(0)"
+        )
+        snapshots: list[MetricsSnapshot] = []
+        size = self.capabilities.metrics_batch_size
+        for start in range(0, len(remote_ids), size):
+            batch = remote_ids[start : start + size]
+            data = self.graph(
+                "GET",
+                "/",
+                credentials=credentials,
+                params={"ids": ",".join(batch), "fields": fields},
+            ).json()
+            for remote_id in batch:
+                post = data.get(remote_id)
+                if not post:
+                    continue
+                values = {
+                    "likes": ((post.get("reactions") or {}).get("summary") or {}).get(
+                        "total_count"
+                    ),
+                    "comments": ((post.get("comments") or {}).get("summary") or {}).get(
+                        "total_count"
+                    ),
+                    "shares": (post.get("shares") or {}).get("count", 0),
+                }
+                snapshots.append(
+                    MetricsSnapshot(
+                        remote_id=remote_id,
+                        values={k: int(v) for k, v in values.items() if v is not None},
+                        raw=post,
+                    )
+                )
+        return snapshots
