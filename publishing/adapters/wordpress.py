@@ -1,0 +1,437 @@
+"""WordPress (self-hosted company blogs) through the core REST API with an application password
+(HTTP Basic). Posts go out published or as drafts, with a featured image, categories and tags;
+the slug is derived from the idempotency key so the reconciler finds a post by it; the comment
+count is the only metric core WordPress has.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import re
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+import requests
+from django.utils.html import escape, urlize
+from django.utils.text import slugify
+from django.utils.translation import gettext as _
+from requests.auth import HTTPBasicAuth
+
+from publishing.adapters import http
+from publishing.adapters.base import (
+    Account,
+    AdapterError,
+    AuthExpired,
+    Capabilities,
+    ConnectError,
+    ConnectResult,
+    Credentials,
+    MediaItem,
+    MetricsSnapshot,
+    PartCallback,
+    PermanentError,
+    PlatformAdapter,
+    PublishedPart,
+    PublishRequest,
+    PublishResult,
+)
+from publishing.urlsafety import check_server_url
+
+STATUSES = ("publish", "draft")
+COMMENT_PREFIX = "comment:"
+MAX_REDIRECTS = 3
+
+
+def slug_for(request: PublishRequest) -> str:
+    """A readable slug that is unique to this delivery: the title's slug plus a short hash of
+    the idempotency key (the reconciler looks the post up by it)."""
+    suffix = hashlib.sha256(request.idempotency_key.encode()).hexdigest()[:10]
+    base = slugify(request.title)[:60].strip("-")
+    return f"{base}-{suffix}" if base else f"post-{suffix}"
+
+
+def text_to_blocks(text: str) -> str:
+    """Plain text as block-editor paragraphs: blank lines separate paragraphs, single line
+    breaks stay, HTML is escaped and links become clickable."""
+    paragraphs = [p.strip() for p in re.split(r"\n\s*\n", text.replace("\r\n", "\n"))]
+    return "\n\n".join(
+        "<!-- wp:paragraph -->\n<p>"
+        + urlize(p, nofollow=False, autoescape=True).replace("\n", "<br>")
+        + "</p>\n<!-- /wp:paragraph -->"
+        for p in paragraphs
+        if p
+    )
+
+
+class WordPressAdapter(PlatformAdapter):
+    """Every account has its own site (config["site_url"]); `base_url` is not used."""
+
+    key = "wordpress"
+    capabilities = Capabilities(
+        auth="app_password",
+        threads=False,
+        first_comment=True,
+        idempotency_key=True,  # slug derived from the key, looked up by find_existing
+        metrics=frozenset({"comments"}),
+        metrics_batch_size=20,
+        needs_instance_url=True,
+    )
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self.http = http.session(platform=self.key, timeout=self.timeout)
+
+    # -- plumbing --------------------------------------------------------------------------------
+    @staticmethod
+    def _route(account: Account, route: str) -> str:
+        # api_root is ".../wp-json/" or ".../?rest_route=/" (sites without pretty permalinks).
+        return account.config["api_root"] + route
+
+    @staticmethod
+    def _auth(account: Account, credentials: Credentials) -> HTTPBasicAuth:
+        return HTTPBasicAuth(account.config.get("username", ""), credentials.access_token)
+
+    def _call(
+        self,
+        method: str,
+        account: Account,
+        credentials: Credentials,
+        route: str,
+        *,
+        tolerate: tuple[int, ...] = (),
+        **kwargs: Any,
+    ) -> requests.Response:
+        response = self.http.request(
+            method,
+            self._route(account, route),
+            auth=self._auth(account, credentials),
+            allow_redirects=False,
+            **kwargs,
+        )
+        if response.status_code not in tolerate:
+            self._raise_for(response, secrets=(credentials.access_token,))
+        return response
+
+    def _raise_for(self, response: requests.Response, *, secrets: tuple[str, ...]) -> None:
+        body = http.json_or_empty(response)
+        code = body.get("code", "") if isinstance(body, dict) else ""
+        detail = http.error_detail(response, secrets)
+        if code:
+            detail = f"{detail} [{http.scrub(str(code))[:60]}]"
+        status = response.status_code
+        if status == 401 or code == "rest_not_logged_in":
+            if code == "rest_not_logged_in":
+                message = _(
+                    "WordPress did not see the login. Some hosts strip the Authorization header "
+                    "before WordPress sees it; ask your host to pass it on (e.g. "
+                    "CGIPassAuth On), then reconnect the channel."
+                )
+            else:
+                message = _(
+                    "WordPress no longer accepts the application password (it may have been "
+                    "revoked). Reconnect the channel."
+                )
+            raise AuthExpired(message, detail=detail, status=status)
+        if status == 403 and code in ("rest_cannot_create", "rest_cannot_publish"):
+            raise PermanentError(
+                _("This WordPress user may not publish posts. Give the user the Author role.")
+                if code == "rest_cannot_publish"
+                else _("This WordPress user may not create posts."),
+                detail=detail,
+                status=status,
+            )
+        http.raise_for_platform(response, platform=self.key, secrets=secrets)
+        if status >= 300:
+            raise PermanentError(
+                _(
+                    "The WordPress site redirected us to %(location)s. Reconnect the channel "
+                    "with the site's current address."
+                )
+                % {"location": http.scrub(response.headers.get("Location", "?"), secrets)[:200]},
+                detail=detail,
+                status=status,
+            )
+        if not response.content:
+            return
+        try:
+            response.json()
+        except ValueError:
+            raise PermanentError(
+                _("The site did not answer like a WordPress REST API."),
+                detail=detail,
+                status=status,
+            ) from None
+
+    # -- connecting ------------------------------------------------------------------------------
+    def _discover(self, site: str) -> tuple[str, dict[str, Any]]:
+        """(api_root, index) from GET /wp-json/, else /?rest_route=/. Redirects are followed
+        only to public addresses (checked like the site URL itself)."""
+        for root in (site + "/wp-json/", site + "/?rest_route=/"):
+            url = root
+            for _hop in range(MAX_REDIRECTS + 1):
+                response = self.http.get(url, allow_redirects=False)
+                location = response.headers.get("Location")
+                if not (response.is_redirect and location):
+                    break
+                url = urljoin(url, location)
+                parts = urlsplit(url)
+                check_server_url(f"{parts.scheme}://{parts.netloc}")
+            index = http.json_or_empty(response)
+            if response.status_code == 200 and isinstance(index, dict) and "namespaces" in index:
+                if "wp/v2" not in index["namespaces"]:
+                    raise ConnectError(
+                        _("The REST API of this WordPress site has no posts endpoint (wp/v2).")
+                    )
+                return url, index
+        raise ConnectError(
+            _(
+                "No WordPress REST API found at %(site)s. Check the address; a security plugin "
+                "may also block /wp-json/."
+            )
+            % {"site": site}
+        )
+
+    def connect_with_secret(self, *, account: Account, secret: str) -> ConnectResult:
+        """config["site_url"] and config["username"] (or `account.handle`) come from the
+        form; `secret` is an application password (Users → Profile → Application Passwords)."""
+        site = check_server_url(account.config.get("site_url", ""))
+        username = (account.config.get("username") or account.handle).strip()
+        password = secret.strip()
+        if not username or not password:
+            raise ConnectError(_("Enter the WordPress username and an application password."))
+        api_root, index = self._discover(site)
+        probe = Account(config={"api_root": api_root, "username": username})
+        credentials = Credentials(access_token=password)
+        try:
+            me = self._call(
+                "GET", probe, credentials, "wp/v2/users/me", params={"context": "edit"}
+            ).json()
+        except AuthExpired as exc:
+            if "rest_not_logged_in" in exc.detail:
+                raise ConnectError(exc.message, detail=exc.detail, status=exc.status) from None
+            raise ConnectError(
+                _("WordPress did not accept this username and application password."),
+                detail=exc.detail,
+                status=exc.status,
+            ) from None
+        except AdapterError as exc:
+            raise ConnectError(exc.message, detail=exc.detail, status=exc.status) from None
+        capabilities = me.get("capabilities") or {}
+        if capabilities and not capabilities.get("edit_posts"):
+            raise ConnectError(
+                _("The WordPress user %(user)s may not write posts.") % {"user": username}
+            )
+        home = (index.get("home") or index.get("url") or site).rstrip("/")
+        avatars = me.get("avatar_urls") or {}
+        return ConnectResult(
+            account=Account(
+                account_id=home,
+                handle=username,
+                name=html.unescape(index.get("name") or me.get("name") or home),
+                avatar_url=index.get("site_icon_url")
+                or avatars.get("96")
+                or next(iter(avatars.values()), ""),
+                config={
+                    **account.config,
+                    "site_url": site,
+                    "api_root": api_root,
+                    "home": home,
+                    "username": username,
+                    "user_id": me.get("id"),
+                    "can_publish": bool(capabilities.get("publish_posts", True)),
+                },
+            ),
+            credentials=credentials,
+        )
+
+    def refresh(self, *, account: Account, credentials: Credentials) -> Credentials:
+        return credentials  # application passwords do not expire; revoked ones need reconnecting
+
+    # -- content ---------------------------------------------------------------------------------
+    def validate(self, request: PublishRequest) -> list[str]:
+        problems = super().validate(request)
+        status = request.options.get("status", "publish")
+        if status not in STATUSES:
+            problems.append(
+                _("WordPress posts can be published or saved as drafts, not %(status)s.")
+                % {"status": status}
+            )
+        if request.thread:
+            problems.append(_("WordPress posts have no threads; put everything in the text."))
+        if request.first_comment.strip() and status == "draft":
+            problems.append(_("WordPress does not take comments on drafts."))
+        return problems
+
+    def publish(
+        self,
+        *,
+        account: Account,
+        credentials: Credentials,
+        request: PublishRequest,
+        on_part: PartCallback | None = None,
+    ) -> PublishResult:
+        parts = list(request.done_parts)
+        if not parts:
+            post = self._create_post(account, credentials, request)
+            parts.append(PublishedPart(str(post["id"]), post.get("link") or ""))
+            if on_part:
+                on_part(0, parts[0])
+        if request.first_comment.strip() and len(parts) < 2:
+            comment = self._call(
+                "POST",
+                account,
+                credentials,
+                "wp/v2/comments",
+                json={"post": int(parts[0].remote_id), "content": escape(request.first_comment)},
+            ).json()
+            parts.append(PublishedPart(f"{COMMENT_PREFIX}{comment['id']}", comment.get("link", "")))
+            if on_part:
+                on_part(1, parts[1])
+        return PublishResult(remote_id=parts[0].remote_id, url=parts[0].url, parts=parts)
+
+    def _create_post(
+        self, account: Account, credentials: Credentials, request: PublishRequest
+    ) -> dict[str, Any]:
+        options = request.options
+        body: dict[str, Any] = {
+            "title": request.title,
+            "content": text_to_blocks(request.text),
+            "status": options.get("status", "publish"),
+            "slug": slug_for(request),
+        }
+        if options.get("excerpt"):
+            body["excerpt"] = str(options["excerpt"])
+        create = options.get("create_terms", True)
+        for taxonomy in ("categories", "tags"):
+            if names := options.get(taxonomy):
+                body[taxonomy] = [
+                    self._term_id(account, credentials, taxonomy, name, create=create)
+                    for name in names
+                ]
+        images = [m for m in request.media if m.kind == "image"]
+        if images:
+            body["featured_media"] = self._upload(account, credentials, images[0])
+        return self._call("POST", account, credentials, "wp/v2/posts", json=body).json()
+
+    def _upload(self, account: Account, credentials: Credentials, item: MediaItem) -> int:
+        with item.open() as fh:
+            data = fh.read()
+        filename = re.sub(r"[^\w.\- ]", "_", item.filename) or "image"
+        params = {"alt_text": item.alt_text} if item.alt_text else {}
+        media = self._call(
+            "POST",
+            account,
+            credentials,
+            "wp/v2/media",
+            data=data,
+            params=params,
+            headers={
+                "Content-Type": item.mime_type,
+                "Content-Disposition": f'attachment; filename="{filename}"',
+            },
+        ).json()
+        return int(media["id"])
+
+    def _term_id(
+        self, account: Account, credentials: Credentials, taxonomy: str, name: str, *, create: bool
+    ) -> int:
+        """The id of the category/tag called `name` (case-insensitive), created if allowed."""
+        found = self._call(
+            "GET",
+            account,
+            credentials,
+            f"wp/v2/{taxonomy}",
+            params={"search": name, "per_page": 100, "_fields": "id,name"},
+        ).json()
+        for term in found:
+            if html.unescape(term.get("name", "")).casefold() == name.casefold():
+                return int(term["id"])
+        if not create:
+            raise PermanentError(
+                _("The blog has no %(taxonomy)s called “%(name)s”.")
+                % {
+                    "taxonomy": _("category") if taxonomy == "categories" else _("tag"),
+                    "name": name,
+                }
+            )
+        response = self._call(
+            "POST", account, credentials, f"wp/v2/{taxonomy}", json={"name": name}, tolerate=(400,)
+        )
+        body = http.json_or_empty(response)
+        if response.status_code == 400:
+            if body.get("code") == "term_exists":  # created meanwhile, or differently escaped
+                return int(body["data"]["term_id"])
+            self._raise_for(response, secrets=(credentials.access_token,))
+        return int(body["id"])
+
+    def find_existing(
+        self, *, account: Account, credentials: Credentials, request: PublishRequest
+    ) -> PublishResult | None:
+        """The post with this delivery's slug (any status), and our first comment under it."""
+        posts = self._call(
+            "GET",
+            account,
+            credentials,
+            "wp/v2/posts",
+            params={"slug": slug_for(request), "status": "any", "context": "edit"},
+        ).json()
+        if not posts:
+            return None
+        post = posts[0]
+        parts = [PublishedPart(str(post["id"]), post.get("link") or "")]
+        if request.first_comment.strip() and account.config.get("user_id"):
+            comments = self._call(
+                "GET",
+                account,
+                credentials,
+                "wp/v2/comments",
+                params={
+                    "post": post["id"],
+                    "author": account.config["user_id"],
+                    "per_page": 1,
+                    "order": "asc",
+                },
+            ).json()
+            if comments:
+                parts.append(
+                    PublishedPart(
+                        f"{COMMENT_PREFIX}{comments[0]['id']}", comments[0].get("link", "")
+                    )
+                )
+        return PublishResult(remote_id=parts[0].remote_id, url=parts[0].url, parts=parts)
+
+    def delete(self, *, account: Account, credentials: Credentials, remote_id: str) -> None:
+        """Moves a post to the trash (recoverable in WordPress); deletes a comment. Something
+        already gone counts as deleted."""
+        if remote_id.startswith(COMMENT_PREFIX):
+            route = f"wp/v2/comments/{int(remote_id.removeprefix(COMMENT_PREFIX))}"
+        else:
+            route = f"wp/v2/posts/{int(remote_id)}"
+        self._call("DELETE", account, credentials, route, tolerate=(404, 410))
+
+    def fetch_metrics(
+        self, *, account: Account, credentials: Credentials, remote_ids: list[str]
+    ) -> list[MetricsSnapshot]:
+        """Approved comments per post, from the X-WP-Total header (one small request each)."""
+        snapshots = []
+        for remote_id in remote_ids:
+            if remote_id.startswith(COMMENT_PREFIX):
+                continue
+            response = self._call(
+                "GET",
+                account,
+                credentials,
+                "wp/v2/comments",
+                params={"post": int(remote_id), "per_page": 1, "_fields": "id"},
+                tolerate=(404,),
+            )
+            if response.status_code == 404:
+                continue  # the post is gone
+            total = int(response.headers.get("X-WP-Total", 0))
+            snapshots.append(
+                MetricsSnapshot(
+                    remote_id=remote_id, values={"comments": total}, raw={"total": total}
+                )
+            )
+        return snapshots

@@ -1,0 +1,572 @@
+"""The WordPress adapter against responses shaped like the core REST API (`responses`)."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+
+import pytest
+import responses
+from responses import matchers
+
+from publishing.adapters.base import (
+    Account,
+    AuthExpired,
+    ConnectError,
+    Credentials,
+    MediaItem,
+    PermanentError,
+    PublishedPart,
+    PublishRequest,
+    RateLimited,
+    TransientError,
+)
+from publishing.adapters.wordpress import WordPressAdapter, slug_for, text_to_blocks
+from publishing.urlsafety import UnsafeURL
+
+SITE = "https://blog.test"
+ROOT = SITE + "/wp-json/"
+PASSWORD = "abcd EFGH ijkl MNOP qrst UVWX"
+KEY = "delivery-5-key"
+
+
+@pytest.fixture
+def adapter():
+    return WordPressAdapter(base_url="")
+
+
+@pytest.fixture
+def api():
+    with responses.RequestsMock() as mock:
+        yield mock
+
+
+@pytest.fixture
+def account():
+    return Account(
+        account_id=SITE,
+        handle="redaktion",
+        name="Acme Blog",
+        config={"site_url": SITE, "api_root": ROOT, "username": "redaktion", "user_id": 7},
+    )
+
+
+@pytest.fixture
+def creds():
+    return Credentials(access_token=PASSWORD)
+
+
+@pytest.fixture
+def allow_local_urls(settings):
+    settings.PUBLISHING_ALLOW_PRIVATE_URLS = True
+
+
+def basic(user="redaktion", password=PASSWORD) -> str:
+    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+
+
+def image(data=b"jpeg-bytes", alt="", name="Sommer Fest.jpg"):
+    return MediaItem(
+        kind="image",
+        mime_type="image/jpeg",
+        filename=name,
+        size_bytes=len(data),
+        open=lambda: io.BytesIO(data),
+        alt_text=alt,
+    )
+
+
+def request(**kwargs) -> PublishRequest:
+    return PublishRequest(
+        **{"title": "Sommerfest 2026", "text": "Hallo", "idempotency_key": KEY, **kwargs}
+    )
+
+
+def created_post(api) -> dict:
+    return json.loads(
+        next(
+            c.request.body
+            for c in api.calls
+            if c.request.method == "POST" and c.request.url == ROOT + "wp/v2/posts"
+        )
+    )
+
+
+INDEX = {
+    "name": "Acme &amp; Co Blog",
+    "url": SITE,
+    "home": SITE,
+    "namespaces": ["oembed/1.0", "wp/v2"],
+    "site_icon_url": "https://blog.test/icon.png",
+}
+
+
+# --- helpers ---------------------------------------------------------------------------------
+
+
+def test_given_request_when_deriving_slug_then_title_plus_stable_key_hash():
+    slug = slug_for(request())
+
+    assert slug.startswith("sommerfest-2026-")
+    assert slug == slug_for(request())
+    assert slug != slug_for(request(idempotency_key="other"))
+    assert slug_for(request(title="")).startswith("post-")
+
+
+def test_given_plain_text_when_converting_then_escaped_paragraph_blocks_with_links():
+    content = text_to_blocks("Erste <Zeile>\nzweite & https://acme.test\n\n\nNeuer Absatz")
+
+    assert content == (
+        "<!-- wp:paragraph -->\n<p>Erste &lt;Zeile&gt;<br>zweite &amp; "
+        '<a href="https://acme.test">https://acme.test</a></p>\n<!-- /wp:paragraph -->'
+        "\n\n<!-- wp:paragraph -->\n<p>Neuer Absatz</p>\n<!-- /wp:paragraph -->"
+    )
+
+
+# --- connecting ------------------------------------------------------------------------------
+
+
+def test_given_site_user_and_app_password_when_connecting_then_discovered_and_verified(
+    adapter, api, allow_local_urls
+):
+    api.get(ROOT, json=INDEX)
+    api.get(
+        ROOT + "wp/v2/users/me",
+        match=[matchers.query_param_matcher({"context": "edit"})],
+        json={
+            "id": 7,
+            "name": "Redaktion",
+            "avatar_urls": {"24": "https://gravatar.test/24", "96": "https://gravatar.test/96"},
+            "capabilities": {"edit_posts": True, "publish_posts": True},
+        },
+    )
+
+    result = adapter.connect_with_secret(
+        account=Account(config={"site_url": "blog.test/", "username": "redaktion"}),
+        secret=PASSWORD,
+    )
+
+    assert api.calls[1].request.headers["Authorization"] == basic()
+    assert result.account == Account(
+        account_id=SITE,
+        handle="redaktion",
+        name="Acme & Co Blog",
+        avatar_url="https://blog.test/icon.png",
+        config={
+            "site_url": SITE,
+            "api_root": ROOT,
+            "home": SITE,
+            "username": "redaktion",
+            "user_id": 7,
+            "can_publish": True,
+        },
+    )
+    assert result.credentials.access_token == PASSWORD
+
+
+def test_given_site_without_pretty_permalinks_when_connecting_then_rest_route_root(
+    adapter, api, allow_local_urls
+):
+    api.get(ROOT, status=404, body="<html>Not found</html>")
+    api.get(SITE + "/", match=[matchers.query_param_matcher({"rest_route": "/"})], json=INDEX)
+    api.get(
+        SITE + "/",
+        match=[matchers.query_param_matcher({"rest_route": "/wp/v2/users/me", "context": "edit"})],
+        json={"id": 7, "capabilities": {}},
+    )
+
+    result = adapter.connect_with_secret(
+        account=Account(handle="redaktion", config={"site_url": SITE}), secret=PASSWORD
+    )
+
+    assert result.account.config["api_root"] == SITE + "/?rest_route=/"
+    assert api.calls[2].request.url == SITE + "/?rest_route=/wp/v2/users/me&context=edit"
+
+
+def test_given_redirect_to_www_when_connecting_then_followed_after_check(
+    adapter, api, allow_local_urls
+):
+    api.get(ROOT, status=301, headers={"Location": "https://www.blog.test/wp-json/"})
+    api.get("https://www.blog.test/wp-json/", json=INDEX)
+    api.get("https://www.blog.test/wp-json/wp/v2/users/me", json={"id": 7})
+
+    result = adapter.connect_with_secret(
+        account=Account(config={"site_url": SITE, "username": "redaktion"}), secret=PASSWORD
+    )
+
+    assert result.account.config["api_root"] == "https://www.blog.test/wp-json/"
+
+
+def test_given_redirect_to_private_address_when_connecting_then_refused(adapter, api, settings):
+    settings.PUBLISHING_ALLOW_PRIVATE_URLS = False
+    api.get("https://93.184.215.14/wp-json/", status=302, headers={"Location": "https://10.0.0.5/"})
+
+    with pytest.raises(UnsafeURL):
+        adapter.connect_with_secret(
+            account=Account(config={"site_url": "https://93.184.215.14", "username": "u"}),
+            secret=PASSWORD,
+        )
+
+    assert len(api.calls) == 1
+
+
+def test_given_http_site_and_no_permission_when_connecting_then_refused(adapter, api, settings):
+    settings.PUBLISHING_ALLOW_PRIVATE_URLS = False
+
+    with pytest.raises(UnsafeURL, match="https://"):
+        adapter.connect_with_secret(
+            account=Account(config={"site_url": "http://blog.example.com", "username": "u"}),
+            secret=PASSWORD,
+        )
+
+
+@pytest.mark.parametrize(
+    ("code", "message_part"),
+    [
+        ("incorrect_password", "did not accept this username and application password"),
+        ("rest_not_logged_in", "strip the Authorization header"),
+    ],
+)
+def test_given_login_refused_when_connecting_then_connect_error_with_hint(
+    adapter, api, allow_local_urls, code, message_part
+):
+    api.get(ROOT, json=INDEX)
+    api.get(
+        ROOT + "wp/v2/users/me",
+        status=401,
+        json={"code": code, "message": f"Nope {PASSWORD}", "data": {"status": 401}},
+    )
+
+    with pytest.raises(ConnectError) as caught:
+        adapter.connect_with_secret(
+            account=Account(config={"site_url": SITE, "username": "redaktion"}), secret=PASSWORD
+        )
+
+    assert message_part in caught.value.message
+    assert PASSWORD not in str(caught.value) + caught.value.detail
+
+
+def test_given_subscriber_when_connecting_then_refused(adapter, api, allow_local_urls):
+    api.get(ROOT, json=INDEX)
+    api.get(ROOT + "wp/v2/users/me", json={"id": 9, "capabilities": {"read": True}})
+
+    with pytest.raises(ConnectError, match="may not write posts"):
+        adapter.connect_with_secret(
+            account=Account(config={"site_url": SITE, "username": "leser"}), secret=PASSWORD
+        )
+
+
+def test_given_no_rest_api_when_connecting_then_connect_error(adapter, api, allow_local_urls):
+    api.get(ROOT, status=403, body="blocked by firewall")
+    api.get(SITE + "/", status=403, body="blocked by firewall")
+
+    with pytest.raises(ConnectError, match="No WordPress REST API found"):
+        adapter.connect_with_secret(
+            account=Account(config={"site_url": SITE, "username": "u"}), secret=PASSWORD
+        )
+
+
+# --- publishing ------------------------------------------------------------------------------
+
+
+def test_given_text_when_publishing_then_published_post_with_slug_and_link(
+    adapter, api, account, creds
+):
+    api.post(ROOT + "wp/v2/posts", status=201, json={"id": 101, "link": SITE + "/sommerfest/"})
+    seen = []
+
+    result = adapter.publish(
+        account=account,
+        credentials=creds,
+        request=request(text="Hallo <Team>", options={"excerpt": "Kurz"}),
+        on_part=lambda index, part: seen.append((index, part.remote_id)),
+    )
+
+    assert created_post(api) == {
+        "title": "Sommerfest 2026",
+        "content": text_to_blocks("Hallo <Team>"),
+        "status": "publish",
+        "slug": slug_for(request()),
+        "excerpt": "Kurz",
+    }
+    assert api.calls[0].request.headers["Authorization"] == basic()
+    assert (result.remote_id, result.url) == ("101", SITE + "/sommerfest/")
+    assert seen == [(0, "101")]
+
+
+def test_given_featured_image_and_terms_when_publishing_then_uploaded_looked_up_and_created(
+    adapter, api, account, creds
+):
+    api.post(
+        ROOT + "wp/v2/media",
+        match=[matchers.query_param_matcher({"alt_text": "Grillen im Hof"})],
+        status=201,
+        json={"id": 55, "source_url": SITE + "/img.jpg"},
+    )
+    api.get(
+        ROOT + "wp/v2/categories",
+        match=[
+            matchers.query_param_matcher(
+                {"search": "News & Events", "per_page": "100", "_fields": "id,name"}
+            )
+        ],
+        json=[
+            {"id": 3, "name": "News &amp; Events Archiv"},
+            {"id": 4, "name": "news &amp; events"},
+        ],
+    )
+    api.get(ROOT + "wp/v2/tags", json=[])
+    api.post(ROOT + "wp/v2/tags", status=201, json={"id": 12, "name": "Sommer"})
+    api.get(ROOT + "wp/v2/tags", json=[])
+    api.post(
+        ROOT + "wp/v2/tags",
+        status=400,
+        json={"code": "term_exists", "message": "exists", "data": {"status": 400, "term_id": 13}},
+    )
+    api.post(ROOT + "wp/v2/posts", status=201, json={"id": 102, "link": SITE + "/?p=102"})
+
+    adapter.publish(
+        account=account,
+        credentials=creds,
+        request=request(
+            media=[image(alt="Grillen im Hof")],
+            options={"status": "draft", "categories": ["News & Events"], "tags": ["Sommer", "Hof"]},
+        ),
+    )
+
+    upload = next(c.request for c in api.calls if "/wp/v2/media" in c.request.url)
+    assert upload.body == b"jpeg-bytes"
+    assert upload.headers["Content-Type"] == "image/jpeg"
+    assert upload.headers["Content-Disposition"] == 'attachment; filename="Sommer Fest.jpg"'
+    tag_posts = [
+        c.request for c in api.calls if c.request.method == "POST" and "tags" in c.request.url
+    ]
+    assert [json.loads(r.body) for r in tag_posts] == [{"name": "Sommer"}, {"name": "Hof"}]
+    body = created_post(api)
+    assert body["featured_media"] == 55
+    assert body["categories"] == [4]
+    assert body["tags"] == [12, 13]
+    assert body["status"] == "draft"
+
+
+def test_given_unknown_category_and_creating_off_when_publishing_then_permanent(
+    adapter, api, account, creds
+):
+    api.get(ROOT + "wp/v2/categories", json=[])
+
+    with pytest.raises(PermanentError, match="no category called “Intern”"):
+        adapter.publish(
+            account=account,
+            credentials=creds,
+            request=request(options={"categories": ["Intern"], "create_terms": False}),
+        )
+
+
+def test_given_first_comment_when_publishing_then_comment_under_the_post(
+    adapter, api, account, creds
+):
+    api.post(ROOT + "wp/v2/posts", status=201, json={"id": 103, "link": SITE + "/p/"})
+    api.post(
+        ROOT + "wp/v2/comments",
+        status=201,
+        json={"id": 900, "link": SITE + "/p/#comment-900"},
+    )
+    seen = []
+
+    result = adapter.publish(
+        account=account,
+        credentials=creds,
+        request=request(first_comment="Fragen? <Schreibt uns>"),
+        on_part=lambda index, part: seen.append(index),
+    )
+
+    assert json.loads(api.calls[1].request.body) == {
+        "post": 103,
+        "content": "Fragen? &lt;Schreibt uns&gt;",
+    }
+    assert [p.remote_id for p in result.parts] == ["103", "comment:900"]
+    assert seen == [0, 1]
+
+
+def test_given_post_done_when_resuming_then_only_the_comment_is_posted(
+    adapter, api, account, creds
+):
+    api.post(ROOT + "wp/v2/comments", status=201, json={"id": 901, "link": ""})
+
+    result = adapter.publish(
+        account=account,
+        credentials=creds,
+        request=request(first_comment="Hallo", done_parts=[PublishedPart("103", SITE + "/p/")]),
+    )
+
+    assert len(api.calls) == 1
+    assert json.loads(api.calls[0].request.body)["post"] == 103
+    assert result.remote_id == "103"
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "error_type", "message_part"),
+    [
+        (
+            401,
+            {"code": "rest_not_logged_in", "message": "You are not currently logged in."},
+            AuthExpired,
+            "strip the Authorization header",
+        ),
+        (401, {"code": "incorrect_password", "message": "wrong"}, AuthExpired, "Reconnect"),
+        (
+            403,
+            {"code": "rest_cannot_publish", "message": "Sorry"},
+            PermanentError,
+            "Author role",
+        ),
+        (
+            400,
+            {"code": "rest_invalid_param", "message": "Invalid parameter(s): status"},
+            PermanentError,
+            "Invalid parameter(s): status",
+        ),
+        (503, "<html>Service Unavailable</html>", TransientError, "temporary problem (HTTP 503)"),
+        (200, "<html>Please log in</html>", PermanentError, "did not answer like a WordPress"),
+        (301, "", PermanentError, "redirected us to https://new.test/"),
+    ],
+)
+def test_given_api_error_when_publishing_then_mapped_without_password(
+    adapter, api, account, creds, status, body, error_type, message_part
+):
+    kwargs = {"json": body} if isinstance(body, dict) else {"body": body}
+    api.post(
+        ROOT + "wp/v2/posts",
+        status=status,
+        headers={"Location": "https://new.test/"} if status == 301 else {},
+        **kwargs,
+    )
+
+    with pytest.raises(error_type) as caught:
+        adapter.publish(account=account, credentials=creds, request=request())
+
+    assert type(caught.value) is error_type
+    assert message_part in caught.value.message
+    assert PASSWORD not in str(caught.value) + caught.value.detail
+
+
+def test_given_rate_limited_by_host_when_publishing_then_retry_after(adapter, api, account, creds):
+    api.post(ROOT + "wp/v2/posts", status=429, body="slow down", headers={"Retry-After": "30"})
+
+    with pytest.raises(RateLimited) as caught:
+        adapter.publish(account=account, credentials=creds, request=request())
+
+    assert caught.value.retry_after == 30
+
+
+def test_given_auth_expired_when_refreshing_then_credentials_unchanged(adapter, account, creds):
+    assert adapter.refresh(account=account, credentials=creds) is creds
+
+
+# --- reconciling, deleting, metrics ----------------------------------------------------------
+
+
+def test_given_post_with_our_slug_exists_when_finding_then_post_and_comment(
+    adapter, api, account, creds
+):
+    api.get(
+        ROOT + "wp/v2/posts",
+        match=[
+            matchers.query_param_matcher(
+                {"slug": slug_for(request()), "status": "any", "context": "edit"}
+            )
+        ],
+        json=[{"id": 104, "link": SITE + "/?p=104", "status": "draft"}],
+    )
+    api.get(
+        ROOT + "wp/v2/comments",
+        match=[
+            matchers.query_param_matcher(
+                {"post": "104", "author": "7", "per_page": "1", "order": "asc"}
+            )
+        ],
+        json=[{"id": 950, "link": SITE + "/?p=104#comment-950"}],
+    )
+
+    found = adapter.find_existing(
+        account=account, credentials=creds, request=request(first_comment="Hallo")
+    )
+
+    assert [p.remote_id for p in found.parts] == ["104", "comment:950"]
+    assert found.url == SITE + "/?p=104"
+
+
+def test_given_no_post_with_our_slug_when_finding_then_none(adapter, api, account, creds):
+    api.get(ROOT + "wp/v2/posts", json=[])
+
+    assert adapter.find_existing(account=account, credentials=creds, request=request()) is None
+
+
+@pytest.mark.parametrize(
+    ("remote_id", "url", "status"),
+    [
+        ("104", ROOT + "wp/v2/posts/104", 200),
+        ("comment:950", ROOT + "wp/v2/comments/950", 200),
+        ("104", ROOT + "wp/v2/posts/104", 410),  # already in the trash
+        ("105", ROOT + "wp/v2/posts/105", 404),  # gone
+    ],
+)
+def test_given_remote_id_when_deleting_then_trashed_or_already_gone(
+    adapter, api, account, creds, remote_id, url, status
+):
+    api.delete(url, status=status, json={"deleted": True} if status == 200 else {"code": "x"})
+
+    adapter.delete(account=account, credentials=creds, remote_id=remote_id)
+
+    assert api.calls[0].request.url == url
+
+
+def test_given_posts_when_fetching_metrics_then_comment_counts_from_total_header(
+    adapter, api, account, creds
+):
+    for post_id, total in (("101", "4"), ("102", "0")):
+        api.get(
+            ROOT + "wp/v2/comments",
+            match=[
+                matchers.query_param_matcher({"post": post_id, "per_page": "1", "_fields": "id"})
+            ],
+            json=[{"id": 1}] if total != "0" else [],
+            headers={"X-WP-Total": total, "X-WP-TotalPages": total},
+        )
+
+    snapshots = adapter.fetch_metrics(
+        account=account, credentials=creds, remote_ids=["101", "comment:900", "102"]
+    )
+
+    assert [(s.remote_id, s.values) for s in snapshots] == [
+        ("101", {"comments": 4}),
+        ("102", {"comments": 0}),
+    ]
+
+
+# --- validation ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("request_kwargs", "problem"),
+    [
+        ({}, None),
+        ({"title": ""}, "WordPress needs a title"),
+        ({"title": "t" * 201}, "The title is 201 characters long"),
+        ({"media": [image(), image()]}, "at most 1 images"),
+        ({"thread": ["zwei"]}, "have no threads"),
+        (
+            {"first_comment": "x", "options": {"status": "draft"}},
+            "does not take comments on drafts",
+        ),
+        ({"options": {"status": "future"}}, "not future"),
+    ],
+)
+def test_given_variant_when_validating_then_problems_listed(adapter, request_kwargs, problem):
+    problems = adapter.validate(request(**request_kwargs))
+
+    if problem is None:
+        assert problems == []
+    else:
+        assert any(problem in p for p in problems), problems
