@@ -1,0 +1,306 @@
+"""Instagram professional accounts (Instagram API with Instagram Login): media containers that
+Meta fills from public URLs, polled until FINISHED, then media_publish; carousels of 2-10, reels,
+first comment, a PUBLISHED-container check before any second media_publish, insights metrics."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from django.utils.translation import gettext as _
+
+from publishing.adapters.base import (
+    Account,
+    Capabilities,
+    ConnectResult,
+    Credentials,
+    MediaItem,
+    MetricsSnapshot,
+    PartCallback,
+    PermanentError,
+    PublishedPart,
+    PublishRequest,
+    PublishResult,
+    TransientError,
+)
+from publishing.adapters.facebook import GRAPH_VERSION, GraphAPIAdapter
+
+INSIGHT_METRICS = ("views", "reach", "likes", "comments", "shares", "saved")
+# Our metric names for Instagram's insight names (reach stays in raw).
+METRIC_MAP = {
+    "views": "impressions",
+    "likes": "likes",
+    "comments": "comments",
+    "shares": "shares",
+    "saved": "saves",
+}
+
+
+class InstagramAdapter(GraphAPIAdapter):
+    key = "instagram"
+    capabilities = Capabilities(
+        auth="oauth2",
+        first_comment=True,
+        metrics=frozenset(METRIC_MAP.values()),
+        fetches_media_by_url=True,
+    )
+    default_base_url = f"https://graph.instagram.com/{GRAPH_VERSION}"
+    authorize_endpoint = "https://www.instagram.com/oauth/authorize"
+    token_endpoint = "https://api.instagram.com/oauth/access_token"
+    scopes = (
+        "instagram_business_basic",
+        "instagram_business_content_publish",
+        "instagram_business_manage_comments",
+        "instagram_business_manage_insights",
+    )
+    container_status_field: ClassVar[str] = "status_code"
+    recent_posts: ClassVar[int] = 25
+    poll_interval = 3.0
+    poll_attempts = 100  # videos can take a few minutes
+
+    # -- connecting -------------------------------------------------------------------------------
+
+    def normalize_token(self, data: dict[str, Any]) -> dict[str, Any]:
+        # Business Login answers {"data": [{"access_token", "user_id", "permissions"}]}.
+        if "access_token" not in data and isinstance(data.get("data"), list) and data["data"]:
+            data = dict(data["data"][0])
+        data.setdefault("token_type", "bearer")
+        return data
+
+    def identify(
+        self, *, account: Account, credentials: Credentials, token: dict[str, Any]
+    ) -> ConnectResult:
+        """Short-lived (1 h) token -> long-lived (60 days) one, then who this account is."""
+        long_lived = self.exchange_long_lived(
+            f"{self.graph_root}/access_token", "ig_exchange_token", credentials.access_token
+        )
+        credentials = self.credentials_from_token(long_lived)
+        me = self.graph(
+            "GET",
+            "/me",
+            credentials=credentials,
+            params={"fields": "user_id,username,name,profile_picture_url,account_type"},
+        ).json()
+        user_id = str(me.get("user_id") or me["id"])
+        return ConnectResult(
+            account=Account(
+                account_id=user_id,
+                handle=me.get("username", ""),
+                name=me.get("name", "") or me.get("username", ""),
+                avatar_url=me.get("profile_picture_url", ""),
+                config={**account.config, "account_type": me.get("account_type", "")},
+            ),
+            credentials=credentials,
+        )
+
+    def refresh(self, *, account: Account, credentials: Credentials) -> Credentials:
+        """Long-lived tokens (>= 24 h old, unexpired) are extended by another 60 days; there is
+        no refresh token."""
+        response = self.call(
+            "GET",
+            f"{self.graph_root}/refresh_access_token",
+            params={"grant_type": "ig_refresh_token", "access_token": credentials.access_token},
+            ok=range(400, 600),
+        )
+        if response.status_code >= 400:
+            raise self.token_error(response)
+        return self.credentials_from_token(response.json(), previous=credentials)
+
+    # -- content ----------------------------------------------------------------------------------
+
+    def validate(self, request: PublishRequest) -> list[str]:
+        problems = super().validate(request)
+        problems += self.missing_public_urls(request)
+        if len(request.media) > 10:
+            problems.append(
+                _("Instagram carousels hold at most 10 items; this post has %(count)d.")
+                % {"count": len(request.media)}
+            )
+        return problems
+
+    def media_params(self, item: MediaItem, *, in_carousel: bool) -> dict[str, str]:
+        if item.kind == "video":
+            params = {
+                "media_type": "VIDEO" if in_carousel else "REELS",
+                "video_url": item.public_url,
+            }
+        else:
+            params = {"image_url": item.public_url}
+            if item.alt_text:
+                params["alt_text"] = item.alt_text
+        if in_carousel:
+            params["is_carousel_item"] = "true"
+        return params
+
+    def create_container(
+        self, account: Account, credentials: Credentials, params: dict[str, str]
+    ) -> str:
+        data = self.graph(
+            "POST", f"/{account.account_id}/media", credentials=credentials, data=params
+        ).json()
+        return str(data["id"])
+
+    def container_status(self, credentials: Credentials, container: str) -> str:
+        data = self.graph(
+            "GET",
+            f"/{container}",
+            credentials=credentials,
+            params={"fields": self.container_status_field},
+        ).json()
+        return data.get(self.container_status_field, "")
+
+    def wait_until_ready(self, credentials: Credentials, container: str) -> str:
+        """Poll the container until Meta has fetched and processed the media."""
+        for attempt in range(self.poll_attempts):
+            status = self.container_status(credentials, container)
+            if status in ("FINISHED", "PUBLISHED"):
+                return status
+            if status in ("ERROR", "EXPIRED"):
+                raise PermanentError(
+                    _(
+                        "%(platform)s could not process the media (%(status)s). Check that the "
+                        "files are reachable at their public URL and meet the format rules."
+                    )
+                    % {"platform": self.label, "status": status},
+                    detail=f"container {container} {status}",
+                )
+            if attempt + 1 < self.poll_attempts:
+                self.sleep(self.poll_interval)
+        raise TransientError(
+            _("%(platform)s is still processing the media; try again later.")
+            % {"platform": self.label},
+            detail=f"container {container} not ready",
+        )
+
+    def publish(
+        self,
+        *,
+        account: Account,
+        credentials: Credentials,
+        request: PublishRequest,
+        on_part: PartCallback | None = None,
+    ) -> PublishResult:
+        problems = self.missing_public_urls(request)
+        if problems:
+            raise PermanentError(problems[0])
+
+        def main(parts: list[PublishedPart]) -> PublishedPart:
+            if len(request.media) == 1:
+                params = self.media_params(request.media[0], in_carousel=False)
+            else:
+                children = []
+                for item in request.media:
+                    child = self.create_container(
+                        account, credentials, self.media_params(item, in_carousel=True)
+                    )
+                    self.wait_until_ready(credentials, child)
+                    children.append(child)
+                params = {"media_type": "CAROUSEL", "children": ",".join(children)}
+            if request.text:
+                params["caption"] = request.text
+            container = self.create_container(account, credentials, params)
+            if self.wait_until_ready(credentials, container) == "PUBLISHED":
+                return self.recover_published(account, credentials, request, container)
+            return self.publish_container(account, credentials, request, container)
+
+        def comment(parts: list[PublishedPart]) -> PublishedPart:
+            data = self.graph(
+                "POST",
+                f"/{parts[0].remote_id}/comments",
+                credentials=credentials,
+                data={"message": request.first_comment},
+            ).json()
+            return PublishedPart(remote_id=str(data["id"]), url=parts[0].url)
+
+        steps = [main]
+        if request.first_comment.strip():
+            steps.append(comment)
+        return self.publish_parts(request, steps, on_part)
+
+    def publish_container(
+        self, account: Account, credentials: Credentials, request: PublishRequest, container: str
+    ) -> PublishedPart:
+        try:
+            data = self.graph(
+                "POST",
+                f"/{account.account_id}/media_publish",
+                credentials=credentials,
+                data={"creation_id": container},
+            ).json()
+        except TransientError:
+            # The answer got lost, but the post may be live: never publish a container twice.
+            if self.container_status(credentials, container) == "PUBLISHED":
+                return self.recover_published(account, credentials, request, container)
+            raise
+        media_id = str(data["id"])
+        return PublishedPart(remote_id=media_id, url=self.permalink(credentials, media_id))
+
+    def recover_published(
+        self, account: Account, credentials: Credentials, request: PublishRequest, container: str
+    ) -> PublishedPart:
+        found = self.find_existing(account=account, credentials=credentials, request=request)
+        if found is None:
+            raise TransientError(
+                _("%(platform)s published the post but it is not listed yet; checking again later.")
+                % {"platform": self.label},
+                detail=f"container {container} PUBLISHED, media not found",
+            )
+        return found.parts[0]
+
+    def permalink(self, credentials: Credentials, media_id: str) -> str:
+        data = self.graph(
+            "GET", f"/{media_id}", credentials=credentials, params={"fields": "permalink"}
+        ).json()
+        return data.get("permalink", "")
+
+    def find_existing(
+        self, *, account: Account, credentials: Credentials, request: PublishRequest
+    ) -> PublishResult | None:
+        """No idempotency key: match the caption among the account's latest media."""
+        data = self.graph(
+            "GET",
+            f"/{account.account_id}/media",
+            credentials=credentials,
+            params={"fields": "id,caption,permalink,timestamp", "limit": self.recent_posts},
+        ).json()
+        for media in data.get("data", []):
+            if self.same_text(media.get("caption", ""), request.text):
+                part = PublishedPart(remote_id=str(media["id"]), url=media.get("permalink", ""))
+                return PublishResult(remote_id=part.remote_id, url=part.url, parts=[part])
+        return None
+
+    def delete(self, *, account: Account, credentials: Credentials, remote_id: str) -> None:
+        # The Instagram API has deleted media since 2025; older apps get a PermanentError.
+        self.graph("DELETE", f"/{remote_id}", credentials=credentials, ok=(404,))
+
+    def fetch_metrics(
+        self, *, account: Account, credentials: Credentials, remote_ids: list[str]
+    ) -> list[MetricsSnapshot]:
+        """Insights per media (the API has no batch); media without enough viewers or
+        carousel children answer an error and are skipped."""
+        snapshots = []
+        for remote_id in remote_ids:
+            response = self.graph(
+                "GET",
+                f"/{remote_id}/insights",
+                credentials=credentials,
+                params={"metric": ",".join(INSIGHT_METRICS)},
+                ok=(400,),
+            )
+            if response.status_code == 400:
+                error = self.error_for(response, secrets=(credentials.access_token,))
+                if not isinstance(error, PermanentError):
+                    raise error
+                continue
+            raw = {
+                item["name"]: self.insight_value(item) for item in response.json().get("data", [])
+            }
+            values = {ours: raw[theirs] for theirs, ours in METRIC_MAP.items() if theirs in raw}
+            snapshots.append(MetricsSnapshot(remote_id=remote_id, values=values, raw=raw))
+        return snapshots
+
+    @staticmethod
+    def insight_value(item: dict[str, Any]) -> int:
+        if "total_value" in item:
+            return int(item["total_value"].get("value", 0))
+        values = item.get("values") or [{}]
+        return int(values[-1].get("value", 0))
