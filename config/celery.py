@@ -16,11 +16,17 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
 HEARTBEAT_SECONDS = 30.0
+CREDENTIALS_REFRESH_SECONDS = 5 * 60.0  # tokens expiring within 30 min are refreshed ahead
 
 app.conf.beat_schedule = {
     "beat-heartbeat": {
         "task": "publishing.tasks.beat_heartbeat",
         "schedule": HEARTBEAT_SECONDS,
         "options": {"expires": HEARTBEAT_SECONDS - 5},
+    },
+    "credentials-refresh-due": {
+        "task": "publishing.tasks.credentials_refresh_due",
+        "schedule": CREDENTIALS_REFRESH_SECONDS,
+        "options": {"expires": CREDENTIALS_REFRESH_SECONDS - 30},
     },
 }

@@ -10,6 +10,7 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("accounts/language/", account_views.set_language, name="set_language"),
     path("notifications/", include("notifications.urls")),
+    path("", include("publishing.urls")),
     path("", include("calendar_app.urls")),
 ]
 if settings.DEBUG:
