@@ -729,3 +729,38 @@ def test_given_variant_when_validating_then_problems_listed(adapter, request_kwa
         assert problems == []
     else:
         assert any(problem in p for p in problems), problems
+
+
+def test_given_refresh_answer_without_refresh_token_when_refreshing_then_old_one_kept(
+    adapter, api, account, creds
+):
+    api.post(
+        xrpc("com.atproto.server.refreshSession"),
+        json={"did": DID, "handle": "acme.bsky.social", "accessJwt": jwt("a4")},
+    )
+
+    refreshed = adapter.refresh(account=account, credentials=creds)
+
+    assert refreshed.access_token == jwt("a4")
+    assert refreshed.refresh_token == REFRESH
+
+
+# --- registry --------------------------------------------------------------------------------
+
+
+def test_given_settings_when_getting_adapter_then_bluesky_with_overridable_base_url(settings):
+    from publishing.adapters.registry import get_adapter
+
+    settings.PUBLISHING_ADAPTERS = {
+        "bluesky": {
+            "BACKEND": "publishing.adapters.bluesky.BlueskyAdapter",
+            "OPTIONS": {"base_url": "http://127.0.0.1:9999/", "client_id": "", "client_secret": ""},
+        }
+    }
+
+    adapter = get_adapter("bluesky")
+
+    assert isinstance(adapter, BlueskyAdapter)
+    assert adapter.base_url == "http://127.0.0.1:9999"
+    assert adapter.appview_url == "https://public.api.bsky.app"
+    assert adapter.spec.text_limit == 300

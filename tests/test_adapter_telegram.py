@@ -510,3 +510,26 @@ def test_given_variant_when_validating_then_problems_listed(adapter, request_kwa
         assert problems == []
     else:
         assert any(problem in p for p in problems), problems
+
+
+def test_given_settings_when_getting_adapter_then_telegram_with_overridable_base_url(settings):
+    from publishing.adapters.registry import get_adapter
+
+    settings.PUBLISHING_ADAPTERS = {
+        "telegram": {
+            "BACKEND": "publishing.adapters.telegram.TelegramAdapter",
+            "OPTIONS": {"base_url": "", "client_id": "", "client_secret": ""},
+        }
+    }
+    assert get_adapter("telegram").base_url == "https://api.telegram.org"
+
+    settings.PUBLISHING_ADAPTERS = {
+        "telegram": {
+            "BACKEND": "publishing.adapters.telegram.TelegramAdapter",
+            "OPTIONS": {"base_url": API + "/"},
+        }
+    }
+    adapter = get_adapter("telegram")
+
+    assert isinstance(adapter, TelegramAdapter)
+    assert adapter.base_url == API

@@ -570,3 +570,9 @@ def test_given_variant_when_validating_then_problems_listed(adapter, request_kwa
         assert problems == []
     else:
         assert any(problem in p for p in problems), problems
+
+
+def test_given_default_settings_when_getting_adapter_then_wordpress_adapter():
+    from publishing.adapters.registry import get_adapter
+
+    assert isinstance(get_adapter("wordpress"), WordPressAdapter)
