@@ -53,6 +53,10 @@ class InstagramAdapter(GraphAPIAdapter):
         "instagram_business_manage_insights",
     )
     container_status_field: ClassVar[str] = "status_code"
+    container_edge: ClassVar[str] = "media"  # POST /{user}/<edge> creates a container
+    publish_edge: ClassVar[str] = "media_publish"
+    insight_metrics: ClassVar[tuple[str, ...]] = INSIGHT_METRICS
+    metric_map: ClassVar[dict[str, str]] = METRIC_MAP
     recent_posts: ClassVar[int] = 25
     poll_interval = 3.0
     poll_attempts = 100  # videos can take a few minutes
@@ -135,7 +139,10 @@ class InstagramAdapter(GraphAPIAdapter):
         self, account: Account, credentials: Credentials, params: dict[str, str]
     ) -> str:
         data = self.graph(
-            "POST", f"/{account.account_id}/media", credentials=credentials, data=params
+            "POST",
+            f"/{account.account_id}/{self.container_edge}",
+            credentials=credentials,
+            data=params,
         ).json()
         return str(data["id"])
 
@@ -199,8 +206,8 @@ class InstagramAdapter(GraphAPIAdapter):
                 params["caption"] = request.text
             container = self.create_container(account, credentials, params)
             if self.wait_until_ready(credentials, container) == "PUBLISHED":
-                return self.recover_published(account, credentials, request, container)
-            return self.publish_container(account, credentials, request, container)
+                return self.recover_published(account, credentials, request.text, container)
+            return self.publish_container(account, credentials, request.text, container)
 
         def comment(parts: list[PublishedPart]) -> PublishedPart:
             data = self.graph(
@@ -217,27 +224,31 @@ class InstagramAdapter(GraphAPIAdapter):
         return self.publish_parts(request, steps, on_part)
 
     def publish_container(
-        self, account: Account, credentials: Credentials, request: PublishRequest, container: str
+        self, account: Account, credentials: Credentials, text: str, container: str
     ) -> PublishedPart:
         try:
             data = self.graph(
                 "POST",
-                f"/{account.account_id}/media_publish",
+                f"/{account.account_id}/{self.publish_edge}",
                 credentials=credentials,
                 data={"creation_id": container},
             ).json()
         except TransientError:
             # The answer got lost, but the post may be live: never publish a container twice.
             if self.container_status(credentials, container) == "PUBLISHED":
-                return self.recover_published(account, credentials, request, container)
+                return self.recover_published(account, credentials, text, container)
             raise
         media_id = str(data["id"])
         return PublishedPart(remote_id=media_id, url=self.permalink(credentials, media_id))
 
     def recover_published(
-        self, account: Account, credentials: Credentials, request: PublishRequest, container: str
+        self, account: Account, credentials: Credentials, text: str, container: str
     ) -> PublishedPart:
-        found = self.find_existing(account=account, credentials=credentials, request=request)
+        found = self.find_existing(
+            account=account,
+            credentials=credentials,
+            request=PublishRequest(text=text, idempotency_key=container),
+        )
         if found is None:
             raise TransientError(
                 _("%(platform)s published the post but it is not listed yet; checking again later.")
@@ -283,7 +294,7 @@ class InstagramAdapter(GraphAPIAdapter):
                 "GET",
                 f"/{remote_id}/insights",
                 credentials=credentials,
-                params={"metric": ",".join(INSIGHT_METRICS)},
+                params={"metric": ",".join(self.insight_metrics)},
                 ok=(400,),
             )
             if response.status_code == 400:
@@ -294,7 +305,9 @@ class InstagramAdapter(GraphAPIAdapter):
             raw = {
                 item["name"]: self.insight_value(item) for item in response.json().get("data", [])
             }
-            values = {ours: raw[theirs] for theirs, ours in METRIC_MAP.items() if theirs in raw}
+            values = {
+                ours: raw[theirs] for theirs, ours in self.metric_map.items() if theirs in raw
+            }
             snapshots.append(MetricsSnapshot(remote_id=remote_id, values=values, raw=raw))
         return snapshots
 

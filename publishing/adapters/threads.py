@@ -1,0 +1,193 @@
+"""Threads API: containers (TEXT / IMAGE / VIDEO / CAROUSEL from public URLs) then
+threads_publish; threads and the first comment as replies (reply_to_id); 500 characters and at
+most 5 links; long-lived tokens extended by th_refresh_token; insights metrics."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from django.utils.translation import gettext as _
+
+from calendar_app.platforms import URL_RE
+from publishing.adapters.base import (
+    Account,
+    Capabilities,
+    ConnectResult,
+    Credentials,
+    MediaItem,
+    PartCallback,
+    PermanentError,
+    PublishedPart,
+    PublishRequest,
+    PublishResult,
+)
+from publishing.adapters.instagram import InstagramAdapter
+
+MAX_LINKS = 5
+INSIGHT_METRICS = ("views", "likes", "replies", "reposts", "quotes", "shares")
+METRIC_MAP = {
+    "views": "impressions",
+    "likes": "likes",
+    "replies": "comments",
+    "reposts": "shares",
+    "quotes": "quotes",
+}
+
+
+class ThreadsAdapter(InstagramAdapter):
+    key = "threads"
+    capabilities = Capabilities(
+        auth="oauth2",
+        threads=True,
+        first_comment=True,  # a reply to the main post
+        metrics=frozenset(METRIC_MAP.values()),
+        fetches_media_by_url=True,
+    )
+    default_base_url = "https://graph.threads.net/v1.0"
+    authorize_endpoint = "https://threads.net/oauth/authorize"
+    scopes = (
+        "threads_basic",
+        "threads_content_publish",
+        "threads_manage_replies",
+        "threads_manage_insights",
+    )
+    container_status_field: ClassVar[str] = "status"
+    container_edge: ClassVar[str] = "threads"
+    publish_edge: ClassVar[str] = "threads_publish"
+    insight_metrics: ClassVar[tuple[str, ...]] = INSIGHT_METRICS
+    metric_map: ClassVar[dict[str, str]] = METRIC_MAP
+    poll_interval = 2.0
+
+    def __init__(self, *, token_url: str = "", **options: Any) -> None:
+        super().__init__(**options)
+        # The token endpoint is not versioned: https://graph.threads.net/oauth/access_token.
+        self.token_url = token_url or f"{self.graph_root}/oauth/access_token"
+
+    # -- connecting -------------------------------------------------------------------------------
+
+    def identify(
+        self, *, account: Account, credentials: Credentials, token: dict[str, Any]
+    ) -> ConnectResult:
+        long_lived = self.exchange_long_lived(
+            f"{self.graph_root}/access_token", "th_exchange_token", credentials.access_token
+        )
+        credentials = self.credentials_from_token(long_lived)
+        me = self.graph(
+            "GET",
+            "/me",
+            credentials=credentials,
+            params={"fields": "id,username,name,threads_profile_picture_url"},
+        ).json()
+        return ConnectResult(
+            account=Account(
+                account_id=str(me["id"]),
+                handle=me.get("username", ""),
+                name=me.get("name", "") or me.get("username", ""),
+                avatar_url=me.get("threads_profile_picture_url", ""),
+                config=dict(account.config),
+            ),
+            credentials=credentials,
+        )
+
+    def refresh(self, *, account: Account, credentials: Credentials) -> Credentials:
+        response = self.call(
+            "GET",
+            f"{self.graph_root}/refresh_access_token",
+            params={"grant_type": "th_refresh_token", "access_token": credentials.access_token},
+            ok=range(400, 600),
+        )
+        if response.status_code >= 400:
+            raise self.token_error(response)
+        return self.credentials_from_token(response.json(), previous=credentials)
+
+    # -- content ----------------------------------------------------------------------------------
+
+    def validate(self, request: PublishRequest) -> list[str]:
+        # The shared rules (500 characters, emoji as bytes) plus public URLs and the link cap.
+        problems = super(InstagramAdapter, self).validate(request)
+        problems += self.missing_public_urls(request)
+        for text in (request.text, *request.thread, request.first_comment):
+            links = {m.group().rstrip(".,;:!?)") for m in URL_RE.finditer(text or "")}
+            if len(links) > MAX_LINKS:
+                problems.append(
+                    _("Threads allows at most %(max)d links per post; one part has %(count)d.")
+                    % {"max": MAX_LINKS, "count": len(links)}
+                )
+                break
+        return problems
+
+    def media_params(self, item: MediaItem, *, in_carousel: bool) -> dict[str, str]:
+        if item.kind == "video":
+            params = {"media_type": "VIDEO", "video_url": item.public_url}
+        else:
+            params = {"media_type": "IMAGE", "image_url": item.public_url}
+            if item.alt_text:
+                params["alt_text"] = item.alt_text
+        if in_carousel:
+            params["is_carousel_item"] = "true"
+        return params
+
+    def publish(
+        self,
+        *,
+        account: Account,
+        credentials: Credentials,
+        request: PublishRequest,
+        on_part: PartCallback | None = None,
+    ) -> PublishResult:
+        problems = self.missing_public_urls(request)
+        if problems:
+            raise PermanentError(problems[0])
+
+        def post(params: dict[str, str], text: str) -> PublishedPart:
+            if text:
+                params["text"] = text
+            container = self.create_container(account, credentials, params)
+            if self.wait_until_ready(credentials, container) == "PUBLISHED":
+                return self.recover_published(account, credentials, text, container)
+            return self.publish_container(account, credentials, text, container)
+
+        def main(parts: list[PublishedPart]) -> PublishedPart:
+            media = request.media
+            if not media:
+                return post({"media_type": "TEXT"}, request.text)
+            if len(media) == 1:
+                return post(self.media_params(media[0], in_carousel=False), request.text)
+            children = []
+            for item in media:
+                child = self.create_container(
+                    account, credentials, self.media_params(item, in_carousel=True)
+                )
+                self.wait_until_ready(credentials, child)
+                children.append(child)
+            return post({"media_type": "CAROUSEL", "children": ",".join(children)}, request.text)
+
+        def reply(text: str, to_index: int | None = None):
+            def step(parts: list[PublishedPart]) -> PublishedPart:
+                target = parts[-1] if to_index is None else parts[to_index]
+                return post({"media_type": "TEXT", "reply_to_id": target.remote_id}, text)
+
+            return step
+
+        steps = [main, *(reply(text) for text in request.thread)]
+        if request.first_comment.strip():
+            steps.append(reply(request.first_comment, to_index=0))
+        return self.publish_parts(request, steps, on_part)
+
+    def find_existing(
+        self, *, account: Account, credentials: Credentials, request: PublishRequest
+    ) -> PublishResult | None:
+        """No idempotency key: match the text among the latest posts, then the latest replies
+        (thread parts and first comments are replies)."""
+        for edge in ("threads", "replies"):
+            data = self.graph(
+                "GET",
+                f"/{account.account_id}/{edge}",
+                credentials=credentials,
+                params={"fields": "id,text,permalink,timestamp", "limit": self.recent_posts},
+            ).json()
+            for media in data.get("data", []):
+                if self.same_text(media.get("text", ""), request.text):
+                    part = PublishedPart(remote_id=str(media["id"]), url=media.get("permalink", ""))
+                    return PublishResult(remote_id=part.remote_id, url=part.url, parts=[part])
+        return None
