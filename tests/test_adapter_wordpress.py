@@ -350,6 +350,22 @@ def test_given_featured_image_and_terms_when_publishing_then_uploaded_looked_up_
     assert body["status"] == "draft"
 
 
+def test_given_non_ascii_file_name_when_uploading_then_ascii_content_disposition(
+    adapter, api, account, creds
+):
+    api.post(ROOT + "wp/v2/media", status=201, json={"id": 56})
+    api.post(ROOT + "wp/v2/posts", status=201, json={"id": 106, "link": ""})
+
+    adapter.publish(
+        account=account, credentials=creds, request=request(media=[image(name="Grüße 😀.jpg")])
+    )
+
+    assert api.calls[0].request.headers["Content-Disposition"] == (
+        'attachment; filename="Gr__e _.jpg"'
+    )
+    assert created_post(api)["featured_media"] == 56
+
+
 def test_given_unknown_category_and_creating_off_when_publishing_then_permanent(
     adapter, api, account, creds
 ):

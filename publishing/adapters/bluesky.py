@@ -243,7 +243,7 @@ class BlueskyAdapter(PlatformAdapter):
         handle = session.get("handle") or identifier
         profile: dict[str, Any] = {}
         # The name and avatar are nice to have; the connection works without them.
-        with contextlib.suppress(PermanentError, TransientError):
+        with contextlib.suppress(AuthExpired, PermanentError, TransientError):
             profile = self._xrpc(
                 "GET",
                 pds,

@@ -38,7 +38,6 @@ from publishing.adapters.base import (
 
 MESSAGE_LIMIT = 4096
 CAPTION_LIMIT = 1024
-MAX_ALBUM = 10
 MAX_UPLOAD_BYTES = 50_000_000  # multipart uploads by bots
 CHAT_LINK_RE = re.compile(r"^(?:https?://)?(?:t\.me|telegram\.me)/(?P<name>[A-Za-z0-9_]{4,})/?$")
 
@@ -280,10 +279,6 @@ class TelegramAdapter(PlatformAdapter):
             problems.append(
                 _("The first comment is %(used)d characters long; Telegram allows %(limit)d.")
                 % {"used": used, "limit": MESSAGE_LIMIT}
-            )
-        if len(request.media) > MAX_ALBUM:
-            problems.append(
-                _("Telegram allows at most %(max)d files in one post.") % {"max": MAX_ALBUM}
             )
         for item in request.media:
             if item.kind == "video" and item.size_bytes > MAX_UPLOAD_BYTES:

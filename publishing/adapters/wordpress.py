@@ -317,7 +317,8 @@ class WordPressAdapter(PlatformAdapter):
     def _upload(self, account: Account, credentials: Credentials, item: MediaItem) -> int:
         with item.open() as fh:
             data = fh.read()
-        filename = re.sub(r"[^\w.\- ]", "_", item.filename) or "image"
+        # Header values must be plain ASCII; WordPress only needs the name for the file on disk.
+        filename = re.sub(r"[^A-Za-z0-9._ -]", "_", item.filename) or "image"
         params = {"alt_text": item.alt_text} if item.alt_text else {}
         media = self._call(
             "POST",
