@@ -172,7 +172,9 @@ class LinkedInAdapter(OAuth2Adapter):
         if isinstance(error, RateLimited) and error.retry_after is None:
             # Daily quotas, no headers; they reset at midnight UTC.
             now = dt.datetime.now(dt.UTC)
-            midnight = (now + dt.timedelta(days=1)).replace(hour=0, minute=0, second=0)
+            midnight = (now + dt.timedelta(days=1)).replace(
+                hour=0, minute=0, second=0, microsecond=0
+            )
             error.retry_after = (midnight - now).total_seconds()
         return error
 

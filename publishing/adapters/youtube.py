@@ -1,0 +1,339 @@
+"""YouTube Data API v3: Google OAuth (offline access, PKCE), resumable video uploads in
+256 KiB multiples that resume after a dropped connection, first comment via commentThreads,
+quota errors retried after the next Pacific midnight, statistics in batches of 50."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, ClassVar
+from zoneinfo import ZoneInfo
+
+import requests
+from django.utils.translation import gettext as _
+
+from publishing.adapters import http
+from publishing.adapters.base import (
+    Account,
+    AdapterError,
+    Capabilities,
+    ConnectError,
+    ConnectResult,
+    Credentials,
+    MediaItem,
+    MetricsSnapshot,
+    PartCallback,
+    PermanentError,
+    PublishedPart,
+    PublishRequest,
+    PublishResult,
+    RateLimited,
+    TransientError,
+)
+from publishing.adapters.oauth2 import OAuth2Adapter
+
+UPLOAD_QUANTUM = 256 * 1024  # chunks must be multiples of this (except the last)
+PRIVACY = ("public", "unlisted", "private")
+PACIFIC = ZoneInfo("America/Los_Angeles")  # quotas reset at midnight Pacific time
+DAILY_REASONS = {"quotaExceeded", "dailyLimitExceeded", "uploadLimitExceeded"}
+SHORT_REASONS = {"rateLimitExceeded", "userRateLimitExceeded"}
+
+
+def seconds_until_pacific_midnight(now: dt.datetime | None = None) -> float:
+    now = (now or dt.datetime.now(dt.UTC)).astimezone(PACIFIC)
+    tomorrow = (now + dt.timedelta(days=1)).date()
+    midnight = dt.datetime.combine(tomorrow, dt.time(0), tzinfo=PACIFIC)
+    # Subtract in UTC: aware datetimes sharing a tzinfo subtract as wall time (wrong on DST days).
+    return (midnight.astimezone(dt.UTC) - now.astimezone(dt.UTC)).total_seconds()
+
+
+class YouTubeAdapter(OAuth2Adapter):
+    key = "youtube"
+    capabilities = Capabilities(
+        auth="oauth2",
+        first_comment=True,
+        metrics=frozenset({"video_views", "likes", "comments"}),
+        metrics_batch_size=50,
+    )
+    default_base_url = "https://www.googleapis.com"
+    authorize_endpoint = "https://accounts.google.com/o/oauth2/v2/auth"
+    token_endpoint = "https://oauth2.googleapis.com/token"
+    scopes = (
+        "https://www.googleapis.com/auth/youtube.upload",
+        "https://www.googleapis.com/auth/youtube.force-ssl",  # comments, delete
+        "https://www.googleapis.com/auth/youtube.readonly",
+    )
+    uses_pkce = True
+    # offline + consent: Google only issues a refresh token on a consent screen.
+    authorize_params: ClassVar[dict[str, str]] = {
+        "access_type": "offline",
+        "prompt": "consent",
+        "include_granted_scopes": "true",
+    }
+    chunk_size: int = 32 * UPLOAD_QUANTUM  # 8 MiB
+    upload_retries: int = 5
+    recent_posts: ClassVar[int] = 25
+
+    # -- connecting -------------------------------------------------------------------------------
+
+    def identify(
+        self, *, account: Account, credentials: Credentials, token: dict[str, Any]
+    ) -> ConnectResult:
+        data = self.call(
+            "GET",
+            "/youtube/v3/channels",
+            credentials=credentials,
+            params={"part": "snippet,contentDetails", "mine": "true"},
+        ).json()
+        items = data.get("items") or []
+        if not items:
+            raise ConnectError(
+                _("This Google account has no YouTube channel yet: create one, then connect again.")
+            )
+        channel = items[0]
+        snippet = channel.get("snippet", {})
+        thumbnails = snippet.get("thumbnails", {})
+        uploads = (channel.get("contentDetails", {}).get("relatedPlaylists") or {}).get("uploads")
+        return ConnectResult(
+            account=Account(
+                account_id=channel["id"],
+                handle=snippet.get("customUrl", ""),
+                name=snippet.get("title", ""),
+                avatar_url=(thumbnails.get("default") or {}).get("url", ""),
+                config={**account.config, "uploads_playlist": uploads or ""},
+            ),
+            credentials=credentials,
+        )
+
+    # -- errors -----------------------------------------------------------------------------------
+
+    def error_for(self, response: requests.Response, *, secrets=()) -> AdapterError:
+        error = super().error_for(response, secrets=secrets)
+        body = http.json_or_empty(response)
+        info = body.get("error") if isinstance(body, dict) else None
+        reasons = set()
+        if isinstance(info, dict):
+            reasons = {e.get("reason") for e in info.get("errors", []) if isinstance(e, dict)}
+        if reasons & DAILY_REASONS:
+            return RateLimited(
+                _(
+                    "The YouTube daily quota is used up; publishing resumes after midnight Pacific time."
+                ),
+                retry_after=seconds_until_pacific_midnight(),
+                detail=f"{error.detail} ({', '.join(sorted(reasons & DAILY_REASONS))})",
+                status=response.status_code,
+            )
+        if reasons & SHORT_REASONS:
+            return RateLimited(
+                _("YouTube asks us to slow down."),
+                retry_after=http.retry_after_from(response) or 60.0,
+                detail=error.detail,
+                status=response.status_code,
+            )
+        return error
+
+    # -- content ----------------------------------------------------------------------------------
+
+    def privacy(self, account: Account, request: PublishRequest) -> str:
+        return request.options.get("privacy") or account.config.get("privacy") or "public"
+
+    def validate(self, request: PublishRequest) -> list[str]:
+        problems = super().validate(request)
+        privacy = request.options.get("privacy")
+        if privacy and privacy not in PRIVACY:
+            problems.append(
+                _("YouTube privacy must be public, unlisted or private, not %(value)s.")
+                % {"value": privacy}
+            )
+        if len(request.text.encode()) > 5000:
+            problems.append(_("YouTube descriptions may be at most 5,000 bytes long."))
+        if any(c in request.title + request.text for c in "<>"):
+            problems.append(_("YouTube does not allow < or > in titles and descriptions."))
+        return problems
+
+    @staticmethod
+    def video_url(video_id: str) -> str:
+        return f"https://www.youtube.com/watch?v={video_id}"
+
+    def publish(
+        self,
+        *,
+        account: Account,
+        credentials: Credentials,
+        request: PublishRequest,
+        on_part: PartCallback | None = None,
+    ) -> PublishResult:
+        videos = [m for m in request.media if m.kind == "video"]
+        if not videos:
+            raise PermanentError(_("YouTube needs a video."))
+
+        def main(parts: list[PublishedPart]) -> PublishedPart:
+            resource = {
+                "snippet": {
+                    "title": request.title,
+                    "description": request.text,
+                    "categoryId": str(request.options.get("category_id", "22")),
+                },
+                "status": {
+                    "privacyStatus": self.privacy(account, request),
+                    "selfDeclaredMadeForKids": bool(request.options.get("made_for_kids", False)),
+                },
+            }
+            if request.options.get("tags"):
+                resource["snippet"]["tags"] = list(request.options["tags"])
+            video = self.upload(credentials, videos[0], resource)
+            return PublishedPart(remote_id=video["id"], url=self.video_url(video["id"]))
+
+        def comment(parts: list[PublishedPart]) -> PublishedPart:
+            data = self.call(
+                "POST",
+                "/youtube/v3/commentThreads",
+                credentials=credentials,
+                params={"part": "snippet"},
+                json={
+                    "snippet": {
+                        "videoId": parts[0].remote_id,
+                        "topLevelComment": {"snippet": {"textOriginal": request.first_comment}},
+                    }
+                },
+            ).json()
+            return PublishedPart(remote_id=data["id"], url=parts[0].url)
+
+        steps = [main]
+        if request.first_comment.strip():
+            steps.append(comment)
+        return self.publish_parts(request, steps, on_part)
+
+    def upload(
+        self, credentials: Credentials, item: MediaItem, resource: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Resumable upload: initiate (session URI in Location), PUT chunks; after a dropped
+        connection or a 5xx ask the session how far it got (bytes */total) and go on from there."""
+        session = self.call(
+            "POST",
+            "/upload/youtube/v3/videos",
+            credentials=credentials,
+            params={"uploadType": "resumable", "part": "snippet,status"},
+            json=resource,
+            headers={
+                "X-Upload-Content-Length": str(item.size_bytes),
+                "X-Upload-Content-Type": item.mime_type,
+            },
+        ).headers.get("Location")
+        if not session:
+            raise TransientError(_("YouTube did not open an upload session; try again later."))
+        total = item.size_bytes
+        offset = 0
+        failures = 0
+        with item.open() as fh:
+            while True:
+                try:
+                    if failures:
+                        response = self.call(
+                            "PUT",
+                            session,
+                            credentials=credentials,
+                            data=b"",
+                            headers={"Content-Range": f"bytes */{total}"},
+                            ok=(308,),
+                        )
+                    else:
+                        fh.seek(offset)
+                        chunk = fh.read(self.chunk_size)
+                        end = offset + len(chunk) - 1
+                        response = self.call(
+                            "PUT",
+                            session,
+                            credentials=credentials,
+                            data=chunk,
+                            headers={
+                                "Content-Type": item.mime_type,
+                                "Content-Range": f"bytes {offset}-{end}/{total}",
+                            },
+                            ok=(308,),
+                        )
+                except TransientError:
+                    if failures >= self.upload_retries:
+                        raise
+                    failures += 1
+                    self.sleep(min(2**failures, 30))  # exponential back-off, as Google advises
+                    continue
+                failures = 0
+                if response.status_code in (200, 201):
+                    return response.json()
+                # 308 Resume Incomplete: Range "bytes=0-N" says what arrived (none: nothing).
+                received = response.headers.get("Range", "")
+                offset = int(received.rsplit("-", 1)[1]) + 1 if received else 0
+
+    def uploads_playlist(self, account: Account, credentials: Credentials) -> str:
+        if account.config.get("uploads_playlist"):
+            return account.config["uploads_playlist"]
+        data = self.call(
+            "GET",
+            "/youtube/v3/channels",
+            credentials=credentials,
+            params={"part": "contentDetails", "mine": "true"},
+        ).json()
+        items = data.get("items") or [{}]
+        return (items[0].get("contentDetails", {}).get("relatedPlaylists") or {}).get("uploads", "")
+
+    def find_existing(
+        self, *, account: Account, credentials: Credentials, request: PublishRequest
+    ) -> PublishResult | None:
+        """An upload session does not survive the attempt, so a retry would create a second
+        video: look for the title among the channel's latest uploads (1 quota unit, unlike
+        search.list's 100)."""
+        playlist = self.uploads_playlist(account, credentials)
+        if not playlist:
+            return None
+        data = self.call(
+            "GET",
+            "/youtube/v3/playlistItems",
+            credentials=credentials,
+            params={"part": "snippet", "playlistId": playlist, "maxResults": self.recent_posts},
+        ).json()
+        for entry in data.get("items", []):
+            snippet = entry.get("snippet", {})
+            if snippet.get("title") == request.title and self.same_text(
+                snippet.get("description", "") or request.text, request.text
+            ):
+                video_id = snippet.get("resourceId", {}).get("videoId", "")
+                if video_id:
+                    part = PublishedPart(remote_id=video_id, url=self.video_url(video_id))
+                    return PublishResult(remote_id=video_id, url=part.url, parts=[part])
+        return None
+
+    def delete(self, *, account: Account, credentials: Credentials, remote_id: str) -> None:
+        self.call(
+            "DELETE",
+            "/youtube/v3/videos",
+            credentials=credentials,
+            params={"id": remote_id},
+            ok=(404,),
+        )
+
+    def fetch_metrics(
+        self, *, account: Account, credentials: Credentials, remote_ids: list[str]
+    ) -> list[MetricsSnapshot]:
+        snapshots = []
+        size = self.capabilities.metrics_batch_size
+        for start in range(0, len(remote_ids), size):
+            batch = remote_ids[start : start + size]
+            data = self.call(
+                "GET",
+                "/youtube/v3/videos",
+                credentials=credentials,
+                params={"part": "statistics", "id": ",".join(batch)},
+            ).json()
+            for video in data.get("items", []):
+                stats = video.get("statistics", {})
+                values = {
+                    ours: int(stats[theirs])
+                    for ours, theirs in (
+                        ("video_views", "viewCount"),
+                        ("likes", "likeCount"),
+                        ("comments", "commentCount"),
+                    )
+                    if theirs in stats  # likes can be hidden by the channel
+                }
+                snapshots.append(MetricsSnapshot(remote_id=video["id"], values=values, raw=stats))
+        return snapshots
