@@ -1,0 +1,236 @@
+"""Pinterest API v5: OAuth with HTTP Basic at the token endpoint, Pins on a board from a public
+image URL (else the image inline as base64) or an uploaded video, board pin scan for
+find_existing, pin analytics (impressions, saves, outbound clicks) as metrics."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+from typing import Any, ClassVar
+
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from publishing.adapters.base import (
+    Account,
+    Capabilities,
+    ConnectError,
+    ConnectResult,
+    Credentials,
+    MediaItem,
+    MetricsSnapshot,
+    PartCallback,
+    PermanentError,
+    PublishedPart,
+    PublishRequest,
+    PublishResult,
+    TransientError,
+)
+from publishing.adapters.oauth2 import OAuth2Adapter
+
+METRIC_MAP = {"IMPRESSION": "impressions", "SAVE": "saves", "OUTBOUND_CLICK": "clicks"}
+METRIC_TYPES = ("IMPRESSION", "SAVE", "PIN_CLICK", "OUTBOUND_CLICK")
+ANALYTICS_DAYS = 89  # the API looks back at most 90 days
+
+
+class PinterestAdapter(OAuth2Adapter):
+    key = "pinterest"
+    capabilities = Capabilities(
+        auth="oauth2",
+        metrics=frozenset(METRIC_MAP.values()),
+        fetches_media_by_url=True,
+    )
+    default_base_url = "https://api.pinterest.com"
+    authorize_endpoint = "https://www.pinterest.com/oauth/"
+    token_endpoint = "/v5/oauth/token"
+    scopes = ("boards:read", "boards:write", "pins:read", "pins:write", "user_accounts:read")
+    scope_separator = ","
+    token_auth_basic = True
+    recent_posts: ClassVar[int] = 25
+    poll_interval = 3.0
+
+    # -- connecting -------------------------------------------------------------------------------
+
+    def identify(
+        self, *, account: Account, credentials: Credentials, token: dict[str, Any]
+    ) -> ConnectResult:
+        """The user, and their boards: all listed in config["boards"], the one in
+        account.config["board_id"] (else the first) is where pins go unless a post says
+        otherwise (options["board_id"])."""
+        me = self.call("GET", "/v5/user_account", credentials=credentials).json()
+        boards = [
+            {"id": str(b["id"]), "name": b.get("name", "")}
+            for b in self.call(
+                "GET", "/v5/boards", credentials=credentials, params={"page_size": 100}
+            )
+            .json()
+            .get("items", [])
+        ]
+        if not boards:
+            raise ConnectError(
+                _("This Pinterest account has no board yet: create one, then connect again.")
+            )
+        wanted = str(account.config.get("board_id", ""))
+        board = next((b for b in boards if b["id"] == wanted), boards[0])
+        return ConnectResult(
+            account=Account(
+                account_id=str(me.get("id") or me["username"]),
+                handle=me.get("username", ""),
+                name=me.get("business_name") or me.get("username", ""),
+                avatar_url=me.get("profile_image", ""),
+                config={**account.config, "boards": boards, "board_id": board["id"]},
+            ),
+            credentials=credentials,
+        )
+
+    # -- content ----------------------------------------------------------------------------------
+
+    def validate(self, request: PublishRequest) -> list[str]:
+        problems = super().validate(request)
+        if len(request.link) > 2048:
+            problems.append(_("Pinterest links may be at most 2,048 characters long."))
+        if any(len(m.alt_text) > 500 for m in request.media):
+            problems.append(_("Pinterest alt texts may be at most 500 characters long."))
+        return problems
+
+    @staticmethod
+    def pin_url(pin_id: str) -> str:
+        return f"https://www.pinterest.com/pin/{pin_id}/"
+
+    def board(self, account: Account, request: PublishRequest) -> str:
+        board = request.options.get("board_id") or account.config.get("board_id")
+        if not board:
+            raise PermanentError(
+                _("No Pinterest board is chosen for this channel; reconnect it or pick a board.")
+            )
+        return str(board)
+
+    def publish(
+        self,
+        *,
+        account: Account,
+        credentials: Credentials,
+        request: PublishRequest,
+        on_part: PartCallback | None = None,
+    ) -> PublishResult:
+        if not request.media:
+            raise PermanentError(_("Pinterest needs an image or a video."))
+        board = self.board(account, request)
+
+        def main(parts: list[PublishedPart]) -> PublishedPart:
+            item = request.media[0]
+            body: dict[str, Any] = {
+                "board_id": board,
+                "media_source": self.media_source(credentials, item),
+            }
+            if request.title:
+                body["title"] = request.title
+            if request.text:
+                body["description"] = request.text
+            if request.link:
+                body["link"] = request.link
+            if item.alt_text:
+                body["alt_text"] = item.alt_text
+            if request.options.get("board_section_id"):
+                body["board_section_id"] = request.options["board_section_id"]
+            pin = self.call("POST", "/v5/pins", credentials=credentials, json=body).json()
+            return PublishedPart(remote_id=str(pin["id"]), url=self.pin_url(str(pin["id"])))
+
+        return self.publish_parts(request, [main], on_part)
+
+    def media_source(self, credentials: Credentials, item: MediaItem) -> dict[str, Any]:
+        if item.kind == "video":
+            return {
+                "source_type": "video_id",
+                "media_id": self.upload_video(credentials, item),
+                "cover_image_key_frame_time": 0,
+            }
+        if item.public_url:
+            return {"source_type": "image_url", "url": item.public_url}
+        with item.open() as fh:
+            data = base64.b64encode(fh.read()).decode("ascii")
+        return {"source_type": "image_base64", "content_type": item.mime_type, "data": data}
+
+    def upload_video(self, credentials: Credentials, item: MediaItem) -> str:
+        """Register the upload, post the file to the given upload URL with its parameters,
+        then wait until Pinterest has processed it."""
+        registered = self.call(
+            "POST", "/v5/media", credentials=credentials, json={"media_type": "video"}
+        ).json()
+        with item.open() as fh:
+            # The upload URL is pre-signed storage: it must not get our Authorization header.
+            self.call(
+                "POST",
+                registered["upload_url"],
+                data=registered.get("upload_parameters", {}),
+                files={"file": (item.filename, fh, item.mime_type)},
+            )
+        media_id = str(registered["media_id"])
+        for attempt in range(self.poll_attempts):
+            status = self.call("GET", f"/v5/media/{media_id}", credentials=credentials).json()
+            if status.get("status") == "succeeded":
+                return media_id
+            if status.get("status") == "failed":
+                raise PermanentError(
+                    _("Pinterest could not process %(name)s.") % {"name": item.filename},
+                    detail=f"media {media_id} failed",
+                )
+            if attempt + 1 < self.poll_attempts:
+                self.sleep(self.poll_interval)
+        raise TransientError(
+            _("Pinterest is still processing %(name)s; try again later.") % {"name": item.filename}
+        )
+
+    def find_existing(
+        self, *, account: Account, credentials: Credentials, request: PublishRequest
+    ) -> PublishResult | None:
+        """No idempotency key: match title/description among the board's latest pins."""
+        board = request.options.get("board_id") or account.config.get("board_id")
+        if not board:
+            return None
+        data = self.call(
+            "GET",
+            f"/v5/boards/{board}/pins",
+            credentials=credentials,
+            params={"page_size": self.recent_posts},
+        ).json()
+        for pin in data.get("items", []):
+            same_description = self.same_text(pin.get("description") or "", request.text)
+            same_title = bool(request.title) and (pin.get("title") or "") == request.title
+            if same_description or (same_title and not request.text):
+                part = PublishedPart(remote_id=str(pin["id"]), url=self.pin_url(str(pin["id"])))
+                return PublishResult(remote_id=part.remote_id, url=part.url, parts=[part])
+        return None
+
+    def delete(self, *, account: Account, credentials: Credentials, remote_id: str) -> None:
+        self.call("DELETE", f"/v5/pins/{remote_id}", credentials=credentials, ok=(404,))
+
+    def fetch_metrics(
+        self, *, account: Account, credentials: Credentials, remote_ids: list[str]
+    ) -> list[MetricsSnapshot]:
+        """Per pin, summed over the last 90 days (the longest window the API gives)."""
+        today = timezone.now().date()
+        window = {
+            "start_date": (today - dt.timedelta(days=ANALYTICS_DAYS)).isoformat(),
+            "end_date": today.isoformat(),
+            "metric_types": ",".join(METRIC_TYPES),
+        }
+        snapshots = []
+        for remote_id in remote_ids:
+            response = self.call(
+                "GET",
+                f"/v5/pins/{remote_id}/analytics",
+                credentials=credentials,
+                params=window,
+                ok=(404,),
+            )
+            if response.status_code == 404:
+                continue
+            summary = (response.json().get("all") or {}).get("summary_metrics") or {}
+            values = {
+                ours: int(summary[theirs])
+                for theirs, ours in METRIC_MAP.items()
+                if theirs in summary
+            }
+            snapshots.append(MetricsSnapshot(remote_id=remote_id, values=values, raw=summary))
+        return snapshots

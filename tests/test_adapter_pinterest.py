@@ -1,0 +1,388 @@
+"""The Pinterest adapter against responses shaped like API v5."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+import responses
+import time_machine
+
+from publishing.adapters.base import (
+    Account,
+    AuthExpired,
+    ConnectError,
+    Credentials,
+    MediaItem,
+    PermanentError,
+    PublishedPart,
+    PublishRequest,
+    RateLimited,
+    TransientError,
+)
+from publishing.adapters.pinterest import PinterestAdapter
+
+API = "https://api.pinterest.test"
+TOKEN = "pina_secret-access"
+REFRESH = "pinr_secret-refresh"
+
+
+@pytest.fixture
+def adapter():
+    adapter = PinterestAdapter(base_url=API, client_id="pinapp", client_secret="pinsecret")
+    adapter.sleep = lambda seconds: None
+    return adapter
+
+
+@pytest.fixture
+def api():
+    with responses.RequestsMock() as mock:
+        yield mock
+
+
+@pytest.fixture
+def account():
+    return Account(account_id="u1", handle="acme", config={"board_id": "B1"})
+
+
+@pytest.fixture
+def creds():
+    return Credentials(access_token=TOKEN, refresh_token=REFRESH)
+
+
+def image(url="https://media.acme.test/a.jpg", data=b"jpgdata", alt=""):
+    return MediaItem(
+        kind="image",
+        mime_type="image/jpeg",
+        filename="a.jpg",
+        size_bytes=len(data),
+        open=lambda: io.BytesIO(data),
+        public_url=url,
+        alt_text=alt,
+    )
+
+
+def pin_body(api):
+    return next(json.loads(c.request.body) for c in api.calls if c.request.url == f"{API}/v5/pins")
+
+
+# -- connecting -----------------------------------------------------------------------------------
+
+
+def test_given_an_app_when_building_the_authorization_url_then_scopes_are_comma_separated(
+    adapter,
+):
+    url, _account = adapter.authorization_url(
+        redirect_uri="https://app.test/cb", state="st", code_verifier="v", account=Account()
+    )
+
+    query = parse_qs(urlsplit(url).query)
+    assert url.startswith("https://www.pinterest.com/oauth/?")
+    assert query["state"] == ["st"]
+    assert query["scope"] == ["boards:read,boards:write,pins:read,pins:write,user_accounts:read"]
+
+
+def test_given_a_code_when_exchanging_then_basic_auth_is_used_and_boards_are_listed(adapter, api):
+    api.post(
+        f"{API}/v5/oauth/token",
+        json={
+            "access_token": TOKEN,
+            "refresh_token": REFRESH,
+            "response_type": "authorization_code",
+            "token_type": "bearer",
+            "expires_in": 2592000,
+            "refresh_token_expires_in": 31536000,
+            "scope": "boards:read pins:write",
+        },
+    )
+    api.get(
+        f"{API}/v5/user_account",
+        json={
+            "id": "u1",
+            "username": "acme",
+            "business_name": "Acme GmbH",
+            "profile_image": "https://i.pinimg.test/a.jpg",
+        },
+    )
+    api.get(
+        f"{API}/v5/boards",
+        json={"items": [{"id": "B1", "name": "Ideen"}, {"id": "B2", "name": "Shop"}]},
+    )
+
+    result = adapter.exchange_code(
+        code="c", redirect_uri="https://app.test/cb", code_verifier="v", account=Account()
+    )
+
+    token_request = api.calls[0].request
+    assert (
+        token_request.headers["Authorization"]
+        == "Basic " + base64.b64encode(b"pinapp:pinsecret").decode()
+    )
+    assert "pinsecret" not in token_request.body
+    assert result.account.account_id == "u1"
+    assert result.account.name == "Acme GmbH"
+    assert result.account.config["boards"] == [
+        {"id": "B1", "name": "Ideen"},
+        {"id": "B2", "name": "Shop"},
+    ]
+    assert result.account.config["board_id"] == "B1"
+    assert result.credentials.refresh_token == REFRESH
+
+
+def test_given_no_board_when_exchanging_then_connect_error(adapter, api):
+    api.post(f"{API}/v5/oauth/token", json={"access_token": TOKEN, "token_type": "bearer"})
+    api.get(f"{API}/v5/user_account", json={"username": "acme"})
+    api.get(f"{API}/v5/boards", json={"items": []})
+
+    with pytest.raises(ConnectError, match="no board"):
+        adapter.exchange_code(
+            code="c", redirect_uri="https://app.test/cb", code_verifier="v", account=Account()
+        )
+
+
+@pytest.mark.parametrize(
+    ("sent", "kept"), [("pinr_new", "pinr_new"), (None, REFRESH)], ids=["rotated", "kept"]
+)
+def test_given_a_refresh_token_when_refreshing_then_an_unsent_one_is_kept(
+    adapter, api, account, creds, sent, kept
+):
+    token = {"access_token": "pina_new", "token_type": "bearer", "expires_in": 2592000}
+    if sent:
+        token["refresh_token"] = sent
+    api.post(f"{API}/v5/oauth/token", json=token)
+
+    fresh = adapter.refresh(account=account, credentials=creds)
+
+    assert parse_qs(api.calls[0].request.body)["grant_type"] == ["refresh_token"]
+    assert api.calls[0].request.headers["Authorization"].startswith("Basic ")
+    assert fresh.access_token == "pina_new"
+    assert fresh.refresh_token == kept
+
+
+# -- publishing -----------------------------------------------------------------------------------
+
+
+def test_given_a_public_image_when_publishing_then_a_pin_is_made_on_the_board(
+    adapter, api, account, creds
+):
+    api.post(f"{API}/v5/pins", json={"id": "P1"})
+    seen = []
+
+    result = adapter.publish(
+        account=account,
+        credentials=creds,
+        request=PublishRequest(
+            text="Rezept",
+            title="Apfelkuchen",
+            link="https://acme.test/kuchen",
+            idempotency_key="k",
+            media=[image(alt="Ein Kuchen")],
+        ),
+        on_part=lambda i, p: seen.append((i, p.remote_id)),
+    )
+
+    assert pin_body(api) == {
+        "board_id": "B1",
+        "media_source": {"source_type": "image_url", "url": "https://media.acme.test/a.jpg"},
+        "title": "Apfelkuchen",
+        "description": "Rezept",
+        "link": "https://acme.test/kuchen",
+        "alt_text": "Ein Kuchen",
+    }
+    assert api.calls[0].request.headers["Authorization"] == f"Bearer {TOKEN}"
+    assert result.url == "https://www.pinterest.com/pin/P1/"
+    assert seen == [(0, "P1")]
+
+
+def test_given_no_public_url_when_publishing_then_the_image_goes_inline_as_base64(
+    adapter, api, account, creds
+):
+    api.post(f"{API}/v5/pins", json={"id": "P2"})
+
+    adapter.publish(
+        account=account,
+        credentials=creds,
+        request=PublishRequest(
+            text="a",
+            idempotency_key="k",
+            media=[image(url="")],
+            options={"board_id": "B2"},
+        ),
+    )
+
+    body = pin_body(api)
+    assert body["board_id"] == "B2"
+    assert body["media_source"] == {
+        "source_type": "image_base64",
+        "content_type": "image/jpeg",
+        "data": base64.b64encode(b"jpgdata").decode(),
+    }
+
+
+def test_given_a_video_when_publishing_then_it_is_uploaded_processed_and_pinned(
+    adapter, api, account, creds
+):
+    api.post(
+        f"{API}/v5/media",
+        json={
+            "media_id": "M1",
+            "media_type": "video",
+            "upload_url": "https://pinterest-media-upload.s3.test/",
+            "upload_parameters": {"key": "uploads/x", "policy": "p"},
+        },
+    )
+    api.post("https://pinterest-media-upload.s3.test/", status=204)
+    api.get(f"{API}/v5/media/M1", json={"media_id": "M1", "status": "processing"})
+    api.get(f"{API}/v5/media/M1", json={"media_id": "M1", "status": "succeeded"})
+    api.post(f"{API}/v5/pins", json={"id": "P3"})
+    clip = MediaItem(
+        kind="video",
+        mime_type="video/mp4",
+        filename="c.mp4",
+        size_bytes=3,
+        open=lambda: io.BytesIO(b"mp4"),
+    )
+
+    adapter.publish(
+        account=account,
+        credentials=creds,
+        request=PublishRequest(text="Film", idempotency_key="k", media=[clip]),
+    )
+
+    upload = api.calls[1].request
+    assert "Authorization" not in upload.headers
+    assert b'name="key"' in upload.body and b"mp4" in upload.body
+    assert pin_body(api)["media_source"] == {
+        "source_type": "video_id",
+        "media_id": "M1",
+        "cover_image_key_frame_time": 0,
+    }
+
+
+def test_given_the_pin_is_done_when_publishing_again_then_nothing_is_sent(
+    adapter, api, account, creds
+):
+    result = adapter.publish(
+        account=account,
+        credentials=creds,
+        request=PublishRequest(
+            text="a",
+            idempotency_key="k",
+            media=[image()],
+            done_parts=[PublishedPart("P1", "https://www.pinterest.com/pin/P1/")],
+        ),
+    )
+
+    assert len(api.calls) == 0
+    assert result.remote_id == "P1"
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "fragment"),
+    [
+        ({"first_comment": "Hallo"}, "no first comment"),
+        ({"media": []}, "needs media"),
+        ({"title": "x" * 101}, "allows 100"),
+        ({"link": "https://a.test/" + "x" * 2048}, "2,048"),
+    ],
+)
+def test_given_a_bad_variant_when_validating_then_the_problem_is_named(adapter, kwargs, fragment):
+    defaults = {"text": "a", "idempotency_key": "k", "media": [image()]}
+
+    problems = adapter.validate(PublishRequest(**{**defaults, **kwargs}))
+
+    assert any(fragment in p for p in problems), problems
+
+
+def test_given_no_board_when_publishing_then_permanent_error(adapter, api, creds):
+    with pytest.raises(PermanentError, match="board"):
+        adapter.publish(
+            account=Account(account_id="u1"),
+            credentials=creds,
+            request=PublishRequest(text="a", idempotency_key="k", media=[image()]),
+        )
+
+
+# -- errors ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("status", "expected"),
+    [(401, AuthExpired), (429, RateLimited), (500, TransientError), (400, PermanentError)],
+)
+def test_given_an_error_when_pinning_then_it_maps(adapter, api, account, creds, status, expected):
+    api.post(
+        f"{API}/v5/pins",
+        status=status,
+        json={"code": 1, "message": f"Problem with token {TOKEN}"},
+        headers={"Retry-After": "30"} if status == 429 else {},
+    )
+
+    with pytest.raises(expected) as caught:
+        adapter.publish(
+            account=account,
+            credentials=creds,
+            request=PublishRequest(text="a", idempotency_key="k", media=[image()]),
+        )
+    assert type(caught.value) is expected
+    assert TOKEN not in str(caught.value) + caught.value.detail
+    if status == 429:
+        assert caught.value.retry_after == 30
+
+
+# -- reconciling, metrics -------------------------------------------------------------------------
+
+
+def test_given_the_pin_went_out_when_looking_for_it_then_the_board_has_it(
+    adapter, api, account, creds
+):
+    api.get(
+        f"{API}/v5/boards/B1/pins",
+        json={
+            "items": [{"id": "P0", "description": "Other"}, {"id": "P7", "description": "Rezept"}]
+        },
+    )
+
+    found = adapter.find_existing(
+        account=account,
+        credentials=creds,
+        request=PublishRequest(text="Rezept", idempotency_key="k"),
+    )
+
+    assert found.remote_id == "P7"
+    assert found.url == "https://www.pinterest.com/pin/P7/"
+
+
+@time_machine.travel("2026-11-23 12:00:00+00:00", tick=False)
+def test_given_pins_when_fetching_metrics_then_90_day_summaries_are_mapped(
+    adapter, api, account, creds
+):
+    api.get(
+        f"{API}/v5/pins/P1/analytics",
+        json={
+            "all": {
+                "daily_metrics": [],
+                "summary_metrics": {
+                    "IMPRESSION": 1000,
+                    "SAVE": 12,
+                    "PIN_CLICK": 40,
+                    "OUTBOUND_CLICK": 9,
+                },
+            }
+        },
+    )
+    api.get(
+        f"{API}/v5/pins/P2/analytics", status=404, json={"code": 50, "message": "Pin not found"}
+    )
+
+    snapshots = adapter.fetch_metrics(account=account, credentials=creds, remote_ids=["P1", "P2"])
+
+    query = parse_qs(urlsplit(api.calls[0].request.url).query)
+    assert query["start_date"] == ["2026-08-26"] and query["end_date"] == ["2026-11-23"]
+    assert query["metric_types"] == ["IMPRESSION,SAVE,PIN_CLICK,OUTBOUND_CLICK"]
+    assert len(snapshots) == 1
+    assert snapshots[0].values == {"impressions": 1000, "saves": 12, "clicks": 9}
+    assert snapshots[0].raw["PIN_CLICK"] == 40
