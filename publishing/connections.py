@@ -43,9 +43,11 @@ from publishing.adapters.base import (
 )
 from publishing.adapters.registry import AdapterNotConfigured, get_adapter
 from publishing.credentials import (
+    CredentialsUnreadable,
     credentials_read,
     credentials_save,
     credentials_to_json,
+    decrypt,
     encrypt,
     merge_credentials,
 )
@@ -146,14 +148,31 @@ def connection_start(
         "redirect_uri": redirect_uri,
         "account": asdict(account),
     }
-    return url, signing.dumps(pending, salt=PENDING_SALT, compress=True)
+    return url, pending_seal(pending)
 
 
-def pending_platform(signed: str) -> str:
-    """The platform of a pending sign-in (for messages), or ""."""
+def pending_seal(pending: dict[str, Any]) -> str:
+    """Signed (time-stamped) and encrypted: the PKCE verifier, and whatever an adapter keeps in
+    its Account until the callback (e.g. an OAuth 1.0a request token secret), stays unreadable
+    even in the session store."""
+    return encrypt(signing.dumps(pending, salt=PENDING_SALT, compress=True))
+
+
+def pending_open(sealed: str, *, max_age: int | None = PENDING_MAX_AGE) -> dict[str, Any]:
+    """The pending sign-in; signing.SignatureExpired when too old, signing.BadSignature when
+    tampered with or not ours."""
     try:
-        return signing.loads(signed, salt=PENDING_SALT, max_age=PENDING_MAX_AGE)["platform"]
-    except (signing.BadSignature, KeyError, TypeError):
+        signed = decrypt(sealed)
+    except CredentialsUnreadable:
+        raise signing.BadSignature("not a pending sign-in") from None
+    return signing.loads(signed, salt=PENDING_SALT, max_age=max_age)
+
+
+def pending_field(sealed: str | None, name: str) -> str:
+    """One field of a pending sign-in, even an expired one (for messages/redirects), or ""."""
+    try:
+        return str(pending_open(sealed or "", max_age=None)[name])
+    except (signing.BadSignature, KeyError, TypeError, ValueError):
         return ""
 
 
@@ -171,7 +190,7 @@ def connection_finish(
             _("No connection was started from this browser. Please start again.")
         ) from None
     try:
-        pending = signing.loads(signed_pending, salt=PENDING_SALT, max_age=PENDING_MAX_AGE)
+        pending = pending_open(signed_pending)
     except signing.SignatureExpired:
         raise ConnectError(_("The sign-in took too long. Please start again.")) from None
     except signing.BadSignature:

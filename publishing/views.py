@@ -9,7 +9,6 @@ import logging
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core import signing
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
@@ -177,14 +176,7 @@ def _connected_message(channel: Channel) -> str:
 def oauth_callback(request: HttpRequest) -> HttpResponse:
     """Where every platform sends the user back: /connect/callback/?code=…&state=…"""
     signed_pending = request.session.pop(SESSION_KEY, None)  # one use only
-    workspace_slug = ""
-    if signed_pending:
-        try:
-            workspace_slug = signing.loads(
-                signed_pending, salt=connections.PENDING_SALT, max_age=None
-            )["workspace"]
-        except (signing.BadSignature, KeyError, TypeError):
-            workspace_slug = ""
+    workspace_slug = connections.pending_field(signed_pending, "workspace")
     try:
         channel = connections.connection_finish(
             user=request.user,
@@ -195,7 +187,7 @@ def oauth_callback(request: HttpRequest) -> HttpResponse:
             error=request.GET.get("error", ""),
         )
     except (ConnectError, PermissionDenied) as exc:
-        platform = connections.pending_platform(signed_pending or "")
+        platform = connections.pending_field(signed_pending, "platform")
         if isinstance(exc, ConnectError):
             _log_connect_error(platform, exc)
         messages.error(request, getattr(exc, "message", "") or deny_message(exc))

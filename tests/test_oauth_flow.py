@@ -68,6 +68,7 @@ def test_given_manager_when_connecting_mastodon_then_channel_connected_and_token
     assert query["scope"] == ["read:statuses write:statuses write:media"]
     assert query["code_challenge_method"] == ["S256"]
     assert query["redirect_uri"] == ["http://testserver/connect/callback/"]
+    sealed = client.session["publishing.connect"]
     path, params = consent(authorize_url)
     response = client.get(path, params)
 
@@ -87,9 +88,11 @@ def test_given_manager_when_connecting_mastodon_then_channel_connected_and_token
     assert token not in str(channel.config)
     # PKCE: the fake server checked the verifier against the challenge.
     exchange = fake_mastodon.requests_to("POST", "/oauth/token")[0]
-    assert exchange.form["code_verifier"][0] and exchange.form["grant_type"] == [
-        "authorization_code"
-    ]
+    assert exchange.form["grant_type"] == ["authorization_code"]
+    verifier = exchange.form["code_verifier"][0]
+    assert len(verifier) >= 43
+    assert verifier not in sealed  # the session keeps the pending sign-in encrypted
+    assert params["state"] not in sealed
     page = client.get("/w/acme/settings/channels/")
     assert token not in page.content.decode()
     assert "is connected" in page.content.decode()
