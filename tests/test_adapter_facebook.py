@@ -426,3 +426,12 @@ def test_given_a_thread_when_validating_then_facebook_says_it_has_none(adapter):
     problems = adapter.validate(PublishRequest(text="a", idempotency_key="k", thread=["b"]))
 
     assert problems == ["Facebook has no threads; post the further parts separately."]
+
+
+def test_given_the_settings_when_getting_the_adapter_then_the_registry_builds_it():
+    from publishing.adapters.registry import get_adapter
+
+    adapter = get_adapter("facebook")
+
+    assert isinstance(adapter, FacebookAdapter)
+    assert adapter.base_url.startswith("https://")

@@ -464,3 +464,12 @@ def test_given_media_when_fetching_metrics_then_insights_are_mapped_and_unmeasur
         "saves": 11,
     }
     assert snapshots[0].raw["reach"] == 900
+
+
+def test_given_the_settings_when_getting_the_adapter_then_the_registry_builds_it():
+    from publishing.adapters.registry import get_adapter
+
+    adapter = get_adapter("instagram")
+
+    assert isinstance(adapter, InstagramAdapter)
+    assert adapter.base_url.startswith("https://")

@@ -597,3 +597,12 @@ def test_given_member_posts_when_fetching_metrics_then_only_social_counts_are_re
 
     assert len(api.calls) == 1
     assert [s.remote_id for s in snapshots] == ["urn:li:share:1"]
+
+
+def test_given_the_settings_when_getting_the_adapter_then_the_registry_builds_it():
+    from publishing.adapters.registry import get_adapter
+
+    adapter = get_adapter("linkedin")
+
+    assert isinstance(adapter, LinkedInAdapter)
+    assert adapter.base_url.startswith("https://")

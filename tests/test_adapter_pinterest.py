@@ -386,3 +386,12 @@ def test_given_pins_when_fetching_metrics_then_90_day_summaries_are_mapped(
     assert len(snapshots) == 1
     assert snapshots[0].values == {"impressions": 1000, "saves": 12, "clicks": 9}
     assert snapshots[0].raw["PIN_CLICK"] == 40
+
+
+def test_given_the_settings_when_getting_the_adapter_then_the_registry_builds_it():
+    from publishing.adapters.registry import get_adapter
+
+    adapter = get_adapter("pinterest")
+
+    assert isinstance(adapter, PinterestAdapter)
+    assert adapter.base_url.startswith("https://")

@@ -334,3 +334,12 @@ def test_given_posts_when_fetching_metrics_then_insights_are_mapped(adapter, api
         "quotes": 1,
     }
     assert snapshots[0].raw["shares"] == 4
+
+
+def test_given_the_settings_when_getting_the_adapter_then_the_registry_builds_it():
+    from publishing.adapters.registry import get_adapter
+
+    adapter = get_adapter("threads")
+
+    assert isinstance(adapter, ThreadsAdapter)
+    assert adapter.base_url.startswith("https://")

@@ -588,3 +588,12 @@ def test_given_the_adapter_when_validating_then_the_shared_rules_apply(adapter):
     problems = adapter.validate(PublishRequest(text="x" * 281, idempotency_key="k"))
 
     assert problems and "280" in problems[0]
+
+
+def test_given_the_settings_when_getting_the_adapter_then_the_registry_builds_it():
+    from publishing.adapters.registry import get_adapter
+
+    adapter = get_adapter("x")
+
+    assert isinstance(adapter, XAdapter)
+    assert adapter.base_url.startswith("https://")

@@ -457,3 +457,12 @@ def test_given_a_video_when_deleting_then_its_id_is_passed(adapter, api, account
     adapter.delete(account=account, credentials=creds, remote_id="vid1")
 
     assert parse_qs(urlsplit(api.calls[0].request.url).query)["id"] == ["vid1"]
+
+
+def test_given_the_settings_when_getting_the_adapter_then_the_registry_builds_it():
+    from publishing.adapters.registry import get_adapter
+
+    adapter = get_adapter("youtube")
+
+    assert isinstance(adapter, YouTubeAdapter)
+    assert adapter.base_url.startswith("https://")
