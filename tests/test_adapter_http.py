@@ -10,6 +10,7 @@ import pytest
 import requests
 import responses
 import time_machine
+from django.test import override_settings
 
 from publishing.adapters import http
 from publishing.adapters.base import AuthExpired, PermanentError, RateLimited, TransientError
@@ -154,3 +155,57 @@ def test_given_error_echoing_token_when_raising_then_detail_and_message_scrubbed
         assert "r-999" not in kept
         assert "q-111" not in kept
     assert "invalid_grant" in caught.value.message
+
+
+@pytest.fixture
+def local_server():
+    """A plain HTTP server on 127.0.0.1 answering 200 {} to everything."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Ok(BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(200)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"{}")
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Ok)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02})
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/"
+    server.shutdown()
+    server.server_close()
+
+
+@override_settings(PUBLISHING_ALLOW_PRIVATE_URLS=False)
+def test_given_public_only_session_when_peer_is_loopback_then_refused(local_server):
+    guarded = http.session(platform="mastodon", public_only=True)
+
+    with pytest.raises(http.UnsafeAddress, match="not on the public internet"):
+        guarded.get(local_server)
+
+
+@override_settings(PUBLISHING_ALLOW_PRIVATE_URLS=False)
+def test_given_public_only_session_when_peer_judged_public_then_request_goes_through(
+    local_server, monkeypatch
+):
+    from publishing import urlsafety
+
+    monkeypatch.setattr(urlsafety, "address_is_public", lambda address: True)
+    guarded = http.session(platform="mastodon", public_only=True)
+
+    assert guarded.get(local_server).status_code == 200
+
+
+@pytest.mark.parametrize(("public_only", "allow_private"), [(False, False), (True, True)])
+def test_given_unguarded_or_private_allowed_when_peer_is_loopback_then_request_goes_through(
+    local_server, public_only, allow_private
+):
+    with override_settings(PUBLISHING_ALLOW_PRIVATE_URLS=allow_private):
+        response = http.session(platform="x", public_only=public_only).get(local_server)
+
+    assert response.status_code == 200

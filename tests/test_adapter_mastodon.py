@@ -6,6 +6,7 @@ import io
 
 import pytest
 import time_machine
+from django.test import override_settings
 
 from publishing.adapters.base import (
     Account,
@@ -24,7 +25,8 @@ from tests.fakes.mastodon import FakeMastodon, render_html
 
 @pytest.fixture
 def fake_mastodon():
-    with FakeMastodon() as server:
+    # The fake listens on 127.0.0.1, which the adapter refuses unless private URLs are allowed.
+    with override_settings(PUBLISHING_ALLOW_PRIVATE_URLS=True), FakeMastodon() as server:
         yield server
 
 
@@ -490,3 +492,18 @@ def test_given_done_part_object_reused_when_publishing_then_result_keeps_it(
 
     assert result.remote_id == main.remote_id
     assert fake_mastodon.statuses[result.parts[1].remote_id]["in_reply_to_id"] == main.remote_id
+
+
+@override_settings(PUBLISHING_ALLOW_PRIVATE_URLS=False)
+def test_given_instance_resolving_to_private_address_when_publishing_then_refused():
+    with FakeMastodon() as server:
+        account = Account(account_id="1", config={"instance_url": server.url})
+
+        with pytest.raises(PermanentError, match="not on the public internet"):
+            MastodonAdapter().publish(
+                account=account,
+                credentials=Credentials(access_token=server.token),
+                request=PublishRequest(text="x", idempotency_key="k"),
+            )
+
+        assert server.statuses == {}

@@ -37,6 +37,13 @@ The mapping of `raise_for_platform`:
 - other 4xx                                                -> PermanentError with the platform's
   own error text (see `platform_error_text`), scrubbed of secrets.
 
+Servers a user typed in (Mastodon instance, Bluesky PDS, WordPress site): pass
+`public_only=True` to `session()`. Every connection it opens is then checked *after* connecting
+(the peer address of the socket, so DNS changes after the connect-time check in
+publishing.urlsafety cannot point us at an internal service) and refused with PermanentError
+when the peer is private, loopback, link-local... Off when settings.PUBLISHING_ALLOW_PRIVATE_URLS
+is on (development, tests against local fake servers) and when a proxy is in use.
+
 `detail` on every error is "HTTP <status> <METHOD> <path>: <platform text>" with tokens,
 passwords, bot tokens and Authorization values removed (`scrub`). Pass `secrets=(...)` to also
 blank exact values you know (e.g. an app password that the platform echoes back).
@@ -46,6 +53,7 @@ from __future__ import annotations
 
 import datetime as dt
 import email.utils
+import ipaddress
 import json
 import re
 from collections.abc import Iterable
@@ -53,8 +61,11 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import requests
+from django.conf import settings
 from django.utils.translation import gettext as _
 from requests.adapters import HTTPAdapter
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from publishing.adapters.base import (
     AdapterError,
@@ -107,13 +118,72 @@ class PlatformSession(requests.Session):
             ) from None
 
 
+class UnsafeAddress(PermanentError):
+    """A user-supplied server turned out to live at a private address."""
+
+
+class _PublicPeerMixin:
+    """Checks the connected socket's peer address (after DNS, after connect)."""
+
+    def connect(self) -> None:
+        super().connect()  # type: ignore[misc]
+        if getattr(settings, "PUBLISHING_ALLOW_PRIVATE_URLS", False):
+            return
+        if getattr(self, "proxy", None) or getattr(self, "_tunnel_host", None):
+            return  # we talk to a configured proxy, which is infrastructure we trust
+        from publishing.urlsafety import address_is_public
+
+        peer = str(self.sock.getpeername()[0]).split("%")[0]  # type: ignore[attr-defined]
+        if not address_is_public(ipaddress.ip_address(peer)):
+            host = getattr(self, "host", "")
+            self.close()  # type: ignore[attr-defined]
+            raise UnsafeAddress(
+                _("The server %(host)s is not on the public internet, so we cannot connect to it.")
+                % {"host": host},
+                detail=f"refused private peer address for {host}",
+            )
+
+
+class _PublicHTTPConnection(_PublicPeerMixin, HTTPConnection):
+    pass
+
+
+class _PublicHTTPSConnection(_PublicPeerMixin, HTTPSConnection):
+    pass
+
+
+class _PublicHTTPPool(HTTPConnectionPool):
+    ConnectionCls = _PublicHTTPConnection
+
+
+class _PublicHTTPSPool(HTTPSConnectionPool):
+    ConnectionCls = _PublicHTTPSConnection
+
+
+class PublicOnlyAdapter(HTTPAdapter):
+    """A requests transport adapter whose connections refuse private peers."""
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {
+            "http": _PublicHTTPPool,
+            "https": _PublicHTTPSPool,
+        }
+
+
 def session(
-    *, platform: str, timeout: float = DEFAULT_TIMEOUT, pool_maxsize: int = 16
+    *,
+    platform: str,
+    timeout: float = DEFAULT_TIMEOUT,
+    pool_maxsize: int = 16,
+    public_only: bool = False,
 ) -> PlatformSession:
     """A keep-alive session for one adapter instance (thread-safe enough for requests' usual
-    use: one pooled connection per thread; no retries at this level, the engine owns them)."""
+    use: one pooled connection per thread; no retries at this level, the engine owns them).
+    `public_only`: for servers users typed in; see the module docstring."""
     s = PlatformSession(platform=platform, timeout=timeout)
-    adapter = HTTPAdapter(pool_connections=4, pool_maxsize=pool_maxsize, max_retries=0)
+    adapter_class = PublicOnlyAdapter if public_only else HTTPAdapter
+    adapter = adapter_class(pool_connections=4, pool_maxsize=pool_maxsize, max_retries=0)
     s.mount("https://", adapter)
     s.mount("http://", adapter)
     return s

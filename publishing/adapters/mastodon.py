@@ -98,7 +98,8 @@ class MastodonAdapter(PlatformAdapter):
         super().__init__(base_url=base_url, **options)
         self.media_poll_interval = float(media_poll_interval)
         self.media_poll_timeout = float(media_poll_timeout)
-        self.http = http.session(platform=self.key, timeout=self.timeout)
+        # Instances are typed in by users: refuse connections that land on private addresses.
+        self.http = http.session(platform=self.key, timeout=self.timeout, public_only=True)
 
     # -- plumbing --------------------------------------------------------------------------------
     def _instance(self, account: Account) -> str:
