@@ -315,3 +315,151 @@ def calendar_entries(
             )
         )
     return entries
+
+
+# --- the review queue ("Waiting for me") --------------------------------------------------------
+
+
+@dataclass(slots=True)
+class QueueVariant:
+    channel_id: int
+    channel_name: str
+    platform: str
+    icon: str
+    title: str
+    body: str
+    body_override: str
+    first_comment: str
+
+
+@dataclass(slots=True)
+class QueueItem:
+    post: Post
+    round_id: int
+    step_index: int
+    step_count: int
+    step_name: str
+    revision: int | None
+    due_local: dt.datetime | None
+    missed: bool
+    due_soon: bool
+    variants: list[QueueVariant]
+
+
+DUE_SOON = dt.timedelta(hours=24)
+
+
+def _rounds_waiting(workspace: Workspace) -> QuerySet:
+    from calendar_app.models import ReviewRound, RoundState
+
+    return ReviewRound.objects.filter(
+        post__workspace=workspace,
+        state=RoundState.ACTIVE,
+        post__status__in=[PostStatus.IN_REVIEW, PostStatus.MISSED_APPROVAL],
+    )
+
+
+def _may_decide(membership, round_steps: list, current: int, author_id, allow_self: bool) -> bool:
+    from calendar_app.services.approvals import step_allows
+
+    if current >= len(round_steps):
+        return False
+    return step_allows(
+        round_steps[current],
+        user_id=membership.user_id,
+        role=membership.role,
+        author_id=author_id,
+        allow_self=allow_self,
+    )
+
+
+def review_queue_count(membership) -> int:
+    """How many posts wait for this member's decision (two queries)."""
+    from calendar_app.services.approvals import policy_for
+
+    allow_self = policy_for(membership.workspace).allow_self_approval
+    rows = _rounds_waiting(membership.workspace).values_list(
+        "steps", "current_step", "post__author_id"
+    )
+    return sum(
+        1
+        for steps, current, author in rows
+        if _may_decide(membership, steps, current, author, allow_self)
+    )
+
+
+def review_queue(membership, *, now: dt.datetime | None = None) -> list[QueueItem]:
+    """Posts waiting for this member's decision, soonest first, with their channel previews.
+
+    Queries: the policy, the rounds with their posts and authors, the variants with channels,
+    the latest revision numbers: four, whatever the number of posts.
+    """
+    from django.db.models import Max
+    from django.utils import timezone
+
+    from calendar_app.models import PostRevision
+    from calendar_app.services.approvals import policy_for
+
+    workspace = membership.workspace
+    now = now or timezone.now()
+    allow_self = policy_for(workspace).allow_self_approval
+    rounds = [
+        r
+        for r in _rounds_waiting(workspace)
+        .select_related("post__author", "post__campaign")
+        .order_by(models_nulls_last("post__scheduled_at"), "post_id")
+        if _may_decide(membership, r.steps, r.current_step, r.post.author_id, allow_self)
+    ]
+    post_ids = [r.post_id for r in rounds]
+    variants: dict[int, list[QueueVariant]] = defaultdict(list)
+    revisions: dict[int, int] = {}
+    if post_ids:
+        for v in PostVariant.objects.filter(post_id__in=post_ids).select_related("channel"):
+            spec = SPECS.get(v.channel.platform)
+            variants[v.post_id].append(
+                QueueVariant(
+                    channel_id=v.channel_id,
+                    channel_name=v.channel.name,
+                    platform=v.channel.platform,
+                    icon="bi-" + (spec.icon if spec else "broadcast"),
+                    title=v.title_override,
+                    body="",
+                    body_override=v.body_override,
+                    first_comment=v.first_comment,
+                )
+            )
+        revisions = dict(
+            PostRevision.objects.filter(post_id__in=post_ids)
+            .values("post_id")
+            .annotate(latest=Max("number"))
+            .values_list("post_id", "latest")
+        )
+    tz = workspace.tz
+    items = []
+    for r in rounds:
+        post = r.post
+        for qv in variants[post.pk]:
+            qv.body = qv.body_override or post.body
+            qv.title = qv.title or post.title
+        items.append(
+            QueueItem(
+                post=post,
+                round_id=r.pk,
+                step_index=r.current_step,
+                step_count=len(r.steps),
+                step_name=r.steps[r.current_step]["name"],
+                revision=revisions.get(post.pk),
+                due_local=post.scheduled_at.astimezone(tz) if post.scheduled_at else None,
+                missed=post.status == PostStatus.MISSED_APPROVAL,
+                due_soon=post.scheduled_at is not None
+                and now <= post.scheduled_at <= now + DUE_SOON,
+                variants=variants[post.pk],
+            )
+        )
+    return items
+
+
+def models_nulls_last(field_name: str):
+    from django.db.models import F
+
+    return F(field_name).asc(nulls_last=True)

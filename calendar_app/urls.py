@@ -1,6 +1,6 @@
 from django.urls import path
 
-from calendar_app.views import calendar, media, posts, workspace
+from calendar_app.views import calendar, media, posts, review, workspace
 
 app_name = "calendar"
 
@@ -22,6 +22,19 @@ urlpatterns = [
     path(ws + "posts/<int:pk>/delete/", posts.post_delete, name="post_delete"),
     path(ws + "posts/<int:pk>/reschedule/", calendar.post_reschedule, name="post_reschedule"),
     path(ws + "posts/<int:pk>/unschedule/", calendar.post_unschedule, name="post_unschedule"),
+    # approvals and review
+    path(ws + "review/", review.review_queue, name="review_queue"),
+    path(ws + "review/count/", review.review_count, name="review_count"),
+    path(ws + "review/bulk/", review.review_bulk, name="review_bulk"),
+    path(ws + "posts/<int:pk>/decide/", review.review_decide, name="review_decide"),
+    path(ws + "posts/<int:pk>/workflow/", review.post_workflow, name="post_workflow"),
+    path(ws + "posts/<int:pk>/review-panel/", review.post_review_panel, name="post_review_panel"),
+    path(ws + "posts/<int:pk>/comments/", review.post_comment, name="post_comment"),
+    path(ws + "posts/<int:pk>/history/", review.post_history, name="post_history"),
+    path(ws + "posts/<int:pk>/review-link/", review.review_link_create, name="review_link_create"),
+    path(
+        ws + "review-links/<int:pk>/revoke/", review.review_link_revoke, name="review_link_revoke"
+    ),
     # media library
     path(ws + "media/", media.media_library, name="media_library"),
     path(ws + "media/upload/", media.media_upload, name="media_upload"),
@@ -37,4 +50,5 @@ urlpatterns = [
     path(ws + "settings/labels/new/", workspace.label_edit, name="label_create"),
     path(ws + "settings/labels/<int:pk>/", workspace.label_edit, name="label_edit"),
     path(ws + "settings/members/", workspace.member_list, name="members"),
+    path(ws + "settings/approvals/", workspace.approval_policy, name="approval_policy"),
 ]

@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from accounts import views as account_views
+from calendar_app.views import review as review_views
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -11,6 +12,8 @@ urlpatterns = [
     path("accounts/language/", account_views.set_language, name="set_language"),
     path("notifications/", include("notifications.urls")),
     path("", include("publishing.urls")),
+    # External reviewers have no account and no workspace in the URL: the signed token is all.
+    path("review/<str:token>/", review_views.external_review, name="external_review"),
     path("", include("calendar_app.urls")),
 ]
 if settings.DEBUG:

@@ -10,10 +10,15 @@ e-mails leave on commit (notifications.services.notify).
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import hmac
 import logging
+import re
+import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from django.core import signing
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Q
@@ -30,6 +35,7 @@ from calendar_app.models import (
     DecisionKind,
     Membership,
     Post,
+    PostComment,
     PostRevision,
     ReviewDecision,
     ReviewLink,
@@ -1069,3 +1075,154 @@ def post_external_decide(
             comment=comment,
         )
     return post
+
+
+# --- comments ---------------------------------------------------------------------------------
+
+MENTION_RE = re.compile(r"(?<![\w@])@([\w.+-]+)")
+
+
+def mentioned_users(workspace: Workspace, body: str) -> list[User]:
+    names = {m.rstrip(".") for m in MENTION_RE.findall(body)}
+    if not names:
+        return []
+    return list(
+        User.objects.filter(memberships__workspace=workspace, username__in=names).distinct()
+    )
+
+
+@transaction.atomic
+def post_comment_add(
+    *,
+    membership: Membership | None,
+    post_id: int,
+    body: str,
+    channel_id: int | None = None,
+    internal: bool = True,
+    link: ReviewLink | None = None,
+    external_name: str = "",
+) -> PostComment:
+    """A comment on a post, optionally on one channel's variant; @username tells that member.
+
+    Members other than viewers may comment (internal or shared); an external reviewer comments
+    through a review link, always shared and under the name they give.
+    """
+    body = body.strip()
+    if not body:
+        raise ValidationError(_("Write something before sending the comment."))
+    if membership is not None:
+        require(membership, Action.POST_EDIT)
+        workspace = membership.workspace
+        author = membership.user
+        external_name = ""
+    else:
+        if link is None or not link.posts.filter(pk=post_id).exists():
+            raise PermissionDenied(_("This link does not cover that post."))
+        external_name = external_name.strip()
+        if not external_name:
+            raise ValidationError(_("Enter your name so the team knows who wrote this."))
+        workspace = link.workspace
+        author = None
+        internal = False
+    post = _lock(workspace.pk, post_id)
+    channel = None
+    if channel_id is not None:
+        variant = post.variants.select_related("channel").filter(channel_id=channel_id).first()
+        if variant is None:
+            raise ValidationError(_("This post does not go to that channel."))
+        channel = variant.channel
+    comment = PostComment.objects.create(
+        post=post,
+        variant_channel=channel,
+        author=author,
+        external_name=external_name[:120],
+        body=body,
+        internal=internal,
+    )
+    mentioned = mentioned_users(workspace, body)
+    if mentioned:
+        _notify(
+            "mentioned",
+            recipients=mentioned,
+            post=post,
+            actor=author,
+            detail=body[:200],
+        )
+    return comment
+
+
+# --- review links ------------------------------------------------------------------------------
+
+REVIEW_LINK_SALT = "calendar_app.review_link"
+REVIEW_LINK_DAYS = 14
+
+
+class ReviewLinkInvalid(PermissionDenied):
+    """Tampered or unknown token."""
+
+
+class ReviewLinkGone(Exception):
+    """Expired or revoked link: the page answers 410."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def _token_hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+@transaction.atomic
+def review_link_create(
+    *, membership: Membership, post_ids: list[int], days: int = REVIEW_LINK_DAYS
+) -> tuple[ReviewLink, str]:
+    """A link for reviewers without an account; returns it and its token (shown only now)."""
+    require(membership, Action.POST_EDIT)
+    if not 1 <= days <= 90:
+        raise ValidationError(_("A review link is valid for 1 to 90 days."))
+    posts = list(Post.objects.filter(workspace=membership.workspace, pk__in=post_ids))
+    if not posts or len(posts) != len(set(post_ids)):
+        raise ValidationError(_("Choose posts of this workspace."), code="missing")
+    secret = secrets.token_urlsafe(24)
+    link = ReviewLink.objects.create(
+        workspace=membership.workspace,
+        token_hash=_token_hash(secret),
+        created_by=membership.user,
+        expires_at=timezone.now() + dt.timedelta(days=days),
+    )
+    link.posts.set(posts)
+    token = signing.TimestampSigner(salt=REVIEW_LINK_SALT).sign(f"{link.pk}.{secret}")
+    return link, token
+
+
+@transaction.atomic
+def review_link_revoke(*, membership: Membership, link_id: int) -> ReviewLink:
+    require(membership, Action.POST_EDIT)
+    try:
+        link = ReviewLink.objects.select_for_update().get(
+            pk=link_id, workspace=membership.workspace
+        )
+    except ReviewLink.DoesNotExist:
+        raise ValidationError(_("This review link does not exist."), code="missing") from None
+    if link.revoked_at is None:
+        link.revoked_at = timezone.now()
+        link.save(update_fields=["revoked_at"])
+    return link
+
+
+def review_link_resolve(token: str) -> ReviewLink:
+    """The link a token stands for; ReviewLinkInvalid (403) or ReviewLinkGone (410) otherwise."""
+    try:
+        value = signing.TimestampSigner(salt=REVIEW_LINK_SALT).unsign(token)
+        pk, secret = value.split(".", 1)
+        link = ReviewLink.objects.select_related("workspace").get(pk=int(pk))
+    except (signing.BadSignature, ValueError, ReviewLink.DoesNotExist):
+        raise ReviewLinkInvalid(_("This review link is not valid.")) from None
+    if not hmac.compare_digest(_token_hash(secret), link.token_hash):
+        raise ReviewLinkInvalid(_("This review link is not valid."))
+    if link.revoked_at is not None:
+        raise ReviewLinkGone(_("This review link was revoked. Ask the team for a new one."))
+    if link.expires_at <= timezone.now():
+        raise ReviewLinkGone(_("This review link has expired. Ask the team for a new one."))
+    return link

@@ -39,9 +39,13 @@ from calendar_app.selectors import (
 from calendar_app.services import posts as post_services
 from calendar_app.timeutils import local_day_bounds, local_to_utc
 from calendar_app.views.base import deny_message, workspace_context, workspace_view
+from calendar_app.workflow import PostStatus
 
 # A month cell shows this many chips before "+N more"; the rest are in the DOM, hidden.
 CHIPS_PER_DAY = 4
+# A post still waiting for approval this close to its time gets a warning highlight.
+DUE_SOON = dt.timedelta(hours=24)
+AWAITING_APPROVAL_OR_CHANGES = frozenset({PostStatus.IN_REVIEW, PostStatus.CHANGES_REQUESTED})
 IDEAS_SHOWN = 50
 LIST_PAGE_SIZE = 50
 # The calendar does not go further than this; beyond it the URL answers 404.
@@ -85,10 +89,26 @@ class ChipRenderer:
     data-date, data-time, data-minute, draggable; .cal-chip-time holds HH:MM.
     """
 
-    def __init__(self, *, post_prefix: str, draggable: bool) -> None:
+    def __init__(
+        self, *, post_prefix: str, draggable: bool, now: dt.datetime | None = None
+    ) -> None:
         self.prefix = escape(post_prefix)
         self.draggable = "true" if draggable else "false"
         self._fragments: dict[tuple, str] = {}
+        # Posts still awaiting approval this close to their time are highlighted.
+        self.now = now or timezone.now()
+        self.due_soon_until = self.now + DUE_SOON
+
+    def _extra_class(self, e: CalendarEntry) -> str:
+        if e.status == PostStatus.MISSED_APPROVAL:
+            return " cal-chip-missed"
+        if (
+            e.status in AWAITING_APPROVAL_OR_CHANGES
+            and e.local is not None
+            and self.now <= e.local <= self.due_soon_until
+        ):
+            return " cal-chip-due-soon"
+        return ""
 
     def _cached(self, key: tuple, build) -> str:
         html = self._fragments.get(key)
@@ -133,8 +153,9 @@ class ChipRenderer:
             ),
         )
         return (
-            f'<a class="cal-chip" href="{self.prefix}{e.id}/" data-testid="post-chip"'
-            f' data-post-id="{e.id}" data-version="{e.version}" data-date="{e.day_iso}"'
+            f'<a class="cal-chip{self._extra_class(e)}" href="{self.prefix}{e.id}/"'
+            f' data-testid="post-chip" data-post-id="{e.id}" data-status="{escape(e.status)}"'
+            f' data-version="{e.version}" data-date="{e.day_iso}"'
             f' data-time="{e.time}" data-minute="{e.minute}" draggable="{self.draggable}"'
             f'{campaign}><span class="cal-chip-line"><span class="cal-chip-time">{e.time}</span>'
             f' <span class="cal-chip-title">{escape(e.title)}</span></span>'
@@ -526,6 +547,9 @@ def _moved(post: Post, membership: Membership) -> JsonResponse:
         "time": None,
         "scheduled_at_local": None,
     }
+    # Set when the move sent an approved post back to review (services.approvals).
+    if notice := getattr(post, "review_notice", ""):
+        payload |= {"notice": notice, "status": post.status}
     if post.scheduled_at is not None:
         local = post.scheduled_at.astimezone(membership.workspace.tz)
         payload |= {

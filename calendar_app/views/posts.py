@@ -142,6 +142,8 @@ def _save_and_redirect(request, membership: Membership, form: PostForm, post: Po
                 "time": time_format(local, "H:i"),
             },
         )
+    if notice := getattr(saved, "review_notice", ""):
+        messages.warning(request, notice)
     if "save_continue" in request.POST:
         return redirect("calendar:post_edit", membership.workspace.slug, saved.pk)
     return redirect(_month_url(membership, saved))

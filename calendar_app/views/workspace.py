@@ -355,3 +355,64 @@ def _member_action(
             membership.role = ""  # left the workspace: nothing here to go back to
         return _("%(user)s was removed from the workspace.") % {"user": target.user}
     raise ValidationError(_("Unknown action."))
+
+
+# --- approvals ----------------------------------------------------------------------------------
+
+
+@workspace_view()
+def approval_policy(request: HttpRequest, membership: Membership) -> HttpResponse:
+    """The approval mode, separation of duties, reminders and the ordered steps (owners edit)."""
+    from calendar_app import approval_forms
+    from calendar_app.services import approvals
+
+    workspace = membership.workspace
+    may_edit = can(membership, Action.WORKSPACE_MANAGE)
+    policy = approvals.policy_for(workspace)
+    if request.method == "POST":
+        form = approval_forms.ApprovalPolicyForm(request.POST)
+        steps = approval_forms.StepFormSet(
+            request.POST, prefix="steps", form_kwargs={"workspace": workspace}
+        )
+        try:
+            require(membership, Action.WORKSPACE_MANAGE)
+            if form.is_valid() and steps.is_valid():
+                approvals.policy_update(
+                    membership=membership,
+                    **form.cleaned_data,
+                    steps=[s for s in (f.to_step() for f in steps.forms) if s is not None],
+                )
+                messages.success(
+                    request,
+                    _(
+                        "The approval settings were saved. They apply to posts submitted from now on."
+                    ),
+                )
+                return redirect("calendar:approval_policy", workspace.slug)
+        except PermissionDenied as exc:
+            return _refuse(request, membership, exc, "approvals")
+        except ValidationError as exc:
+            _apply_errors(form, exc)
+    else:
+        form = approval_forms.ApprovalPolicyForm(
+            initial=approval_forms.ApprovalPolicyForm.initial_for(policy)
+        )
+        steps = approval_forms.StepFormSet(
+            prefix="steps",
+            initial=approval_forms.steps_initial(policy, approvals.policy_steps(policy), workspace),
+            form_kwargs={"workspace": workspace},
+        )
+    if not may_edit:
+        forms.disable_all(form)
+        for step_form in steps.forms:
+            forms.disable_all(step_form)
+    return _render(
+        request,
+        membership,
+        "approvals.html",
+        "approvals",
+        status=400 if request.method == "POST" else 200,
+        form=form,
+        steps=steps,
+        may_edit=may_edit,
+    )

@@ -23,6 +23,8 @@ from django.utils import timezone
 from PIL import Image, ImageDraw, ImageFont
 
 from calendar_app.models import (
+    ApprovalMode,
+    ApprovalPolicy,
     Campaign,
     Channel,
     Label,
@@ -35,6 +37,7 @@ from calendar_app.models import (
     Role,
     Workspace,
 )
+from calendar_app.services import approvals
 from calendar_app.services.posts import post_input_from, post_input_problems
 from calendar_app.timeutils import local_to_utc
 
@@ -500,6 +503,7 @@ class Command(BaseCommand):
             campaigns = self._campaigns(workspace)
             images = self._images(workspace, memberships["admin"])
             created = self._posts(workspace, memberships, channels, labels, campaigns, images)
+            self._approvals(workspace, memberships)
         base = options["url"] or f"http://127.0.0.1:{os.environ.get('PORT', '8000')}/"
         self._print_summary(workspace, created, passwords, base)
 
@@ -640,6 +644,42 @@ class Command(BaseCommand):
                     )
             created += 1
         return created
+
+    def _approvals(self, workspace: Workspace, memberships: dict[str, Membership]) -> None:
+        """Approval required with one step "Team lead" (managers); some posts in review or
+        approved. Only posts without a revision (new in this run) are touched: idempotent."""
+        if not ApprovalPolicy.objects.filter(workspace=workspace).exists():
+            approvals.policy_update(
+                membership=memberships["admin"],
+                mode=ApprovalMode.REQUIRED,
+                allow_self_approval=False,
+                time_moves_need_review=False,
+                reminder_hours=24,
+                skip_roles=[Role.OWNER.value],
+                steps=[
+                    approvals.StepInput(name="Team lead", roles=[Role.MANAGER.value], members=[])
+                ],
+            )
+        by_user = {m.user_id: m for m in memberships.values()}
+        now = timezone.now()
+        new_posts = (
+            Post.objects.filter(workspace=workspace, revisions__isnull=True)
+            .select_related("author")
+            .order_by("scheduled_at", "id")
+        )
+        future_by_editor = 0
+        for post in new_posts:
+            approvals.revision_record(post=post, author=post.author)
+            author = by_user.get(post.author_id)
+            if post.scheduled_at is None or post.scheduled_at <= now or author is None:
+                continue
+            if author.role == Role.EDITOR:
+                future_by_editor += 1
+                if future_by_editor % 3 == 1:
+                    approvals.post_submit_for_review(membership=author, post_id=post.pk)
+                elif future_by_editor % 3 == 2:
+                    approvals.post_submit_for_review(membership=author, post_id=post.pk)
+                    approvals.post_approve(membership=memberships["manager"], post_id=post.pk)
 
     def _print_summary(self, workspace, created: int, passwords: dict[str, str], base: str) -> None:
         out = self.stdout

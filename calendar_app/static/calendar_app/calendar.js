@@ -96,6 +96,7 @@
       return;
     }
     chip.dataset.version = data.version;
+    if (data.notice) App.toast(data.notice, "warning");
     chip.dataset.date = data.date || "";
     chip.dataset.time = data.time || "";
     chip.dataset.minute = data.time ? String(parseInt(data.time.slice(3), 10)) : "0";

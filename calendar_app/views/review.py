@@ -1,0 +1,519 @@
+"""Review pages: the "Waiting for me" queue, decisions (single and bulk), the editor's workflow
+panel, comments, version history with diffs, and the external review link pages.
+
+Views parse input, call one service in services.approvals, and render or redirect with a
+message; refusals are shown, never half-applied.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Prefetch
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from calendar_app import selectors
+from calendar_app.diffs import revision_diff
+from calendar_app.models import (
+    ApprovalMode,
+    AuditEvent,
+    Membership,
+    Post,
+    PostComment,
+    PostRevision,
+    PostVariant,
+    ReviewDecision,
+    ReviewLink,
+    ReviewRound,
+    RoundState,
+)
+from calendar_app.permissions import Action, can
+from calendar_app.services import approvals
+from calendar_app.timeutils import local_to_utc
+from calendar_app.views.base import deny_message, workspace_context, workspace_view
+from calendar_app.workflow import STATUS_BADGE, STATUS_ICON, PostStatus
+
+S = PostStatus
+
+
+def _int(value) -> int | None:
+    try:
+        return int(value) if value not in (None, "") else None
+    except (TypeError, ValueError):
+        return None
+
+
+def _back(request: HttpRequest, default: str) -> str:
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        return target
+    return default
+
+
+def _report(request: HttpRequest, exc: ValidationError | PermissionDenied) -> None:
+    if isinstance(exc, PermissionDenied):
+        messages.error(request, deny_message(exc))
+    else:
+        for message in exc.messages:
+            messages.error(request, message)
+
+
+def _post_or_404(membership: Membership, pk: int) -> Post:
+    try:
+        return Post.objects.select_related("author", "workspace").get(
+            pk=pk, workspace_id=membership.workspace_id
+        )
+    except Post.DoesNotExist:
+        raise Http404 from None
+
+
+# --- the queue --------------------------------------------------------------------------------
+
+
+@workspace_view(Action.VIEW)
+@require_GET
+def review_queue(request: HttpRequest, membership: Membership) -> HttpResponse:
+    items = selectors.review_queue(membership)
+    policy = approvals.policy_for(membership.workspace)
+    return render(
+        request,
+        "calendar_app/review/queue.html",
+        {
+            **workspace_context(request, membership),
+            "nav": "review",
+            "items": items,
+            "may_skip": membership.role in policy.skip_roles,
+            "status_badge": STATUS_BADGE,
+        },
+    )
+
+
+@workspace_view(Action.VIEW)
+@require_GET
+def review_count(request: HttpRequest, membership: Membership) -> HttpResponse:
+    """The navbar's count badge, loaded by htmx after the page so pages pay no query for it."""
+    count = selectors.review_queue_count(membership)
+    return render(request, "calendar_app/review/_count.html", {"count": count})
+
+
+def _approver_edit(request: HttpRequest) -> approvals.ApproverEdit | None:
+    if "body" not in request.POST:
+        return None
+    variant_bodies = {
+        channel_id: request.POST[key]
+        for key in request.POST
+        if key.startswith("variant_") and (channel_id := _int(key.removeprefix("variant_")))
+    }
+    return approvals.ApproverEdit(body=request.POST["body"], variant_bodies=variant_bodies)
+
+
+@workspace_view(Action.VIEW)
+@require_POST
+def review_decide(request: HttpRequest, membership: Membership, pk: int) -> HttpResponse:
+    """Approve, request changes, skip, or approve a missed post with a new time."""
+    decision = request.POST.get("decision", "")
+    step = _int(request.POST.get("expected_step"))
+    revision = _int(request.POST.get("expected_revision"))
+    comment = request.POST.get("comment", "")
+    back = _back(request, reverse("calendar:review_queue", args=[membership.workspace.slug]))
+    try:
+        if decision == "approve":
+            post = approvals.post_approve(
+                membership=membership,
+                post_id=pk,
+                expected_step=step,
+                expected_revision=revision,
+                comment=comment,
+                edit=_approver_edit(request),
+            )
+            done = _("You approved “%(title)s”.")
+        elif decision == "request_changes":
+            post = approvals.post_request_changes(
+                membership=membership,
+                post_id=pk,
+                comment=comment,
+                expected_step=step,
+                expected_revision=revision,
+            )
+            done = _("You asked for changes to “%(title)s”.")
+        elif decision == "skip":
+            post = approvals.post_skip_step(
+                membership=membership, post_id=pk, comment=comment, expected_step=step
+            )
+            done = _("You skipped a step of “%(title)s”.")
+        elif decision == "approve_reschedule":
+            post = approvals.post_approve_and_reschedule(
+                membership=membership,
+                post_id=pk,
+                scheduled_at=_new_time(request, membership),
+                expected_step=step,
+            )
+            done = _("You approved “%(title)s” for its new time.")
+        else:
+            raise ValidationError(_("Choose a decision."))
+    except (ValidationError, PermissionDenied) as exc:
+        _report(request, exc)
+        return redirect(back)
+    messages.success(request, done % {"title": post.display_title})
+    return redirect(back)
+
+
+def _new_time(request: HttpRequest, membership: Membership) -> dt.datetime:
+    try:
+        day = dt.date.fromisoformat(request.POST.get("date", ""))
+        at = dt.time.fromisoformat(request.POST.get("time", ""))
+    except ValueError:
+        raise ValidationError(_("Enter the new date and time.")) from None
+    return local_to_utc(day, at, membership.workspace.tz)
+
+
+@workspace_view(Action.VIEW)
+@require_POST
+def review_bulk(request: HttpRequest, membership: Membership) -> HttpResponse:
+    """Approve the selected posts, each in its own transaction, and report each refusal."""
+    approved: list[str] = []
+    refused: list[str] = []
+    for pk in filter(None, (_int(v) for v in request.POST.getlist("post"))):
+        try:
+            post = approvals.post_approve(
+                membership=membership,
+                post_id=pk,
+                expected_step=_int(request.POST.get(f"step_{pk}")),
+                expected_revision=_int(request.POST.get(f"revision_{pk}")),
+            )
+            approved.append(post.display_title)
+        except PermissionDenied as exc:
+            refused.append(deny_message(exc))
+        except ValidationError as exc:
+            refused.append(" ".join(exc.messages))
+    if approved:
+        messages.success(
+            request,
+            ngettext("You approved %(count)d post.", "You approved %(count)d posts.", len(approved))
+            % {"count": len(approved)},
+        )
+    elif not refused:
+        messages.info(request, _("Select the posts to approve first."))
+    for reason in refused:
+        messages.error(request, reason)
+    return redirect("calendar:review_queue", membership.workspace.slug)
+
+
+# --- the editor's workflow panel ------------------------------------------------------------
+
+
+def _panel_context(request: HttpRequest, membership: Membership, post: Post) -> dict:
+    workspace = membership.workspace
+    policy = approvals.policy_for(workspace)
+    active = (
+        ReviewRound.objects.filter(post=post, state=RoundState.ACTIVE).first()
+        if post.status in (S.IN_REVIEW, S.MISSED_APPROVAL)
+        else None
+    )
+    may_decide = False
+    if active is not None:
+        may_decide = selectors._may_decide(
+            membership,
+            active.steps,
+            active.current_step,
+            post.author_id,
+            policy.allow_self_approval,
+        )
+    latest = approvals.latest_revision(post)
+    comments = list(
+        PostComment.objects.filter(post=post).select_related("author", "variant_channel")
+    )
+    decisions = list(
+        ReviewDecision.objects.filter(round__post=post)
+        .select_related("user", "revision")
+        .order_by("-created_at", "-id")[:20]
+    )
+    links = list(
+        ReviewLink.objects.filter(
+            posts=post, revoked_at__isnull=True, expires_at__gt=timezone.now()
+        )
+    )
+    may_edit = can(membership, Action.POST_EDIT)
+    is_author = post.author_id == membership.user_id
+    return {
+        "workspace": workspace,
+        "membership": membership,
+        "post": post,
+        "policy": policy,
+        "mode_none": policy.mode == ApprovalMode.NONE,
+        "active_round": active,
+        "current_step": active.step if active else None,
+        "may_decide": may_decide,
+        "latest_revision": latest,
+        "comments": comments,
+        "decisions": decisions,
+        "review_links": links,
+        "channels": list(post.variants.select_related("channel")),
+        "may_comment": may_edit,
+        "may_submit": may_edit
+        and policy.mode != ApprovalMode.NONE
+        and post.status in (S.DRAFT, S.CHANGES_REQUESTED),
+        "may_withdraw": is_author and post.status != S.DRAFT,
+        "may_schedule": can(membership, Action.POST_RESCHEDULE)
+        and post.scheduled_at is not None
+        and (
+            post.status == S.APPROVED
+            or (post.status == S.DRAFT and policy.mode != ApprovalMode.REQUIRED)
+        ),
+        "status_badge": STATUS_BADGE.get(post.status, "secondary"),
+        "status_icon": STATUS_ICON.get(post.status, "circle"),
+        "part": "thread" if request.GET.get("part") == "thread" else "bar",
+        "new_link": (
+            request.session.pop(f"review_link_{post.pk}", None)
+            if request.GET.get("part") == "thread"
+            else None
+        ),
+    }
+
+
+@workspace_view(Action.VIEW)
+@require_GET
+def post_review_panel(request: HttpRequest, membership: Membership, pk: int) -> HttpResponse:
+    post = _post_or_404(membership, pk)
+    return render(
+        request, "calendar_app/review/_panel.html", _panel_context(request, membership, post)
+    )
+
+
+@workspace_view(Action.VIEW)
+@require_POST
+def post_workflow(request: HttpRequest, membership: Membership, pk: int) -> HttpResponse:
+    """The editor's buttons: submit for review, withdraw, schedule."""
+    action = request.POST.get("action", "")
+    version = _int(request.POST.get("version"))
+    services = {
+        "submit": (
+            approvals.post_submit_for_review,
+            _("“%(title)s” was submitted for review."),
+        ),
+        "withdraw": (approvals.post_withdraw, _("“%(title)s” was withdrawn; it is a draft again.")),
+        "schedule": (approvals.post_schedule, _("“%(title)s” is scheduled.")),
+    }
+    back = _back(request, reverse("calendar:post_edit", args=[membership.workspace.slug, pk]))
+    if action not in services:
+        messages.error(request, _("Choose an action."))
+        return redirect(back)
+    service, done = services[action]
+    try:
+        post = service(membership=membership, post_id=pk, expected_version=version)
+    except (ValidationError, PermissionDenied) as exc:
+        if getattr(exc, "code", None) == "missing":
+            raise Http404 from None
+        _report(request, exc)
+        return redirect(back)
+    messages.success(request, done % {"title": post.display_title})
+    return redirect(back)
+
+
+@workspace_view(Action.VIEW)
+@require_POST
+def post_comment(request: HttpRequest, membership: Membership, pk: int) -> HttpResponse:
+    back = _back(request, reverse("calendar:post_edit", args=[membership.workspace.slug, pk]))
+    try:
+        approvals.post_comment_add(
+            membership=membership,
+            post_id=pk,
+            body=request.POST.get("body", ""),
+            channel_id=_int(request.POST.get("channel")),
+            internal=request.POST.get("visibility", "internal") != "shared",
+        )
+    except (ValidationError, PermissionDenied) as exc:
+        if getattr(exc, "code", None) == "missing":
+            raise Http404 from None
+        _report(request, exc)
+        return redirect(back)
+    messages.success(request, _("Your comment was added."))
+    return redirect(back)
+
+
+# --- history and diffs ------------------------------------------------------------------------
+
+
+@workspace_view(Action.VIEW)
+@require_GET
+def post_history(request: HttpRequest, membership: Membership, pk: int) -> HttpResponse:
+    post = _post_or_404(membership, pk)
+    revisions = list(
+        PostRevision.objects.filter(post=post)
+        .select_related("author")
+        .prefetch_related(
+            Prefetch(
+                "decisions",
+                queryset=ReviewDecision.objects.select_related("user").order_by("created_at"),
+            )
+        )
+        .order_by("number")
+    )
+    by_number = {r.number: r for r in revisions}
+    newest = revisions[-1].number if revisions else None
+    b = by_number.get(_int(request.GET.get("b")) or newest or 0)
+    a_default = b.number - 1 if b is not None and b.number > 1 else None
+    a = by_number.get(_int(request.GET.get("a")) or a_default or 0)
+    tz = membership.workspace.tz
+    # A single revision is shown as it is (compared with itself: no marks).
+    diff = revision_diff((a or b).snapshot, b.snapshot, tz) if b else []
+    events = list(
+        AuditEvent.objects.filter(post=post).select_related("actor", "revision").order_by("id")
+    )
+    return render(
+        request,
+        "calendar_app/review/history.html",
+        {
+            **workspace_context(request, membership),
+            "nav": "calendar",
+            "post": post,
+            "revisions": list(reversed(revisions)),
+            "a": a,
+            "b": b,
+            "diff": diff,
+            "events": events,
+            "status_labels": dict(S.choices),
+        },
+    )
+
+
+# --- review links -----------------------------------------------------------------------------
+
+
+@workspace_view(Action.VIEW)
+@require_POST
+def review_link_create(request: HttpRequest, membership: Membership, pk: int) -> HttpResponse:
+    back = _back(request, reverse("calendar:post_edit", args=[membership.workspace.slug, pk]))
+    try:
+        _link, token = approvals.review_link_create(
+            membership=membership,
+            post_ids=[pk],
+            days=_int(request.POST.get("days")) or approvals.REVIEW_LINK_DAYS,
+        )
+    except (ValidationError, PermissionDenied) as exc:
+        if getattr(exc, "code", None) == "missing":
+            raise Http404 from None
+        _report(request, exc)
+        return redirect(back)
+    url = request.build_absolute_uri(reverse("external_review", args=[token]))
+    # Shown once in the panel; only its hash is stored.
+    request.session[f"review_link_{pk}"] = url
+    messages.success(request, _("A review link was created. Copy it now: it is shown only once."))
+    return redirect(back)
+
+
+@workspace_view(Action.VIEW)
+@require_POST
+def review_link_revoke(request: HttpRequest, membership: Membership, pk: int) -> HttpResponse:
+    back = _back(request, reverse("calendar:review_queue", args=[membership.workspace.slug]))
+    try:
+        approvals.review_link_revoke(membership=membership, link_id=pk)
+    except (ValidationError, PermissionDenied) as exc:
+        if getattr(exc, "code", None) == "missing":
+            raise Http404 from None
+        _report(request, exc)
+        return redirect(back)
+    messages.success(request, _("The review link was revoked."))
+    return redirect(back)
+
+
+# --- the external reviewer's page (no account) ----------------------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+def external_review(request: HttpRequest, token: str) -> HttpResponse:
+    try:
+        link = approvals.review_link_resolve(token)
+    except approvals.ReviewLinkInvalid as exc:
+        return render(
+            request, "calendar_app/review/link_error.html", {"message": str(exc)}, status=403
+        )
+    except approvals.ReviewLinkGone as exc:
+        return render(
+            request, "calendar_app/review/link_error.html", {"message": exc.message}, status=410
+        )
+    error = ""
+    status = 200
+    if request.method == "POST":
+        post_id = _int(request.POST.get("post"))
+        name = request.POST.get("name", "")
+        try:
+            if request.POST.get("decision") in ("approve", "request_changes"):
+                approvals.post_external_decide(
+                    link=link,
+                    post_id=post_id or 0,
+                    name=name,
+                    approve=request.POST["decision"] == "approve",
+                    comment=request.POST.get("comment", ""),
+                    expected_revision=_int(request.POST.get("expected_revision")),
+                )
+                messages.success(request, _("Thank you, your decision was recorded."))
+            else:
+                approvals.post_comment_add(
+                    membership=None,
+                    link=link,
+                    post_id=post_id or 0,
+                    body=request.POST.get("comment", ""),
+                    external_name=name,
+                )
+                messages.success(request, _("Thank you, your comment was added."))
+            request.session["review_name"] = name.strip()[:120]
+            return redirect("external_review", token)
+        except (ValidationError, PermissionDenied) as exc:
+            error = (
+                deny_message(exc) if isinstance(exc, PermissionDenied) else " ".join(exc.messages)
+            )
+            status = 400
+    posts = list(
+        link.posts.select_related("author")
+        .prefetch_related(
+            Prefetch("variants", queryset=PostVariant.objects.select_related("channel")),
+            Prefetch(
+                "comments",
+                queryset=PostComment.objects.filter(internal=False).select_related("author"),
+                to_attr="shared_comments",
+            ),
+            Prefetch(
+                "review_rounds",
+                queryset=ReviewRound.objects.filter(state=RoundState.ACTIVE),
+                to_attr="active_rounds",
+            ),
+            Prefetch(
+                "revisions", queryset=PostRevision.objects.order_by("-number"), to_attr="revs"
+            ),
+        )
+        .order_by("scheduled_at", "id")
+    )
+    for post in posts:
+        round_ = post.active_rounds[0] if post.active_rounds else None
+        step = round_.step if round_ else None
+        post.may_decide = bool(
+            post.status == S.IN_REVIEW and step is not None and step.get("external")
+        )
+        post.step_name = step["name"] if step else ""
+        post.latest_revision = post.revs[0].number if post.revs else None
+        post.local_time = (
+            post.scheduled_at.astimezone(link.workspace.tz) if post.scheduled_at else None
+        )
+    return render(
+        request,
+        "calendar_app/review/external.html",
+        {
+            "link": link,
+            "workspace": link.workspace,
+            "posts": posts,
+            "error": error,
+            "name": request.session.get("review_name", ""),
+            "status_badge": STATUS_BADGE,
+        },
+        status=status,
+    )
