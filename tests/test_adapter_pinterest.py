@@ -395,3 +395,12 @@ def test_given_the_settings_when_getting_the_adapter_then_the_registry_builds_it
 
     assert isinstance(adapter, PinterestAdapter)
     assert adapter.base_url.startswith("https://")
+
+
+def test_given_no_public_media_url_when_validating_then_pinterest_does_not_object(adapter):
+    problems = adapter.validate(
+        PublishRequest(text="a", idempotency_key="k", media=[image(url="")])
+    )
+
+    assert problems == []
+    assert adapter.capabilities.fetches_media_by_url is False

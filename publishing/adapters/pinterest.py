@@ -38,7 +38,9 @@ class PinterestAdapter(OAuth2Adapter):
     capabilities = Capabilities(
         auth="oauth2",
         metrics=frozenset(METRIC_MAP.values()),
-        fetches_media_by_url=True,
+        # Pinterest fetches a public image URL when there is one, but inline base64 works too:
+        # a missing PUBLIC_MEDIA_BASE_URL must not block pins.
+        fetches_media_by_url=False,
     )
     default_base_url = "https://api.pinterest.com"
     authorize_endpoint = "https://www.pinterest.com/oauth/"
