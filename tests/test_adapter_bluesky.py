@@ -285,6 +285,25 @@ def test_given_text_with_link_mention_and_tag_when_publishing_then_facets_with_b
     assert result.url == f"https://bsky.app/profile/acme.bsky.social/post/{record_key_for(KEY, 0)}"
 
 
+def test_given_created_at_option_when_publishing_then_utc_timestamp_in_record(
+    adapter, api, account, creds
+):
+    accept_puts(api, 1)
+    berlin = dt.timezone(dt.timedelta(hours=2))
+
+    adapter.publish(
+        account=account,
+        credentials=creds,
+        request=PublishRequest(
+            text="Hallo",
+            idempotency_key=KEY,
+            options={"created_at": dt.datetime(2026, 6, 1, 9, 30, tzinfo=berlin)},
+        ),
+    )
+
+    assert puts(api)[0]["record"]["createdAt"] == "2026-06-01T07:30:00.000Z"
+
+
 def test_given_unknown_mention_when_publishing_then_text_stays_plain(adapter, api, account, creds):
     api.get(
         xrpc("com.atproto.identity.resolveHandle"),

@@ -80,6 +80,15 @@ def _jwt_expiry(token: str) -> dt.datetime | None:
         return None
 
 
+def _timestamp(value: dt.datetime | str | None) -> str:
+    """createdAt: the given moment (the same on every retry makes putRecord a no-op), else now;
+    always UTC with a Z, as the AppView expects."""
+    if isinstance(value, str) and value:
+        return value
+    moment = value if isinstance(value, dt.datetime) else dt.datetime.now(dt.UTC)
+    return moment.astimezone(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
 def _split_uri(uri: str) -> tuple[str, str, str]:
     """at://did/collection/rkey -> (did, collection, rkey)."""
     if not uri.startswith("at://") or uri.count("/") != 4:
@@ -396,8 +405,7 @@ class BlueskyAdapter(PlatformAdapter):
         record: dict[str, Any] = {
             "$type": POST_COLLECTION,
             "text": text,
-            "createdAt": request.options.get("created_at")
-            or dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+            "createdAt": _timestamp(request.options.get("created_at")),
         }
         if facets := self._facets(pds, text):
             record["facets"] = facets
