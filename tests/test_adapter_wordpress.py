@@ -279,16 +279,18 @@ def test_given_text_when_publishing_then_published_post_with_slug_and_link(
     result = adapter.publish(
         account=account,
         credentials=creds,
-        request=request(text="Hallo <Team>", options={"excerpt": "Kurz"}),
+        request=request(
+            title="Sommerfest <2026> & mehr", text="Hallo <Team>", options={"excerpt": "Kurz & gut"}
+        ),
         on_part=lambda index, part: seen.append((index, part.remote_id)),
     )
 
     assert created_post(api) == {
-        "title": "Sommerfest 2026",
+        "title": "Sommerfest &lt;2026&gt; &amp; mehr",
         "content": text_to_blocks("Hallo <Team>"),
         "status": "publish",
-        "slug": slug_for(request()),
-        "excerpt": "Kurz",
+        "slug": slug_for(request(title="Sommerfest <2026> & mehr")),
+        "excerpt": "Kurz &amp; gut",
     }
     assert api.calls[0].request.headers["Authorization"] == basic()
     assert (result.remote_id, result.url) == ("101", SITE + "/sommerfest/")

@@ -295,13 +295,14 @@ class WordPressAdapter(PlatformAdapter):
     ) -> dict[str, Any]:
         options = request.options
         body: dict[str, Any] = {
-            "title": request.title,
+            # Titles and excerpts are HTML in WordPress: what the editor typed shows as typed.
+            "title": escape(request.title),
             "content": text_to_blocks(request.text),
             "status": options.get("status", "publish"),
             "slug": slug_for(request),
         }
         if options.get("excerpt"):
-            body["excerpt"] = str(options["excerpt"])
+            body["excerpt"] = escape(str(options["excerpt"]))
         create = options.get("create_terms", True)
         for taxonomy in ("categories", "tags"):
             if names := options.get(taxonomy):
