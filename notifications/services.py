@@ -51,7 +51,13 @@ def notify(
     Each recipient is told once; never the actor about their own action, never someone who is
     not (or no longer) a member of the workspace, and only on the channels they left on.
     `params` fill the kind's sentence (see models.MESSAGES); `actor` and `post` are added from
-    the objects. `url` is a local path; by default the post's editor.
+    the objects. Kinds about a channel (publish_failed, channel_needs_reconnect,
+    manual_post_due) need `channel` (its name); an optional `detail` (a comment, a platform's
+    error) is shown as a second line. Other keys are stored but not shown.
+    `url` is a local path; by default the post's editor.
+
+    The e-mail is enqueued on commit with `robust=True`: a broker outage is logged and loses
+    that e-mail, but never fails the action that notified.
     """
     kind = Kind(kind).value
     if url and not is_local_path(url):
