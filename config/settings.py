@@ -230,7 +230,9 @@ PUBLISHING_ADAPTERS = {
     "instagram": _adapter("instagram", "InstagramAdapter"),
     "threads": _adapter("threads", "ThreadsAdapter"),
     "mastodon": _adapter("mastodon", "MastodonAdapter"),
-    "bluesky": _adapter("bluesky", "BlueskyAdapter"),
+    "bluesky": _adapter(
+        "bluesky", "BlueskyAdapter", appview_url=os.environ.get("BLUESKY_APPVIEW_URL", "")
+    ),
     "youtube": _adapter("youtube", "YouTubeAdapter"),
     "pinterest": _adapter("pinterest", "PinterestAdapter"),
     "telegram": _adapter("telegram", "TelegramAdapter"),
