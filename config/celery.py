@@ -17,6 +17,8 @@ app.autodiscover_tasks()
 
 HEARTBEAT_SECONDS = 30.0
 CREDENTIALS_REFRESH_SECONDS = 5 * 60.0  # tokens expiring within 30 min are refreshed ahead
+APPROVAL_REMINDERS_SECONDS = 5 * 60.0  # a reminder is at most 5 min late
+APPROVALS_MISSED_SECONDS = 60.0  # a post's time passing unapproved is marked within a minute
 
 app.conf.beat_schedule = {
     "beat-heartbeat": {
@@ -28,5 +30,15 @@ app.conf.beat_schedule = {
         "task": "publishing.tasks.credentials_refresh_due",
         "schedule": CREDENTIALS_REFRESH_SECONDS,
         "options": {"expires": CREDENTIALS_REFRESH_SECONDS - 30},
+    },
+    "approval-reminders-send": {
+        "task": "calendar_app.tasks.approval_reminders_send",
+        "schedule": APPROVAL_REMINDERS_SECONDS,
+        "options": {"expires": APPROVAL_REMINDERS_SECONDS - 30},
+    },
+    "approvals-mark-missed": {
+        "task": "calendar_app.tasks.approvals_mark_missed",
+        "schedule": APPROVALS_MISSED_SECONDS,
+        "options": {"expires": APPROVALS_MISSED_SECONDS - 10},
     },
 }

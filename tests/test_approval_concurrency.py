@@ -116,3 +116,37 @@ def test_given_two_managers_approving_the_same_step_at_once_then_it_advances_onc
     expected = PostStatus.SCHEDULED if steps == 1 else PostStatus.IN_REVIEW
     assert Post.objects.get(pk=post.pk).status == expected
     assert AuditEvent.objects.filter(post=post, action="approve").count() == 1
+
+
+@pytest.mark.parametrize("sweep", ["reminders", "missed"])
+def test_given_two_sweeps_at_the_same_moment_then_people_are_told_once(team, sweep):
+    from notifications.models import Notification
+
+    members, channel = team
+    when = dt.datetime.now(dt.UTC) + dt.timedelta(hours=2)
+    post = post_create(
+        membership=members["editor"],
+        data=PostInput(body="Soon", scheduled_at=when, variants={channel: VariantInput()}),
+    )
+    approvals.post_submit_for_review(membership=members["editor"], post_id=post.pk)
+    if sweep == "reminders":
+        run = lambda: approvals.approvals_send_reminders()  # noqa: E731
+        kind = "approval_reminder"
+    else:
+        run = lambda: approvals.approvals_mark_missed(now=when)  # noqa: E731
+        kind = "approval_missed"
+
+    counts: list[int] = []
+
+    def call():
+        counts.append(run())
+
+    if connection.vendor == "sqlite":
+        call()
+        call()
+    else:
+        _race([call, call])
+
+    assert sorted(counts) == [0, 1]
+    manager = members["manager_a"].user
+    assert Notification.objects.filter(recipient=manager, kind=kind).count() == 1

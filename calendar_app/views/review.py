@@ -60,6 +60,9 @@ def _back(request: HttpRequest, default: str) -> str:
 
 
 def _report(request: HttpRequest, exc: ValidationError | PermissionDenied) -> None:
+    """Show a refusal as messages; a post of another workspace (or none) answers 404."""
+    if getattr(exc, "code", None) == "missing":
+        raise Http404
     if isinstance(exc, PermissionDenied):
         messages.error(request, deny_message(exc))
     else:
@@ -311,8 +314,6 @@ def post_workflow(request: HttpRequest, membership: Membership, pk: int) -> Http
     try:
         post = service(membership=membership, post_id=pk, expected_version=version)
     except (ValidationError, PermissionDenied) as exc:
-        if getattr(exc, "code", None) == "missing":
-            raise Http404 from None
         _report(request, exc)
         return redirect(back)
     messages.success(request, done % {"title": post.display_title})
@@ -332,8 +333,6 @@ def post_comment(request: HttpRequest, membership: Membership, pk: int) -> HttpR
             internal=request.POST.get("visibility", "internal") != "shared",
         )
     except (ValidationError, PermissionDenied) as exc:
-        if getattr(exc, "code", None) == "missing":
-            raise Http404 from None
         _report(request, exc)
         return redirect(back)
     messages.success(request, _("Your comment was added."))
@@ -400,8 +399,6 @@ def review_link_create(request: HttpRequest, membership: Membership, pk: int) ->
             days=_int(request.POST.get("days")) or approvals.REVIEW_LINK_DAYS,
         )
     except (ValidationError, PermissionDenied) as exc:
-        if getattr(exc, "code", None) == "missing":
-            raise Http404 from None
         _report(request, exc)
         return redirect(back)
     url = request.build_absolute_uri(reverse("external_review", args=[token]))
@@ -418,8 +415,6 @@ def review_link_revoke(request: HttpRequest, membership: Membership, pk: int) ->
     try:
         approvals.review_link_revoke(membership=membership, link_id=pk)
     except (ValidationError, PermissionDenied) as exc:
-        if getattr(exc, "code", None) == "missing":
-            raise Http404 from None
         _report(request, exc)
         return redirect(back)
     messages.success(request, _("The review link was revoked."))
