@@ -225,7 +225,10 @@ def _adapter(module: str, cls: str, **options) -> dict:
 
 PUBLISHING_ADAPTERS = {
     "x": _adapter("x", "XAdapter"),
-    "linkedin": _adapter("linkedin", "LinkedInAdapter"),
+    # LINKEDIN_ORGANIZATIONS=1 asks for the company-page scopes (Community Management API access).
+    "linkedin": _adapter(
+        "linkedin", "LinkedInAdapter", organizations=env_bool("LINKEDIN_ORGANIZATIONS", False)
+    ),
     "facebook": _adapter("facebook", "FacebookAdapter"),
     "instagram": _adapter("instagram", "InstagramAdapter"),
     "threads": _adapter("threads", "ThreadsAdapter"),
