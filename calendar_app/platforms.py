@@ -109,7 +109,7 @@ SPECS: dict[str, PlatformSpec] = {
             max_images=1,
             title_limit=100,
             supports_first_comment=False,
-            fetches_media_by_url=True,
+            # Pins take a public image URL when there is one, else the image inline (base64).
         ),
         PlatformSpec(
             "telegram",
