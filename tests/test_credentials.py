@@ -143,3 +143,23 @@ def test_given_rows_when_listing_model_then_ciphertext_only(channel):
     store.credentials_save(channel=channel, credentials=Credentials("plain-token"))
 
     assert "plain-token" not in str(ChannelCredentials.objects.values().get())
+
+
+def test_given_admin_when_listing_credentials_then_no_ciphertext_or_token(client, channel):
+    from tests.factories import UserFactory
+
+    admin_user = UserFactory(is_staff=True, is_superuser=True)
+    store.credentials_save(channel=channel, credentials=Credentials("admin-visible-token?"))
+    row = ChannelCredentials.objects.get()
+    client.force_login(admin_user)
+
+    pages = [
+        client.get("/admin/publishing/channelcredentials/"),
+        client.get(f"/admin/publishing/channelcredentials/{row.pk}/change/"),
+    ]
+
+    for page in pages:
+        assert page.status_code == 200
+        html = page.content.decode()
+        assert "admin-visible-token?" not in html
+        assert row.ciphertext not in html
