@@ -443,7 +443,7 @@ def channel_mark_needs_reconnect(*, channel_id: int, reason: str = "") -> Channe
         params={
             "channel": channel.name,
             "platform": channel.get_platform_display(),
-            "reason": reason,
+            "detail": reason,  # the notification shows it as a second line
         },
         url=reverse("calendar:channels", kwargs={"ws": channel.workspace.slug}),
     )

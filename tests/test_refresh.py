@@ -167,6 +167,7 @@ def test_given_platform_refuses_refresh_when_refreshing_then_needs_reconnect_and
     told = Notification.objects.filter(kind="channel_needs_reconnect")
     assert {n.recipient.username for n in told} == {Role.OWNER.value, Role.MANAGER.value}
     assert told.first().params["channel"] == "Acme X"
+    assert told.first().params["detail"] == failure.message
     assert told.first().url == "/w/acme/settings/channels/"
     assert credentials_load(channel).refresh_token == "r0"  # nothing overwritten
 
