@@ -218,6 +218,20 @@ def test_given_connection_dropped_after_create_when_retrying_then_same_status(
     assert list(fake_mastodon.statuses) == [result.remote_id]
 
 
+def test_given_answer_slower_than_timeout_when_retrying_then_same_status(
+    adapter, account, creds, fake_mastodon
+):
+    adapter.http.default_timeout = 0.2
+    fake_mastodon.slow_down("POST", "/api/v1/statuses", seconds=0.6)
+    request = PublishRequest(text="Slow server", idempotency_key="d-slow")
+
+    with pytest.raises(TransientError, match="did not answer in time"):
+        publish(adapter, account, creds, request)
+    result = publish(adapter, account, creds, request)
+
+    assert list(fake_mastodon.statuses) == [result.remote_id]
+
+
 def test_given_expired_token_when_publishing_then_auth_expired(adapter, account, fake_mastodon):
     with pytest.raises(AuthExpired) as caught:
         publish(

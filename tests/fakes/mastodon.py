@@ -22,6 +22,7 @@ Faults, for chaos tests:
                      headers={"X-RateLimit-Reset": "2026-01-01T00:05:00Z"}, times=2)
     server.fail_next("POST", "/api/v1/statuses", status=503, after=2)  # the third one fails
     server.drop_after_create(times=1)  # create the status, then close the socket unanswered
+    server.slow_down("POST", "/api/v1/statuses", seconds=1.0)  # do it, answer late (timeouts)
     server.media_processing_polls = 2  # GET /api/v1/media/:id answers 206 this many times
     server.batch_statuses = False      # behave like a server older than 4.3 (404 on the batch)
     server.max_characters = 500        # 422 for longer statuses, reported by /api/v2/instance
@@ -38,6 +39,7 @@ import json
 import re
 import secrets
 import threading
+import time
 from dataclasses import dataclass, field
 from email.parser import BytesParser
 from email.policy import HTTP
@@ -143,6 +145,7 @@ class FakeMastodon:
             self.idempotency: dict[str, str] = {}  # key -> status id
             self.faults: list[Fault] = []
             self.drops = 0
+            self.slowdowns: list[Fault] = []
             self.media_processing_polls = 1
             self.batch_statuses = True
             self.max_characters = 500
@@ -168,6 +171,14 @@ class FakeMastodon:
                 Fault(method.upper(), path_prefix, status, headers or {}, body or {}, times, after)
             )
 
+    def slow_down(self, method: str, path_prefix: str, *, seconds: float, times: int = 1) -> None:
+        """Handle the next `times` matching calls normally but answer only after `seconds`
+        (the work is done: a client that times out does not know it)."""
+        with self.lock:
+            self.slowdowns.append(
+                Fault(method.upper(), path_prefix, 0, {}, {"delay": seconds}, times)
+            )
+
     def drop_after_create(self, *, times: int = 1) -> None:
         with self.lock:
             self.drops += times
@@ -180,16 +191,19 @@ class FakeMastodon:
     def _next_id(self) -> str:
         return str(next(self._ids))
 
-    def _take_fault(self, method: str, path: str) -> Fault | None:
+    def _take_fault(
+        self, method: str, path: str, faults: list[Fault] | None = None
+    ) -> Fault | None:
         with self.lock:
-            for fault in self.faults:
+            faults = self.faults if faults is None else faults
+            for fault in faults:
                 if fault.method == method and path.startswith(fault.path_prefix):
                     if fault.after > 0:
                         fault.after -= 1
                         return None
                     fault.times -= 1
                     if fault.times <= 0:
-                        self.faults.remove(fault)
+                        faults.remove(fault)
                     return fault
         return None
 
@@ -241,6 +255,8 @@ class FakeMastodon:
                 return parse_qs(body.decode(), keep_blank_values=True), {}
 
             def _send(self, status: int, payload: Any = None, headers: dict | None = None) -> None:
+                if getattr(self, "delay", 0):
+                    time.sleep(self.delay)
                 body = b"" if payload is None else json.dumps(payload).encode()
                 self.send_response(status)
                 for name, value in (headers or {}).items():
@@ -268,6 +284,8 @@ class FakeMastodon:
                     fake.requests.append(
                         Recorded(method, path, query, dict(self.headers.items()), form, files)
                     )
+                slow = fake._take_fault(method, path, fake.slowdowns)
+                self.delay = slow.body["delay"] if slow is not None else 0
                 fault = fake._take_fault(method, path)
                 if fault is not None:
                     self._send(
