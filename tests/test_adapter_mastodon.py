@@ -521,3 +521,61 @@ def test_given_instance_resolving_to_private_address_when_publishing_then_refuse
             )
 
         assert server.statuses == {}
+
+
+def connect_directly(adapter, fake_mastodon) -> tuple[Account, Credentials]:
+    """authorization_url -> consent on the fake -> exchange_code, without our views."""
+    from urllib.parse import parse_qs, urlsplit
+
+    import requests as http_client
+
+    redirect_uri = "https://calendar.example/connect/callback/"
+    url, pending = adapter.authorization_url(
+        redirect_uri=redirect_uri,
+        state="s1",
+        code_verifier="v" * 50,
+        account=Account(config={"instance_url": fake_mastodon.url}),
+    )
+    consent = http_client.get(url, allow_redirects=False, timeout=5)
+    code = parse_qs(urlsplit(consent.headers["Location"]).query)["code"][0]
+    result = adapter.exchange_code(
+        code=code, redirect_uri=redirect_uri, code_verifier="v" * 50, account=pending
+    )
+    return result.account, result.credentials
+
+
+def test_given_token_with_refresh_when_expired_then_refreshed_and_publishing_works_again(
+    db, adapter, fake_mastodon
+):
+    fake_mastodon.issue_refresh_tokens = True
+    account, first = connect_directly(adapter, fake_mastodon)
+    assert first.refresh_token and first.expires_at is not None
+
+    fresh = adapter.refresh(account=account, credentials=first)
+
+    assert fresh.access_token != first.access_token
+    assert fresh.refresh_token not in ("", first.refresh_token)  # rotated
+    with pytest.raises(AuthExpired):  # the old access token is gone
+        publish(adapter, account, first, PublishRequest(text="old", idempotency_key="k1"))
+    result = publish(adapter, account, fresh, PublishRequest(text="new", idempotency_key="k2"))
+    assert fake_mastodon.statuses[result.remote_id]["_text"] == "new"
+
+
+def test_given_token_without_refresh_token_when_refreshing_then_unchanged_and_no_call(
+    adapter, account, creds, fake_mastodon
+):
+    assert adapter.refresh(account=account, credentials=creds) is creds
+    assert fake_mastodon.requests == []
+
+
+def test_given_used_refresh_token_when_refreshing_again_then_permanent_error(
+    db, adapter, fake_mastodon
+):
+    fake_mastodon.issue_refresh_tokens = True
+    account, first = connect_directly(adapter, fake_mastodon)
+    adapter.refresh(account=account, credentials=first)
+
+    with pytest.raises(PermanentError, match="invalid_grant") as caught:
+        adapter.refresh(account=account, credentials=first)
+
+    assert first.refresh_token not in caught.value.detail
