@@ -239,3 +239,15 @@ def test_given_beat_schedule_then_refresh_entry_expires_before_next_run():
 
     assert entry["task"] == "publishing.tasks.credentials_refresh_due"
     assert entry["options"]["expires"] < entry["schedule"]
+
+
+def test_given_many_channels_when_selecting_due_then_one_query(
+    workspace, django_assert_num_queries
+):
+    for _ in range(5):
+        expiring_channel(workspace, minutes=10)
+
+    with django_assert_num_queries(1):
+        due = connections.credentials_refresh_due()
+
+    assert len(due) == 5
