@@ -345,7 +345,7 @@ def test_an_external_reviewer_approves_with_their_name(
     approvals.post_approve(membership=manager, post_id=post.pk)
     PostComment.objects.create(post=post, author=editor.user, body="SECRET internal", internal=True)
     PostComment.objects.create(post=post, author=editor.user, body="Shared hello", internal=False)
-    path = _link_for(client, editor, post)
+    path = _link_for(client, manager, post)
 
     page = client.get(path)
     text = page.content.decode()
@@ -361,18 +361,20 @@ def test_an_external_reviewer_approves_with_their_name(
     assert AuditEvent.objects.filter(post=post, actor_name="Clara Client").exists()
 
 
-def test_an_external_reviewer_cannot_decide_the_teams_step(client, client_step, editor, channel):
+def test_an_external_reviewer_cannot_decide_the_teams_step(
+    client, client_step, editor, channel, manager
+):
     post = in_review(editor, channel)
-    path = _link_for(client, editor, post)
+    path = _link_for(client, manager, post)
     response = client.post(path, {"post": post.pk, "name": "Clara", "decision": "approve"})
     assert response.status_code == 400
     assert refresh(post).status == S.IN_REVIEW
     assert not ReviewDecision.objects.exists()
 
 
-def test_an_external_comment_is_shared_and_named(client, editor, channel):
+def test_an_external_comment_is_shared_and_named(client, editor, channel, manager):
     post = new_post(editor, channel)
-    path = _link_for(client, editor, post)
+    path = _link_for(client, manager, post)
     client.post(
         path, {"post": post.pk, "name": "Clara", "comment": "Love it", "decision": "comment"}
     )
@@ -384,15 +386,15 @@ def test_a_link_for_one_post_cannot_touch_another(client, client_step, editor, m
     post = in_review(editor, channel)
     other = in_review(editor, channel)
     approvals.post_approve(membership=manager, post_id=other.pk)
-    path = _link_for(client, editor, post)
+    path = _link_for(client, manager, post)
     response = client.post(path, {"post": other.pk, "name": "Clara", "decision": "approve"})
     assert response.status_code == 400
     assert refresh(other).status == S.IN_REVIEW
 
 
-def test_a_tampered_link_is_refused_with_403(client, editor, channel):
+def test_a_tampered_link_is_refused_with_403(client, editor, channel, manager):
     post = new_post(editor, channel)
-    path = _link_for(client, editor, post)
+    path = _link_for(client, manager, post)
     tampered = path[:-3] + ("AAA" if not path.endswith("AAA/") else "BBB") + "/"
     assert client.get(tampered).status_code == 403
     link = ReviewLink.objects.get()
@@ -409,7 +411,7 @@ def test_an_expired_link_answers_410_and_changes_nothing(
 ):
     post = in_review(editor, channel)
     approvals.post_approve(membership=manager, post_id=post.pk)
-    path = _link_for(client, editor, post)
+    path = _link_for(client, manager, post)
     with time_machine.travel(NOW + dt.timedelta(days=15), tick=False):
         assert client.get(path).status_code == 410
         response = client.post(path, {"post": post.pk, "name": "Clara", "decision": "approve"})
@@ -417,20 +419,27 @@ def test_an_expired_link_answers_410_and_changes_nothing(
     assert refresh(post).status == S.IN_REVIEW
 
 
-def test_a_revoked_link_answers_410(client, editor, channel):
+def test_a_revoked_link_answers_410(client, editor, channel, manager):
     post = new_post(editor, channel)
-    path = _link_for(client, editor, post)
+    path = _link_for(client, manager, post)
     link = ReviewLink.objects.get()
-    login(client, editor).post(url("review_link_revoke", link.pk))
+    login(client, manager).post(url("review_link_revoke", link.pk))
     client.logout()
     response = client.get(path)
     assert response.status_code == 410
     assert "revoked" in response.content.decode()
 
 
-def test_only_a_hash_of_the_token_is_stored(client, editor, channel):
+@pytest.mark.parametrize("role", [Role.EDITOR, Role.VIEWER])
+def test_only_managers_and_owners_share_review_links(client, members, channel, role):
+    post = new_post(members[Role.EDITOR], channel)
+    login(client, members[role]).post(url("review_link_create", post.pk))
+    assert not ReviewLink.objects.exists()
+
+
+def test_only_a_hash_of_the_token_is_stored(client, editor, channel, manager):
     post = new_post(editor, channel)
-    path = _link_for(client, editor, post)
+    path = _link_for(client, manager, post)
     link = ReviewLink.objects.get()
     assert link.token_hash not in path
     assert len(link.token_hash) == 64

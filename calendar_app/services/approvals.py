@@ -1169,6 +1169,15 @@ class ReviewLinkGone(Exception):
         self.message = message
 
 
+def may_manage_review_links(membership: Membership) -> bool:
+    return membership.role in (Role.OWNER, Role.MANAGER)
+
+
+def _require_link_manager(membership: Membership) -> None:
+    if not may_manage_review_links(membership):
+        raise PermissionDenied(_("Only managers and owners may share review links."))
+
+
 def _token_hash(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
@@ -1177,8 +1186,12 @@ def _token_hash(secret: str) -> str:
 def review_link_create(
     *, membership: Membership, post_ids: list[int], days: int = REVIEW_LINK_DAYS
 ) -> tuple[ReviewLink, str]:
-    """A link for reviewers without an account; returns it and its token (shown only now)."""
-    require(membership, Action.POST_EDIT)
+    """A link for reviewers without an account; returns it and its token (shown only now).
+
+    Managers and owners only: whoever holds the link may decide an external step, so an author
+    must not be able to hand one to themselves.
+    """
+    _require_link_manager(membership)
     if not 1 <= days <= 90:
         raise ValidationError(_("A review link is valid for 1 to 90 days."))
     posts = list(Post.objects.filter(workspace=membership.workspace, pk__in=post_ids))
@@ -1198,7 +1211,7 @@ def review_link_create(
 
 @transaction.atomic
 def review_link_revoke(*, membership: Membership, link_id: int) -> ReviewLink:
-    require(membership, Action.POST_EDIT)
+    _require_link_manager(membership)
     try:
         link = ReviewLink.objects.select_for_update().get(
             pk=link_id, workspace=membership.workspace

@@ -262,6 +262,7 @@ def _panel_context(request: HttpRequest, membership: Membership, post: Post) -> 
         "review_links": links,
         "channels": list(post.variants.select_related("channel")),
         "may_comment": may_edit,
+        "may_share": approvals.may_manage_review_links(membership),
         "may_submit": may_edit
         and policy.mode != ApprovalMode.NONE
         and post.status in (S.DRAFT, S.CHANGES_REQUESTED),
