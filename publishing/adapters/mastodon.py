@@ -12,7 +12,9 @@ encrypted in publishing.OAuthAppRegistration per (instance, redirect URL).
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import hashlib
 import html
 import re
 import time
@@ -50,9 +52,7 @@ VISIBILITIES = ("public", "unlisted", "private", "direct")
 
 
 def pkce_s256(code_verifier: str) -> str:
-    import base64
-    import hashlib
-
+    """RFC 7636 S256 challenge: base64url(sha256(verifier)) without padding."""
     digest = hashlib.sha256(code_verifier.encode("ascii")).digest()
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
 
@@ -223,12 +223,12 @@ class MastodonAdapter(PlatformAdapter):
         expires_at = None
         if token.get("expires_in"):
             expires_at = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=int(token["expires_in"]))
+        acct = me.get("acct") or me.get("username", "")
         return ConnectResult(
             account=Account(
                 account_id=str(me["id"]),
-                handle=f"@{me.get('acct') or me.get('username')}@{host}"
-                if "@" not in (me.get("acct") or "")
-                else f"@{me['acct']}",
+                # acct is "user" for local accounts; show the full address like Mastodon does.
+                handle=f"@{acct}" if "@" in acct else f"@{acct}@{host}",
                 name=me.get("display_name") or me.get("username", ""),
                 avatar_url=me.get("avatar", ""),
                 config=config,
