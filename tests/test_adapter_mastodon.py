@@ -19,7 +19,7 @@ from publishing.adapters.base import (
     RateLimited,
     TransientError,
 )
-from publishing.adapters.mastodon import MastodonAdapter, plain_text
+from publishing.adapters.mastodon import MastodonAdapter, comparable_text, plain_text
 from tests.fakes.mastodon import FakeMastodon, render_html
 
 
@@ -579,3 +579,24 @@ def test_given_used_refresh_token_when_refreshing_again_then_permanent_error(
         adapter.refresh(account=account, credentials=first)
 
     assert first.refresh_token not in caught.value.detail
+
+
+@pytest.mark.parametrize(
+    ("content", "source"),
+    [
+        (
+            '<p>Hi <span class="h-card" translate="no"><a href="https://x.social/@bob" '
+            'class="u-url mention">@<span>bob</span></a></span> and '
+            '<span class="h-card"><a href="https://here/@amy" class="u-url mention">'
+            "@<span>amy</span></a></span></p>",
+            "Hi @bob@x.social and @amy",
+        ),
+        (
+            '<p>New <a href="https://here/tags/coffee" class="mention hashtag" rel="tag">'
+            "#<span>coffee</span></a> &amp; more</p><p>mail me: a@b.example</p>",
+            "New #coffee & more\n\nmail me: a@b.example",
+        ),
+    ],
+)
+def test_given_real_mastodon_html_when_compared_then_matches_source(content, source):
+    assert plain_text(content) == comparable_text(source)

@@ -69,8 +69,13 @@ def plain_text(content_html: str) -> str:
     return _SPACE_RE.sub(" ", html.unescape(text)).strip()
 
 
-def _comparable(text: str) -> str:
-    return _SPACE_RE.sub(" ", text or "").strip()
+_MENTION_RE = re.compile(r"(?<![\w@/])@(\w[\w.]*)@[\w-]+(?:\.[\w-]+)+")
+
+
+def comparable_text(text: str) -> str:
+    """Status source text as it reads in the rendered HTML: whitespace collapsed, and mentions
+    of other servers (@bob@example.org) shortened to @bob as Mastodon displays them."""
+    return _SPACE_RE.sub(" ", _MENTION_RE.sub(r"@\1", text or "")).strip()
 
 
 class MastodonAdapter(PlatformAdapter):
@@ -479,7 +484,7 @@ class MastodonAdapter(PlatformAdapter):
         ).json()
 
         def matches(status: dict, text: str) -> bool:
-            return plain_text(status.get("content", "")) == _comparable(text)
+            return plain_text(status.get("content", "")) == comparable_text(text)
 
         main = next(
             (
