@@ -38,6 +38,7 @@ import itertools
 import json
 import re
 import secrets
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -94,6 +95,16 @@ def render_html(text: str) -> str:
     return "".join(paragraphs)
 
 
+class _QuietServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that timed out or a connection we dropped on purpose is not an error here.
+        if isinstance(sys.exc_info()[1], (ConnectionError, OSError)):
+            return
+        super().handle_error(request, client_address)
+
+
 class FakeMastodon:
     def __init__(self, *, username: str = "acme") -> None:
         self.lock = threading.RLock()
@@ -106,8 +117,7 @@ class FakeMastodon:
             "avatar": "https://files.example/avatars/acme.png",
         }
         self.token = "fake-access-" + secrets.token_hex(8)
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
-        self._server.daemon_threads = True
+        self._server = _QuietServer(("127.0.0.1", 0), self._handler_class())
         self._thread: threading.Thread | None = None
         self.reset()
 
