@@ -190,7 +190,7 @@ def test_the_author_submits_and_withdraws_from_the_editor(client, editor, channe
     post = new_post(editor, channel)
     login(client, editor)
     bar = client.get(url("post_review_panel", post.pk) + "?part=bar").content.decode()
-    assert 'data-testid="submit-review"' in bar
+    assert 'data-testid="submit-review"' in bar and 'form="post-form"' in bar
     client.post(url("post_workflow", post.pk), {"action": "submit", "version": post.version})
     assert refresh(post).status == S.IN_REVIEW
     bar = client.get(url("post_review_panel", post.pk) + "?part=bar").content.decode()
@@ -198,6 +198,28 @@ def test_the_author_submits_and_withdraws_from_the_editor(client, editor, channe
     assert "Step 1 of 1: Approval" in bar
     client.post(url("post_workflow", post.pk), {"action": "withdraw"})
     assert refresh(post).status == S.DRAFT
+
+
+def test_save_and_submit_saves_the_form_then_submits(client, editor, channel, workspace):
+    post = new_post(editor, channel)
+    local = post.scheduled_at.astimezone(workspace.tz)
+    response = login(client, editor).post(
+        url("post_edit", post.pk),
+        {
+            "version": post.version,
+            "title": post.title,
+            "body": "Last-minute words",
+            "date": local.date().isoformat(),
+            "time": local.strftime("%H:%M"),
+            "channels": [channel.pk],
+            "save_submit": "1",
+        },
+    )
+    assert response.status_code == 302
+    assert response["Location"] == url("post_edit", post.pk)
+    post = refresh(post)
+    assert (post.body, post.status) == ("Last-minute words", S.IN_REVIEW)
+    assert approvals.latest_revision(post).snapshot["body"] == "Last-minute words"
 
 
 def test_a_stale_submit_is_refused(client, editor, channel):

@@ -19,6 +19,7 @@ from calendar_app.forms import PostForm
 from calendar_app.models import Membership, Post, PostMedia, PostVariant
 from calendar_app.permissions import Action, can
 from calendar_app.platforms import specs_as_json
+from calendar_app.services import approvals
 from calendar_app.services import posts as post_services
 from calendar_app.services.media import media_asset_json
 from calendar_app.views.base import workspace_context, workspace_view
@@ -144,6 +145,15 @@ def _save_and_redirect(request, membership: Membership, form: PostForm, post: Po
         )
     if notice := getattr(saved, "review_notice", ""):
         messages.warning(request, notice)
+    if "save_submit" in request.POST:
+        # "Submit for review" in the workflow bar saves the form first, then submits.
+        try:
+            approvals.post_submit_for_review(membership=membership, post_id=saved.pk)
+            messages.success(request, _("“%(title)s” was submitted for review.") % {"title": saved})
+        except (ValidationError, PermissionDenied) as exc:
+            for message in getattr(exc, "messages", None) or [str(exc)]:
+                messages.error(request, message)
+        return redirect("calendar:post_edit", membership.workspace.slug, saved.pk)
     if "save_continue" in request.POST:
         return redirect("calendar:post_edit", membership.workspace.slug, saved.pk)
     return redirect(_month_url(membership, saved))
