@@ -208,6 +208,39 @@ CELERY_TASK_ROUTES = {
 }
 
 
+# Redis redelivers an unacknowledged message (including one waiting for its ETA) after this
+# long; publish tasks are sent at most PUBLISHING_LOOKAHEAD_SECONDS ahead, far below it.
+if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+
+# --- Publishing engine (README "Publishing engine") ---------------------------------------------
+PUBLISHING_LOOKAHEAD_SECONDS = float(os.environ.get("PUBLISHING_LOOKAHEAD_SECONDS", "10"))
+# A delivery publishing longer than this is presumed abandoned (its worker died) and reconciled.
+PUBLISHING_LEASE_SECONDS = float(os.environ.get("PUBLISHING_LEASE_SECONDS", "300"))
+# A delivery queued this long past its time lost its task message: it is handed over again.
+PUBLISHING_QUEUED_GRACE_SECONDS = float(os.environ.get("PUBLISHING_QUEUED_GRACE_SECONDS", "120"))
+# Not out within this long after its time: missed (never published late unless asked).
+PUBLISHING_LATENESS_SECONDS = float(os.environ.get("PUBLISHING_LATENESS_SECONDS", str(6 * 3600)))
+PUBLISHING_MAX_ATTEMPTS = int(os.environ.get("PUBLISHING_MAX_ATTEMPTS", "5"))
+PUBLISHING_BACKOFF_SECONDS = float(os.environ.get("PUBLISHING_BACKOFF_SECONDS", "30"))
+PUBLISHING_BACKOFF_MAX_SECONDS = float(os.environ.get("PUBLISHING_BACKOFF_MAX_SECONDS", "1800"))
+# Token bucket per channel, shared by all workers through Redis: (burst, posts per second).
+PUBLISHING_RATE_LIMITS = {
+    "default": (
+        float(os.environ.get("PUBLISHING_RATE_BURST", "5")),
+        float(os.environ.get("PUBLISHING_RATE_PER_SECOND", "0.5")),
+    )
+}
+PUBLISHING_REDIS_URL = os.environ.get(
+    "PUBLISHING_REDIS_URL",
+    CELERY_BROKER_URL if CELERY_BROKER_URL.startswith(("redis://", "rediss://")) else "",
+)
+# A manual post not marked done this long after its time is escalated to the managers.
+PUBLISHING_MANUAL_ESCALATE_SECONDS = float(
+    os.environ.get("PUBLISHING_MANUAL_ESCALATE_SECONDS", "3600")
+)
+
+
 # --- Publishing: platform adapters, credentials ------------------------------------------------
 def _adapter(module: str, cls: str, **options) -> dict:
     """One PUBLISHING_ADAPTERS entry; every API base URL can be overridden from the environment."""

@@ -1,5 +1,6 @@
-"""The delivery side's own records. So far: heartbeats that show the beat and workers are alive."""
+"""The delivery side's own records: heartbeats, credentials, deliveries and attempts."""
 
+from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -65,3 +66,116 @@ class OAuthAppRegistration(models.Model):
 
     def __str__(self) -> str:
         return f"{self.platform} app on {self.instance}"
+
+
+# --- deliveries ---------------------------------------------------------------------------------
+# A delivery is one post on one channel; an attempt is one try at publishing it. The post's
+# overall publishing state is derived from its deliveries (selectors.post_delivery_summary).
+
+
+class DeliveryState(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    QUEUED = "queued", _("Queued")
+    PUBLISHING = "publishing", _("Publishing")
+    PUBLISHED = "published", _("Published")
+    FAILED = "failed", _("Failed")
+    CANCELLED = "cancelled", _("Cancelled")
+    MISSED = "missed", _("Missed")
+
+
+class Delivery(models.Model):
+    """One post on one channel, from due to published (or failed, cancelled, missed).
+
+    `job` grows with every hand-over to a worker: a publish task carries the job it was sent for
+    and does nothing when the row moved on (edited, rescheduled, redelivered by the broker).
+    `idempotency_key` is fixed at creation, so every retry of this delivery sends the same key.
+    """
+
+    post = models.ForeignKey(
+        "calendar_app.Post", on_delete=models.CASCADE, related_name="deliveries"
+    )
+    channel = models.ForeignKey(
+        "calendar_app.Channel", on_delete=models.CASCADE, related_name="deliveries"
+    )
+    workspace = models.ForeignKey(
+        "calendar_app.Workspace", on_delete=models.CASCADE, related_name="+"
+    )
+    state = models.CharField(
+        _("state"), max_length=12, choices=DeliveryState.choices, default=DeliveryState.PENDING
+    )
+    due_at = models.DateTimeField(_("due"))  # the post's time this delivery is for
+    run_at = models.DateTimeField(_("next try"))  # due_at, a backoff, or "now"
+    late_ok = models.BooleanField(default=False)  # publish/retry now: no lateness cutoff
+    idempotency_key = models.CharField(max_length=64, unique=True)
+    job = models.PositiveIntegerField(default=0)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    claimed_at = models.DateTimeField(null=True, blank=True)  # entered publishing (the lease)
+    reconcile = models.BooleanField(default=False)  # a call's outcome is unknown: look first
+    rate_reserved = models.BooleanField(default=False)  # holds a reserved rate-limit token
+    parts = models.JSONField(default=list, blank=True)  # [{remote_id, url}] as they went out
+    remote_id = models.CharField(_("remote id"), max_length=500, blank=True)
+    url = models.URLField(_("public URL"), max_length=1000, blank=True)
+    error = models.TextField(_("reason"), blank=True)
+    assignee = models.ForeignKey(  # manual channels: who posts it by hand (default the author)
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    escalated_at = models.DateTimeField(null=True, blank=True)
+    published_at = models.DateTimeField(_("published"), null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["due_at", "id"]
+        verbose_name = _("delivery")
+        verbose_name_plural = _("deliveries")
+        constraints = [
+            models.UniqueConstraint(fields=["post", "channel"], name="delivery_unique_channel")
+        ]
+        indexes = [
+            models.Index(fields=["state", "run_at"], name="delivery_state_run"),
+            models.Index(fields=["workspace", "-updated_at"], name="delivery_ws_updated"),
+        ]
+
+    def __str__(self) -> str:
+        return f"post {self.post_id} → channel {self.channel_id}: {self.state}"
+
+
+class AttemptOutcome(models.TextChoices):
+    PUBLISHED = "published", _("Published")
+    FOUND = "found", _("Found already published")
+    RETRY = "retry", _("Will retry")
+    RATE_LIMITED = "rate_limited", _("Rate limited")
+    FAILED = "failed", _("Failed")
+    ABANDONED = "abandoned", _("Interrupted")
+
+
+class Attempt(models.Model):
+    """One try at publishing a delivery: who, when, with which key, and how it ended.
+    An attempt without `finished_at` is running, or its worker died (the reconciler ends it)."""
+
+    delivery = models.ForeignKey(Delivery, on_delete=models.CASCADE, related_name="attempt_set")
+    workspace = models.ForeignKey(
+        "calendar_app.Workspace", on_delete=models.CASCADE, related_name="+"
+    )
+    started_at = models.DateTimeField(_("started"))
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    worker = models.CharField(_("worker"), max_length=200, blank=True)
+    outcome = models.CharField(
+        _("outcome"), max_length=16, choices=AttemptOutcome.choices, blank=True
+    )
+    http_status = models.PositiveSmallIntegerField(_("HTTP status"), null=True, blank=True)
+    error = models.TextField(_("platform error"), blank=True)
+    idempotency_key = models.CharField(_("idempotency key"), max_length=64)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        verbose_name = _("publish attempt")
+        verbose_name_plural = _("publish attempts")
+        indexes = [models.Index(fields=["workspace", "-started_at"], name="attempt_ws_started")]
+
+    def __str__(self) -> str:
+        return f"attempt {self.pk} of delivery {self.delivery_id}: {self.outcome or 'running'}"

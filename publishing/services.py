@@ -1,11 +1,64 @@
-"""Writes on the delivery side. Tasks are thin wrappers around these functions."""
+"""Writes on the delivery side. Tasks are thin wrappers around these functions.
+
+A delivery's state changes only through `delivery_move` (a compare-and-set on state and job), so
+two workers, the dispatcher and the reconciler can never both act on the same hand-over.
+The worker's path is `delivery_publish`: claim (queued -> publishing) and record the attempt in
+one transaction, call the platform outside any transaction, record the result in one more.
+"""
 
 from __future__ import annotations
 
-from django.db import transaction
-from django.utils import timezone
+import datetime as dt
+import logging
+import random
+from collections.abc import Iterable
+from urllib.parse import urljoin
 
-from publishing.models import WorkerHeartbeat
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import F
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from calendar_app.models import (
+    Channel,
+    ChannelState,
+    MediaAsset,
+    Membership,
+    Post,
+    PostVariant,
+    Role,
+)
+from calendar_app.permissions import Action, require
+from calendar_app.platforms import Platform
+from calendar_app.workflow import PostStatus
+from publishing import ratelimit
+from publishing.adapters.base import (
+    AdapterError,
+    AuthExpired,
+    MediaItem,
+    PermanentError,
+    PublishedPart,
+    PublishRequest,
+    PublishResult,
+    RateLimited,
+)
+from publishing.adapters.registry import get_adapter
+from publishing.models import (
+    Attempt,
+    AttemptOutcome,
+    Delivery,
+    DeliveryState,
+    WorkerHeartbeat,
+)
+
+logger = logging.getLogger(__name__)
+D = DeliveryState
+
+# States from which a user may ask for another try.
+RETRYABLE_STATES = frozenset({D.FAILED, D.MISSED, D.CANCELLED, D.PENDING})
 
 
 @transaction.atomic
@@ -15,3 +68,407 @@ def heartbeat_record(*, name: str) -> WorkerHeartbeat:
         name=name, defaults={"last_seen": timezone.now()}
     )
     return heartbeat
+
+
+# --- the one writer of Delivery.state -------------------------------------------------------------
+
+
+def delivery_move(
+    delivery_id: int, *, job: int, from_states: Iterable[str], to: str, **fields
+) -> bool:
+    """Move a delivery to `to` if it is still at `job` in one of `from_states`; whether it did.
+    Every move starts a new job, so a task sent for the old one does nothing."""
+    return bool(
+        Delivery.objects.filter(pk=delivery_id, job=job, state__in=list(from_states)).update(
+            state=to, job=F("job") + 1, updated_at=timezone.now(), **fields
+        )
+    )
+
+
+def _lateness() -> dt.timedelta:
+    return dt.timedelta(seconds=settings.PUBLISHING_LATENESS_SECONDS)
+
+
+def backoff_seconds(attempt: int, *, retry_after: float | None = None) -> float:
+    """Exponential backoff with jitter (between half and all of base * 2^(attempt-1), capped);
+    never sooner than the platform's Retry-After."""
+    ceiling = min(
+        settings.PUBLISHING_BACKOFF_MAX_SECONDS,
+        settings.PUBLISHING_BACKOFF_SECONDS * 2 ** max(0, attempt - 1),
+    )
+    delay = random.uniform(ceiling / 2, ceiling)
+    if retry_after is not None:
+        delay = max(delay, retry_after + random.uniform(0, min(5.0, retry_after * 0.1)))
+    return delay
+
+
+# --- notifications ---------------------------------------------------------------------------------
+
+
+def _managers(workspace_id: int) -> list:
+    return [
+        m.user
+        for m in Membership.objects.filter(
+            workspace_id=workspace_id, role__in=[Role.OWNER, Role.MANAGER]
+        ).select_related("user")
+    ]
+
+
+def _post_url(post: Post) -> str:
+    return reverse("calendar:post_edit", kwargs={"ws": post.workspace.slug, "pk": post.pk})
+
+
+def notify_failed(delivery: Delivery, *, reason: str, managers: bool = True) -> None:
+    """Tell the author (and the workspace managers) that a delivery will not go out."""
+    from notifications.services import notify
+
+    recipients = [delivery.post.author] + (_managers(delivery.workspace_id) if managers else [])
+    notify(
+        kind="publish_failed",
+        recipients=recipients,
+        workspace=delivery.post.workspace,
+        post=delivery.post,
+        params={"channel": delivery.channel.name, "detail": reason},
+        url=_post_url(delivery.post),
+    )
+
+
+# --- building the request ----------------------------------------------------------------------
+
+
+def _media_item(asset: MediaAsset) -> MediaItem:
+    base = settings.PUBLIC_MEDIA_BASE_URL
+    return MediaItem(
+        kind=asset.kind,
+        mime_type=asset.mime_type,
+        filename=asset.original_name,
+        size_bytes=asset.size_bytes,
+        open=lambda: asset.file.open("rb"),
+        public_url=urljoin(base.rstrip("/") + "/", asset.file.name) if base else "",
+        alt_text=asset.alt_text,
+    )
+
+
+def publish_request_for(delivery: Delivery, variant: PostVariant) -> PublishRequest:
+    """The PublishRequest of a delivery: its variant's text and media, its stable key, and the
+    parts that already went out in an earlier attempt."""
+    post = delivery.post
+    assets = list(variant.media_override.all()) or [pm.media for pm in post.post_media.all()]
+    options: dict = {}
+    if delivery.channel.platform == Platform.BLUESKY:
+        # A stable createdAt: the same record on every retry, dated at the post's time.
+        options["created_at"] = delivery.due_at
+    return PublishRequest(
+        text=variant.effective_body,
+        title=variant.effective_title,
+        idempotency_key=delivery.idempotency_key,
+        media=[_media_item(a) for a in assets],
+        first_comment=variant.first_comment,
+        options=options,
+        done_parts=[PublishedPart(p["remote_id"], p.get("url", "")) for p in delivery.parts],
+    )
+
+
+# --- the worker's path ---------------------------------------------------------------------------
+
+
+def _refusal(delivery: Delivery, now: dt.datetime) -> tuple[str, str] | None:
+    """Why a queued delivery must not be published now: (state to move to, reason) or None."""
+    from calendar_app.services.approvals import post_is_publishable
+
+    post = delivery.post
+    if post.scheduled_at != delivery.due_at and post.status == PostStatus.SCHEDULED:
+        return D.PENDING, ""  # moved after it was queued: the dispatcher hands it over again
+    if not post_is_publishable(post):
+        return D.CANCELLED, _("The post is no longer scheduled or approved.")
+    if delivery.channel.state != ChannelState.CONNECTED:
+        return D.PENDING, ""  # paused or needs reconnect: held
+    if not delivery.late_ok and delivery.due_at < now - _lateness():
+        return D.MISSED, _("It could not go out in time and was not published late.")
+    return None
+
+
+def _finish_attempt(attempt_id: int, outcome: str, *, error: str = "", status=None) -> None:
+    Attempt.objects.filter(pk=attempt_id).update(
+        finished_at=timezone.now(), outcome=outcome, error=error[:2000], http_status=status
+    )
+
+
+def _claim(delivery_id: int, job: int, worker: str) -> tuple[Delivery, Attempt, bool] | None:
+    """queued -> publishing with a compare-and-set, plus the attempt row, in one transaction.
+    Returns (delivery, attempt, look_first) or None when there is nothing to do."""
+    now = timezone.now()
+    with transaction.atomic():
+        delivery = (
+            Delivery.objects.select_related("post__workspace", "post__author", "channel")
+            .filter(pk=delivery_id, job=job, state=D.QUEUED)
+            .first()
+        )
+        if delivery is None:
+            return None  # another worker, the dispatcher or an edit got there first
+        refusal = _refusal(delivery, now)
+        if refusal is not None:
+            to, reason = refusal
+            fields = {"error": reason} if reason else {}
+            if to == D.PENDING:
+                fields |= {"due_at": delivery.post.scheduled_at or delivery.due_at}
+                fields |= {"run_at": delivery.post.scheduled_at or delivery.run_at}
+            moved = delivery_move(delivery_id, job=job, from_states=[D.QUEUED], to=to, **fields)
+            if moved and to == D.MISSED:
+                notify_failed(delivery, reason=reason, managers=False)
+            return None
+        if not delivery.rate_reserved:
+            wait = ratelimit.rate_take(
+                channel_id=delivery.channel_id, platform=delivery.channel.platform
+            )
+            if wait > 0:
+                # A slot is reserved for us; come back then without taking another token.
+                delivery_move(
+                    delivery_id,
+                    job=job,
+                    from_states=[D.QUEUED],
+                    to=D.PENDING,
+                    run_at=now + dt.timedelta(seconds=wait),
+                    rate_reserved=True,
+                )
+                return None
+        look_first = delivery.reconcile
+        if not delivery_move(
+            delivery_id,
+            job=job,
+            from_states=[D.QUEUED],
+            to=D.PUBLISHING,
+            claimed_at=now,
+            attempts=F("attempts") + 1,
+            reconcile=True,  # from here until we record the result, the outcome is unknown
+            rate_reserved=False,
+        ):
+            return None
+        delivery.job = job + 1
+        delivery.attempts += 1
+        delivery.state = D.PUBLISHING
+        attempt = Attempt.objects.create(
+            delivery=delivery,
+            workspace_id=delivery.workspace_id,
+            started_at=now,
+            worker=worker[:200],
+            idempotency_key=delivery.idempotency_key,
+        )
+    return delivery, attempt, look_first
+
+
+def _store_part(delivery: Delivery, index: int, part: PublishedPart) -> None:
+    """Record a part as soon as it is live, so a retry resumes after it."""
+    parts = [*list(delivery.parts[:index]), {"remote_id": part.remote_id, "url": part.url}]
+    delivery.parts = parts
+    Delivery.objects.filter(pk=delivery.pk, job=delivery.job, state=D.PUBLISHING).update(
+        parts=parts, remote_id=parts[0]["remote_id"], url=parts[0]["url"]
+    )
+
+
+def _record_published(
+    delivery: Delivery, attempt: Attempt, result: PublishResult, outcome: str
+) -> bool:
+    parts = [{"remote_id": p.remote_id, "url": p.url} for p in result.parts] or delivery.parts
+    with transaction.atomic():
+        moved = delivery_move(
+            delivery.pk,
+            job=delivery.job,
+            from_states=[D.PUBLISHING],
+            to=D.PUBLISHED,
+            remote_id=result.remote_id,
+            url=result.url,
+            parts=parts,
+            published_at=timezone.now(),
+            reconcile=False,
+            error="",
+        )
+        _finish_attempt(attempt.pk, outcome)
+    return moved
+
+
+def _record_failure(delivery: Delivery, attempt: Attempt, exc: Exception) -> str:
+    """Retry later (transient, within the attempt budget) or fail for good, telling people."""
+    message = getattr(exc, "message", "") or _("An unexpected error occurred.")
+    detail = getattr(exc, "detail", "") or str(exc)
+    status = getattr(exc, "status", None)
+    transient = not isinstance(exc, PermanentError | AuthExpired)
+    retry = transient and delivery.attempts < settings.PUBLISHING_MAX_ATTEMPTS
+    with transaction.atomic():
+        if retry:
+            retry_after = exc.retry_after if isinstance(exc, RateLimited) else None
+            delay = backoff_seconds(delivery.attempts, retry_after=retry_after)
+            delivery_move(
+                delivery.pk,
+                job=delivery.job,
+                from_states=[D.PUBLISHING],
+                to=D.PENDING,
+                run_at=timezone.now() + dt.timedelta(seconds=delay),
+                error=message,
+                # A 429 created nothing; any other failure may have (a timeout after sending).
+                reconcile=not isinstance(exc, RateLimited),
+            )
+            outcome = AttemptOutcome.RATE_LIMITED if retry_after else AttemptOutcome.RETRY
+        else:
+            if delivery_move(
+                delivery.pk,
+                job=delivery.job,
+                from_states=[D.PUBLISHING],
+                to=D.FAILED,
+                error=message,
+                reconcile=transient,
+            ):
+                notify_failed(delivery, reason=message)
+            outcome = AttemptOutcome.FAILED
+        _finish_attempt(attempt.pk, outcome, error=f"{message} {detail}".strip(), status=status)
+    return outcome
+
+
+def delivery_publish(*, delivery_id: int, job: int, worker: str = "") -> str:
+    """Publish one queued delivery (the publish task). Returns what happened, for logs/tests."""
+    claimed = _claim(delivery_id, job, worker)
+    if claimed is None:
+        return "skipped"
+    delivery, attempt, look_first = claimed
+    from publishing.connections import channel_account, credentials_of, credentials_refresh
+
+    try:
+        variant = (
+            PostVariant.objects.prefetch_related("media_override")
+            .filter(post_id=delivery.post_id, channel_id=delivery.channel_id)
+            .first()
+        )
+        if variant is None:
+            raise PermanentError(_("The channel was removed from the post."))
+        request = publish_request_for(delivery, variant)
+        adapter = get_adapter(delivery.channel.platform)
+        account = channel_account(delivery.channel)
+        stored = credentials_of(delivery.channel_id)
+        credentials, version = stored if stored else (None, None)
+        if credentials is None:
+            raise PermanentError(_("The channel is not connected: reconnect it."))
+        if look_first:
+            found = _find_existing(adapter, account, credentials, request)
+            if found is not None and _complete(found, request):
+                _record_published(delivery, attempt, found, AttemptOutcome.FOUND)
+                return "found"
+            if found is not None:
+                request.done_parts = found.parts
+                delivery.parts = [{"remote_id": p.remote_id, "url": p.url} for p in found.parts]
+
+        def on_part(index: int, part: PublishedPart) -> None:
+            _store_part(delivery, index, part)
+
+        try:
+            result = adapter.publish(
+                account=account, credentials=credentials, request=request, on_part=on_part
+            )
+        except AuthExpired:
+            # Refresh once (under the credentials lock) and try again with the new token.
+            credentials = credentials_refresh(delivery.channel_id, stale_version=version)
+            if credentials is None:
+                raise PermanentError(
+                    _("The channel's access expired and could not be renewed: reconnect it.")
+                ) from None
+            request.done_parts = [
+                PublishedPart(p["remote_id"], p.get("url", "")) for p in delivery.parts
+            ]
+            result = adapter.publish(
+                account=account, credentials=credentials, request=request, on_part=on_part
+            )
+    except AdapterError as exc:
+        return _record_failure(delivery, attempt, exc)
+    except Exception as exc:  # a bug or an unmapped library error: retry, but look first
+        logger.exception("Publishing delivery %s failed unexpectedly", delivery_id)
+        return _record_failure(delivery, attempt, exc)
+    _record_published(delivery, attempt, result, AttemptOutcome.PUBLISHED)
+    return "published"
+
+
+def _find_existing(adapter, account, credentials, request) -> PublishResult | None:
+    try:
+        return adapter.find_existing(account=account, credentials=credentials, request=request)
+    except NotImplementedError:
+        return None  # the platform cannot tell (e.g. Telegram): the retry relies on luck
+
+
+def _complete(found: PublishResult, request: PublishRequest) -> bool:
+    expected = 1 + len(request.thread) + (1 if request.first_comment.strip() else 0)
+    return len(found.parts or [None]) >= expected
+
+
+# --- people's actions ----------------------------------------------------------------------------
+
+
+def _delivery_of(membership: Membership, delivery_id: int) -> Delivery:
+    delivery = (
+        Delivery.objects.select_related("post__workspace", "post__author", "channel")
+        .filter(pk=delivery_id, workspace_id=membership.workspace_id)
+        .first()
+    )
+    if delivery is None:
+        from django.http import Http404
+
+        raise Http404
+    return delivery
+
+
+@transaction.atomic
+def delivery_publish_now(*, membership: Membership, delivery_id: int) -> Delivery:
+    """Hand a delivery to a worker at once, ignoring its time and the lateness window
+    ("publish now", and "retry now" after a failure)."""
+    require(membership, Action.POST_RESCHEDULE)
+    delivery = _delivery_of(membership, delivery_id)
+    if delivery.channel.platform == Platform.MANUAL:
+        raise ValidationError(_("Manual channels are posted by hand."))
+    if delivery.state not in RETRYABLE_STATES:
+        raise ValidationError(
+            _("This delivery is %(state)s and cannot be published now.")
+            % {"state": delivery.get_state_display().lower()}
+        )
+    if delivery.channel.state == ChannelState.PAUSED:
+        raise ValidationError(_("The channel is paused: resume it first."))
+    now = timezone.now()
+    delivery_move(
+        delivery.pk,
+        job=delivery.job,
+        from_states=RETRYABLE_STATES,
+        to=D.PENDING,
+        run_at=now,
+        late_ok=True,
+        attempts=0,
+        error="",
+    )
+    delivery.refresh_from_db()
+    return delivery
+
+
+@transaction.atomic
+def delivery_mark_done(*, membership: Membership, delivery_id: int, url: str) -> Delivery:
+    """A manual channel's post was made by hand: record its public URL."""
+    delivery = _delivery_of(membership, delivery_id)
+    if delivery.channel.platform != Platform.MANUAL:
+        raise ValidationError(_("Only manual channels are marked done by hand."))
+    if membership.user_id != delivery.assignee_id:
+        require(membership, Action.POST_RESCHEDULE)
+    if delivery.state == D.PUBLISHED:
+        raise ValidationError(_("This post is already marked done."))
+    if delivery.state not in {D.PENDING, D.PUBLISHING, D.FAILED, D.MISSED}:
+        raise PermissionDenied(_("This delivery cannot be marked done."))
+    now = timezone.now()
+    delivery_move(
+        delivery.pk,
+        job=delivery.job,
+        from_states=[delivery.state],
+        to=D.PUBLISHED,
+        url=url,
+        remote_id=url,
+        published_at=now,
+        error="",
+    )
+    delivery.refresh_from_db()
+    return delivery
+
+
+def channel_is_held(channel: Channel) -> bool:
+    return channel.state != ChannelState.CONNECTED

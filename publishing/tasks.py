@@ -1,8 +1,9 @@
 """Celery tasks: one-line wrappers around services; the schedule lives in config/celery.py."""
 
 from celery import shared_task
+from django.db import close_old_connections
 
-from publishing import connections
+from publishing import connections, dispatch, reconcile, services
 from publishing.adapters.base import TransientError
 from publishing.services import heartbeat_record
 
@@ -32,3 +33,28 @@ def credentials_refresh_due() -> None:
 def credentials_refresh_channel(channel_id: int) -> None:
     """Refresh one channel's token (under its lock; a refused refresh marks it needs_reconnect)."""
     connections.credentials_refresh(channel_id)
+
+
+# --- the publishing engine ------------------------------------------------------------------------
+
+
+@shared_task(ignore_result=True)
+def deliveries_dispatch_due() -> None:
+    """Beat, every second: hand due deliveries to the publish queue."""
+    dispatch.deliveries_dispatch_due()
+
+
+@shared_task(ignore_result=True)
+def deliveries_reconcile() -> None:
+    """Beat: release deliveries a dead worker or a lost message left behind; escalate overdue
+    manual posts."""
+    reconcile.deliveries_reconcile_stuck()
+    reconcile.deliveries_escalate_manual()
+
+
+@shared_task(bind=True, ignore_result=True)
+def publish_delivery(self, delivery_id: int, job: int) -> None:
+    """Publish one delivery. Retries are not Celery's: the service reschedules the delivery
+    (backoff in the database), so a retry survives a worker restart."""
+    close_old_connections()  # reuse the connection across tasks (CELERY_DB_REUSE_MAX), safely
+    services.delivery_publish(delivery_id=delivery_id, job=job, worker=self.request.hostname or "")

@@ -1,0 +1,246 @@
+"""Hands due deliveries to workers, like Zulip's scheduled-message sweep: beat calls
+`deliveries_dispatch_due()` every second.
+
+One pass: bring deliveries in line with their posts (create, move, cancel), mark the hopelessly
+late ones missed, tell people about manual posts that are due, then lock a batch of due rows in
+due-time order (SKIP LOCKED on PostgreSQL, a per-row compare-and-set elsewhere), move them to
+queued and send their publish tasks on commit with an ETA inside the short look-ahead window.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import Exists, F, OuterRef, Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from calendar_app.models import ChannelState, PostVariant
+from calendar_app.platforms import Platform
+from calendar_app.workflow import PostStatus
+from publishing.models import Delivery, DeliveryState
+from publishing.services import _lateness, _post_url, delivery_move, notify_failed
+
+D = DeliveryState
+BATCH = 500
+# Scheduled posts older than this that never got a delivery (e.g. created while the engine was
+# off) are not looked at any more.
+SYNC_HORIZON_PAST = dt.timedelta(days=7)
+
+
+def _lookahead() -> dt.timedelta:
+    return dt.timedelta(seconds=settings.PUBLISHING_LOOKAHEAD_SECONDS)
+
+
+def deliveries_sync(*, now: dt.datetime | None = None) -> int:
+    """Create or revive deliveries of scheduled, publishable posts due within the look-ahead,
+    and move or cancel waiting ones whose post was moved, unscheduled or lost the channel.
+    Returns how many rows changed."""
+    from calendar_app.services.approvals import post_is_publishable
+
+    now = now or timezone.now()
+    changed = 0
+    # 1. Waiting deliveries whose post changed: the post is the truth.
+    variant_exists = PostVariant.objects.filter(
+        post_id=OuterRef("post_id"), channel_id=OuterRef("channel_id")
+    )
+    waiting = Delivery.objects.filter(state__in=[D.PENDING, D.QUEUED])
+    gone = waiting.filter(
+        Q(post__scheduled_at__isnull=True)
+        | ~Q(post__status=PostStatus.SCHEDULED)
+        | ~Exists(variant_exists)
+    )
+    for pk, job in gone.values_list("pk", "job"):
+        changed += delivery_move(pk, job=job, from_states=[D.PENDING, D.QUEUED], to=D.CANCELLED)
+    moved = waiting.filter(post__status=PostStatus.SCHEDULED).exclude(
+        post__scheduled_at=F("due_at")
+    )
+    for pk, job, when in moved.values_list("pk", "job", "post__scheduled_at"):
+        if when is not None:
+            changed += delivery_move(
+                pk,
+                job=job,
+                from_states=[D.PENDING, D.QUEUED],
+                to=D.PENDING,
+                due_at=when,
+                run_at=when,
+                late_ok=False,
+            )
+    # 2. Variants of posts due soon without a live delivery for their current time.
+    live = Delivery.objects.filter(post_id=OuterRef("post_id"), channel_id=OuterRef("channel_id"))
+    candidates = (
+        PostVariant.objects.filter(
+            post__status=PostStatus.SCHEDULED,
+            post__scheduled_at__lte=now + _lookahead(),
+            post__scheduled_at__gte=now - SYNC_HORIZON_PAST,
+        )
+        .exclude(
+            Exists(
+                live.filter(
+                    Q(state__in=[D.PENDING, D.QUEUED, D.PUBLISHING, D.PUBLISHED])
+                    | Q(state__in=[D.FAILED, D.MISSED], due_at=OuterRef("post__scheduled_at"))
+                )
+            )
+        )
+        .select_related("post__workspace", "post__author", "channel")
+        .order_by("post__scheduled_at", "post_id")
+    )
+    publishable: dict[int, bool] = {}
+    new: list[Delivery] = []
+    for variant in candidates[: BATCH * 10]:
+        post = variant.post
+        if post.pk not in publishable:
+            publishable[post.pk] = post_is_publishable(post)
+        if not publishable[post.pk]:
+            continue
+        existing = Delivery.objects.filter(post_id=post.pk, channel_id=variant.channel_id).first()
+        if existing is None:
+            new.append(
+                Delivery(
+                    post=post,
+                    channel=variant.channel,
+                    workspace_id=post.workspace_id,
+                    due_at=post.scheduled_at,
+                    run_at=post.scheduled_at,
+                    idempotency_key=uuid.uuid4().hex,
+                    assignee=post.author if variant.channel.platform == Platform.MANUAL else None,
+                )
+            )
+        else:  # cancelled, or failed/missed at an earlier time: the post was scheduled again
+            changed += delivery_move(
+                existing.pk,
+                job=existing.job,
+                from_states=[D.CANCELLED, D.FAILED, D.MISSED],
+                to=D.PENDING,
+                due_at=post.scheduled_at,
+                run_at=post.scheduled_at,
+                late_ok=False,
+                attempts=0,
+                error="",
+                escalated_at=None,
+            )
+    if new:
+        Delivery.objects.bulk_create(new, ignore_conflicts=True)
+        changed += len(new)
+    return changed
+
+
+def deliveries_mark_missed(*, now: dt.datetime | None = None) -> int:
+    """Pending deliveries whose time is longer ago than the lateness window become missed (never
+    a burst of stale posts after an outage); their authors are told."""
+    now = now or timezone.now()
+    late = (
+        Delivery.objects.filter(state=D.PENDING, late_ok=False, due_at__lt=now - _lateness())
+        .exclude(channel__platform=Platform.MANUAL)
+        .select_related("post__workspace", "post__author", "channel")
+    )
+    count = 0
+    reason = _("It could not go out in time and was not published late.")
+    for delivery in late[:BATCH]:
+        with transaction.atomic():
+            if delivery_move(
+                delivery.pk, job=delivery.job, from_states=[D.PENDING], to=D.MISSED, error=reason
+            ):
+                notify_failed(delivery, reason=reason, managers=False)
+                count += 1
+    return count
+
+
+def deliveries_manual_due(*, now: dt.datetime | None = None) -> int:
+    """Manual channels: at the post's time the assignee gets the copy-ready text; the delivery
+    waits in "publishing" until someone marks it done with the public URL."""
+    from notifications.services import notify
+
+    now = now or timezone.now()
+    due = Delivery.objects.filter(
+        state=D.PENDING, channel__platform=Platform.MANUAL, run_at__lte=now
+    ).select_related("post__workspace", "post__author", "channel", "assignee")
+    count = 0
+    for delivery in due[:BATCH]:
+        variant = PostVariant.objects.filter(
+            post_id=delivery.post_id, channel_id=delivery.channel_id
+        ).first()
+        with transaction.atomic():
+            if not delivery_move(
+                delivery.pk,
+                job=delivery.job,
+                from_states=[D.PENDING],
+                to=D.PUBLISHING,
+                claimed_at=now,
+            ):
+                continue
+            notify(
+                kind="manual_post_due",
+                recipients=[delivery.assignee or delivery.post.author],
+                workspace=delivery.post.workspace,
+                post=delivery.post,
+                params={
+                    "channel": delivery.channel.name,
+                    "detail": variant.effective_body if variant else delivery.post.body,
+                },
+                url=_post_url(delivery.post),
+            )
+            count += 1
+    return count
+
+
+def _claim_batch(now: dt.datetime) -> list[tuple[int, int, dt.datetime]]:
+    """Lock up to BATCH due deliveries in due-time order and move them to queued; returns
+    (id, new job, run_at) of those this call took."""
+    due = (
+        Delivery.objects.filter(
+            state=D.PENDING,
+            run_at__lte=now + _lookahead(),
+            channel__state=ChannelState.CONNECTED,
+        )
+        .exclude(channel__platform=Platform.MANUAL)
+        .order_by("run_at", "id")
+    )
+    taken: list[tuple[int, int, dt.datetime]] = []
+    with transaction.atomic():
+        if connection.features.has_select_for_update_skip_locked:
+            rows = list(
+                due.select_for_update(skip_locked=True, of=("self",)).values_list(
+                    "pk", "job", "run_at"
+                )[:BATCH]
+            )
+            if rows:
+                # The rows are locked: nobody else can move them before we commit.
+                Delivery.objects.filter(pk__in=[r[0] for r in rows]).update(
+                    state=D.QUEUED, job=F("job") + 1, updated_at=now
+                )
+                taken = [(pk, job + 1, run_at) for pk, job, run_at in rows]
+        else:  # SQLite: writers are serialized; each row moves only if nobody moved it first
+            for pk, job, run_at in due.values_list("pk", "job", "run_at")[:BATCH]:
+                if delivery_move(pk, job=job, from_states=[D.PENDING], to=D.QUEUED):
+                    taken.append((pk, job + 1, run_at))
+        if taken:
+            transaction.on_commit(lambda: _send(taken, now))
+    return taken
+
+
+def _send(taken: list[tuple[int, int, dt.datetime]], now: dt.datetime) -> None:
+    from publishing.tasks import publish_delivery
+
+    for pk, job, run_at in taken:
+        eta = run_at if run_at > now else None
+        publish_delivery.apply_async((pk, job), eta=eta)
+
+
+def deliveries_dispatch_due(*, now: dt.datetime | None = None, max_batches: int = 20) -> int:
+    """The beat's sweep: sync, missed, manual, then hand due deliveries to workers. Returns how
+    many were handed over."""
+    now = now or timezone.now()
+    deliveries_sync(now=now)
+    deliveries_mark_missed(now=now)
+    deliveries_manual_due(now=now)
+    total = 0
+    for _batch in range(max_batches):
+        taken = _claim_batch(now)
+        total += len(taken)
+        if len(taken) < BATCH:
+            break
+    return total

@@ -1,0 +1,80 @@
+"""Per-channel rate limiting shared by every worker: a token bucket in Redis.
+
+A caller that finds the bucket empty reserves the next free slot (the bucket goes negative) and
+is told how long to wait; it comes back then and publishes without taking another token. So
+500 posts due at 09:00 on one account go out one slot after another instead of failing or
+stampeding. Without a Redis URL (the embedded development broker) nothing is limited.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+import redis
+from django.conf import settings
+from django.core.signals import setting_changed
+from django.dispatch import receiver
+
+# KEYS[1] bucket; ARGV burst, rate (tokens/s). Redis' own clock, so workers need not agree.
+# Returns the seconds to wait for the reserved token (0: go now), as a string (Lua floats).
+_TAKE = """
+local burst = tonumber(ARGV[1])
+local rate = tonumber(ARGV[2])
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local data = redis.call('HMGET', KEYS[1], 'tokens', 'ts')
+local tokens = tonumber(data[1]) or burst
+local ts = tonumber(data[2]) or now
+tokens = math.min(burst, tokens + math.max(0, now - ts) * rate)
+tokens = tokens - 1
+redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'ts', tostring(now))
+redis.call('EXPIRE', KEYS[1], math.ceil((burst - tokens) / rate) + 60)
+if tokens >= 0 then return '0' end
+return tostring(-tokens / rate)
+"""
+
+
+@cache
+def _client() -> redis.Redis | None:
+    url = settings.PUBLISHING_REDIS_URL
+    return redis.Redis.from_url(url, socket_timeout=5) if url else None
+
+
+@cache
+def _script():
+    client = _client()
+    return client.register_script(_TAKE) if client is not None else None
+
+
+@receiver(setting_changed)
+def _reset(*, setting: str, **kwargs) -> None:
+    if setting in {"PUBLISHING_REDIS_URL", "PUBLISHING_RATE_LIMITS"}:
+        _client.cache_clear()
+        _script.cache_clear()
+
+
+def limits_for(platform: str) -> tuple[float, float]:
+    """(burst, tokens per second) for a platform: its own entry or "default"."""
+    table = settings.PUBLISHING_RATE_LIMITS
+    return tuple(table.get(platform, table["default"]))  # type: ignore[return-value]
+
+
+def bucket_key(channel_id: int) -> str:
+    # The database name keeps two installations (or test databases) on one Redis apart.
+    return f"publishing:bucket:{settings.DATABASES['default']['NAME']}:{channel_id}"
+
+
+def rate_take(*, channel_id: int, platform: str) -> float:
+    """Take (or reserve) one publishing token of the channel; the seconds to wait for it."""
+    script = _script()
+    if script is None:
+        return 0.0
+    burst, rate = limits_for(platform)
+    return float(script(keys=[bucket_key(channel_id)], args=[burst, rate]))
+
+
+def rate_reset(*, channel_id: int) -> None:
+    """Forget a channel's bucket (tests, and a reconnected account starting afresh)."""
+    client = _client()
+    if client is not None:
+        client.delete(bucket_key(channel_id))

@@ -1,0 +1,598 @@
+"""The publishing engine with the recording adapter: dispatch, claim, publish, faults, retries,
+lateness, reconciliation, rate limiting, manual channels. Plain functions, real database."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+import time_machine
+from django.utils import timezone
+
+from calendar_app.models import ChannelState
+from calendar_app.workflow import PostStatus
+from notifications.models import Notification
+from publishing import dispatch, ratelimit, reconcile, services
+from publishing.adapters.base import (
+    AuthExpired,
+    PermanentError,
+    PublishedPart,
+    PublishResult,
+    RateLimited,
+    TransientError,
+)
+from publishing.adapters.recording import RecordingAdapter
+from publishing.models import Attempt, AttemptOutcome, Delivery, DeliveryState
+from tests.publishing_helpers import RECORDING, connected_channel, due_post, no_approval
+
+D = DeliveryState
+
+
+class ThreadingRecorder(RecordingAdapter):
+    """Publishes the main post and a first comment as two parts; `fail_after_first` makes the
+    next call fail once the main post is out."""
+
+    fail_after_first = 0
+    calls: list = []
+
+    def publish(self, *, account, credentials, request, on_part=None):
+        type(self).calls.append([p.remote_id for p in request.done_parts])
+        parts = list(request.done_parts)
+        texts = [request.text] + ([request.first_comment] if request.first_comment else [])
+        for index in range(len(parts), len(texts)):
+            part = PublishedPart(f"{request.idempotency_key}-{index}", f"https://t.invalid/{index}")
+            RecordingAdapter.outbox.append(texts[index])
+            parts.append(part)
+            if on_part:
+                on_part(index, part)
+            if index == 0 and type(self).fail_after_first:
+                type(self).fail_after_first -= 1
+                raise TransientError("The connection dropped.")
+        return PublishResult(remote_id=parts[0].remote_id, url=parts[0].url, parts=parts)
+
+
+@pytest.fixture(autouse=True)
+def engine(settings, workspace, members):
+    settings.PUBLISHING_ADAPTERS = {"mastodon": RECORDING, "threads": RECORDING}
+    settings.PUBLISHING_RATE_LIMITS = {"default": (1000, 1000)}
+    settings.PUBLISHING_MAX_ATTEMPTS = 3
+    RecordingAdapter.reset()
+    no_approval(workspace)
+    yield
+    RecordingAdapter.reset()
+
+
+@pytest.fixture
+def sent(monkeypatch):
+    """Publish tasks the dispatcher sends, as (delivery id, job, eta), instead of the broker."""
+    messages: list[tuple[int, int, dt.datetime | None]] = []
+
+    def record(taken, now):
+        messages.extend((pk, job, run_at if run_at > now else None) for pk, job, run_at in taken)
+
+    monkeypatch.setattr(dispatch, "_send", record)
+    return messages
+
+
+@pytest.fixture
+def mastodon(workspace):
+    channel = connected_channel(workspace, name="Acme Mastodon")
+    ratelimit.rate_reset(channel_id=channel.pk)
+    return channel
+
+
+def dispatch_and_work(sent, django_capture_on_commit_callbacks) -> list[str]:
+    """One dispatcher pass, then every task it sent, run here like a worker would."""
+    with django_capture_on_commit_callbacks(execute=True):
+        dispatch.deliveries_dispatch_due()
+    outcomes = []
+    while sent:
+        pk, job, _eta = sent.pop(0)
+        outcomes.append(services.delivery_publish(delivery_id=pk, job=job, worker="w1"))
+    return outcomes
+
+
+@pytest.fixture
+def work(sent, django_capture_on_commit_callbacks):
+    return lambda: dispatch_and_work(sent, django_capture_on_commit_callbacks)
+
+
+# --- dispatch and the happy path -----------------------------------------------------------------
+
+
+def test_given_a_due_post_when_dispatched_and_worked_then_published_once_with_remote_id_and_attempt(
+    workspace, editor, mastodon, work
+):
+    post = due_post(workspace, [mastodon], author=editor.user, body="Guten Morgen!")
+
+    assert work() == ["published"]
+
+    delivery = Delivery.objects.get(post=post)
+    assert delivery.state == D.PUBLISHED
+    assert delivery.remote_id.startswith("rec-")
+    assert delivery.url == f"https://recording.invalid/{delivery.remote_id}"
+    assert [r.text for r in RecordingAdapter.outbox] == ["Guten Morgen!"]
+    attempt = Attempt.objects.get(delivery=delivery)
+    assert attempt.outcome == AttemptOutcome.PUBLISHED
+    assert attempt.worker == "w1"
+    assert attempt.idempotency_key == delivery.idempotency_key
+    assert attempt.finished_at >= attempt.started_at
+    assert work() == []  # nothing left to do
+
+
+def test_given_a_post_due_within_the_lookahead_when_dispatched_then_sent_with_its_time_as_eta(
+    settings, workspace, mastodon, sent, django_capture_on_commit_callbacks
+):
+    settings.PUBLISHING_LOOKAHEAD_SECONDS = 10
+    soon = timezone.now() + dt.timedelta(seconds=5)
+    later = timezone.now() + dt.timedelta(seconds=60)
+    due_post(workspace, [mastodon], at=soon)
+    far = due_post(workspace, [mastodon], at=later)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert dispatch.deliveries_dispatch_due() == 1
+
+    assert [eta for _pk, _job, eta in sent] == [soon]
+    assert not Delivery.objects.filter(post=far).exists()  # not even created yet
+
+
+def test_given_a_post_needing_approval_when_dispatched_then_nothing_goes_out(
+    workspace, mastodon, work
+):
+    workspace.approval_policy.delete()  # the default: approval required, and none was given
+    due_post(workspace, [mastodon])
+
+    assert work() == []
+    assert RecordingAdapter.outbox == []
+    assert not Delivery.objects.exists()
+
+
+def test_given_a_task_for_an_old_job_or_a_repeated_message_then_it_does_nothing(
+    workspace, mastodon, sent, django_capture_on_commit_callbacks
+):
+    due_post(workspace, [mastodon])
+    with django_capture_on_commit_callbacks(execute=True):
+        dispatch.deliveries_dispatch_due()
+    pk, job, _eta = sent[0]
+
+    assert services.delivery_publish(delivery_id=pk, job=job - 1) == "skipped"
+    assert services.delivery_publish(delivery_id=pk, job=job) == "published"
+    assert services.delivery_publish(delivery_id=pk, job=job) == "skipped"  # redelivered
+
+    assert len(RecordingAdapter.outbox) == 1
+    assert Attempt.objects.count() == 1
+
+
+def test_given_two_dispatchers_then_each_delivery_is_queued_once(
+    workspace, mastodon, sent, django_capture_on_commit_callbacks
+):
+    for _ in range(3):
+        due_post(workspace, [mastodon])
+    with django_capture_on_commit_callbacks(execute=True):
+        dispatch.deliveries_dispatch_due()
+        dispatch.deliveries_dispatch_due()
+
+    assert len(sent) == 3
+    assert len({pk for pk, _job, _eta in sent}) == 3
+
+
+# --- edits after queueing -----------------------------------------------------------------------
+
+
+def test_given_a_queued_delivery_when_the_post_is_moved_later_then_the_task_does_nothing(
+    workspace, mastodon, sent, django_capture_on_commit_callbacks
+):
+    post = due_post(workspace, [mastodon])
+    with django_capture_on_commit_callbacks(execute=True):
+        dispatch.deliveries_dispatch_due()
+    later = timezone.now() + dt.timedelta(hours=3)
+    type(post).objects.filter(pk=post.pk).update(scheduled_at=later)
+
+    pk, job, _eta = sent.pop()
+    assert services.delivery_publish(delivery_id=pk, job=job) == "skipped"
+
+    delivery = Delivery.objects.get(pk=pk)
+    assert (delivery.state, delivery.due_at, delivery.run_at) == (D.PENDING, later, later)
+    assert RecordingAdapter.outbox == []
+
+
+def test_given_a_queued_delivery_when_the_text_is_edited_then_the_new_text_goes_out(
+    workspace, mastodon, sent, django_capture_on_commit_callbacks
+):
+    post = due_post(workspace, [mastodon], body="Old text")
+    with django_capture_on_commit_callbacks(execute=True):
+        dispatch.deliveries_dispatch_due()
+    type(post).objects.filter(pk=post.pk).update(body="New text")
+
+    pk, job, _eta = sent.pop()
+    services.delivery_publish(delivery_id=pk, job=job)
+
+    assert [r.text for r in RecordingAdapter.outbox] == ["New text"]
+
+
+def test_given_deliveries_when_the_post_is_unscheduled_then_cancelled_and_revived_on_reschedule(
+    workspace, mastodon, work
+):
+    at = timezone.now() + dt.timedelta(seconds=5)
+    post = due_post(workspace, [mastodon], at=at)
+    dispatch.deliveries_sync()
+    type(post).objects.filter(pk=post.pk).update(scheduled_at=None, status=PostStatus.DRAFT)
+
+    assert work() == []
+    assert Delivery.objects.get(post=post).state == D.CANCELLED
+
+    type(post).objects.filter(pk=post.pk).update(scheduled_at=at, status=PostStatus.SCHEDULED)
+    assert work() == ["published"]
+    assert Delivery.objects.get(post=post).state == D.PUBLISHED
+
+
+def test_given_a_queued_delivery_when_the_post_is_unscheduled_then_the_task_cancels_it(
+    workspace, mastodon, sent, django_capture_on_commit_callbacks
+):
+    post = due_post(workspace, [mastodon])
+    with django_capture_on_commit_callbacks(execute=True):
+        dispatch.deliveries_dispatch_due()
+    type(post).objects.filter(pk=post.pk).update(status=PostStatus.DRAFT)
+
+    pk, job, _eta = sent.pop()
+    assert services.delivery_publish(delivery_id=pk, job=job) == "skipped"
+    assert Delivery.objects.get(pk=pk).state == D.CANCELLED
+    assert RecordingAdapter.outbox == []
+
+
+def test_given_a_paused_channel_then_its_deliveries_are_held_until_it_resumes(
+    workspace, mastodon, work
+):
+    mastodon.state = ChannelState.PAUSED
+    mastodon.save()
+    post = due_post(workspace, [mastodon])
+
+    assert work() == []
+    assert Delivery.objects.get(post=post).state == D.PENDING
+
+    mastodon.state = ChannelState.CONNECTED
+    mastodon.save()
+    assert work() == ["published"]
+
+
+# --- faults --------------------------------------------------------------------------------------
+
+
+def test_given_a_transient_error_then_retried_later_with_backoff_and_the_same_key(
+    workspace, mastodon, work
+):
+    post = due_post(workspace, [mastodon])
+    RecordingAdapter.faults = [TransientError("Mastodon answered 503.", status=503)]
+    before = timezone.now()
+
+    assert work() == [AttemptOutcome.RETRY]
+
+    delivery = Delivery.objects.get(post=post)
+    assert delivery.state == D.PENDING
+    assert delivery.run_at >= before + dt.timedelta(seconds=15)  # half of the 30 s base at least
+    assert delivery.error == "Mastodon answered 503."
+    attempt = Attempt.objects.get(delivery=delivery)
+    assert (attempt.outcome, attempt.http_status) == (AttemptOutcome.RETRY, 503)
+
+    Delivery.objects.filter(pk=delivery.pk).update(run_at=timezone.now())
+    assert work() == ["published"]
+    keys = set(Attempt.objects.filter(delivery=delivery).values_list("idempotency_key", flat=True))
+    assert keys == {delivery.idempotency_key}
+
+
+def test_given_rate_limited_with_retry_after_then_not_retried_before_it(workspace, mastodon, work):
+    post = due_post(workspace, [mastodon])
+    RecordingAdapter.faults = [RateLimited("Too many requests.", retry_after=600, status=429)]
+    before = timezone.now()
+
+    assert work() == [AttemptOutcome.RATE_LIMITED]
+
+    delivery = Delivery.objects.get(post=post)
+    assert delivery.run_at >= before + dt.timedelta(seconds=600)
+    assert delivery.reconcile is False  # a 429 created nothing
+
+
+@pytest.mark.parametrize(
+    ("attempt", "retry_after", "low", "high"),
+    [
+        (1, None, 15, 30),
+        (2, None, 30, 60),
+        (3, None, 60, 120),
+        (20, None, 900, 1800),  # capped
+        (1, 300, 300, 305),  # Retry-After wins, with a little jitter
+        (5, 10, 240, 480),  # but never shortens the backoff
+    ],
+)
+def test_backoff_table(attempt, retry_after, low, high):
+    for _ in range(20):
+        assert low <= services.backoff_seconds(attempt, retry_after=retry_after) <= high
+
+
+def test_given_transient_errors_until_the_attempt_budget_is_spent_then_failed_and_people_told(
+    workspace, editor, manager, owner, mastodon, work
+):
+    post = due_post(workspace, [mastodon], author=editor.user)
+    RecordingAdapter.faults = [TransientError("Timed out.")] * 3
+
+    for _ in range(3):
+        work()
+        Delivery.objects.filter(state=D.PENDING).update(run_at=timezone.now())
+
+    delivery = Delivery.objects.get(post=post)
+    assert (delivery.state, delivery.attempts, delivery.error) == (D.FAILED, 3, "Timed out.")
+    told = Notification.objects.filter(kind="publish_failed", post=post)
+    assert {n.recipient.username for n in told} == {"editor", "manager", "owner"}
+    assert told.first().params["detail"] == "Timed out."
+
+
+def test_given_a_permanent_error_then_failed_at_once_with_a_readable_reason(
+    workspace, editor, mastodon, work
+):
+    post = due_post(workspace, [mastodon], author=editor.user)
+    RecordingAdapter.faults = [PermanentError("The text is too long for Mastodon.", status=422)]
+
+    assert work() == [AttemptOutcome.FAILED]
+
+    delivery = Delivery.objects.get(post=post)
+    assert (delivery.state, delivery.attempts) == (D.FAILED, 1)
+    assert delivery.error == "The text is too long for Mastodon."
+    assert Notification.objects.filter(kind="publish_failed", recipient=editor.user).exists()
+
+
+def test_given_an_expired_token_then_refreshed_once_and_published(
+    workspace, mastodon, work, monkeypatch
+):
+    refreshed = []
+    monkeypatch.setattr(
+        RecordingAdapter, "refresh", lambda self, **kw: refreshed.append(1) or kw["credentials"]
+    )
+    post = due_post(workspace, [mastodon])
+    RecordingAdapter.faults = [AuthExpired("The access token expired.", status=401)]
+
+    assert work() == ["published"]
+    assert refreshed == [1]
+    assert Delivery.objects.get(post=post).state == D.PUBLISHED
+
+
+def test_given_an_expired_token_twice_then_failed_without_a_second_refresh(
+    workspace, mastodon, work, monkeypatch
+):
+    refreshed = []
+    monkeypatch.setattr(
+        RecordingAdapter, "refresh", lambda self, **kw: refreshed.append(1) or kw["credentials"]
+    )
+    post = due_post(workspace, [mastodon])
+    RecordingAdapter.faults = [AuthExpired("Expired.", status=401)] * 2
+
+    assert work() == [AttemptOutcome.FAILED]
+    assert refreshed == [1]
+    assert Delivery.objects.get(post=post).state == D.FAILED
+
+
+def test_given_a_refused_refresh_then_failed_and_the_channel_needs_reconnect(
+    workspace, mastodon, work, monkeypatch
+):
+    def refuse(self, **kw):
+        raise AuthExpired("Refresh token revoked.")
+
+    monkeypatch.setattr(RecordingAdapter, "refresh", refuse)
+    post = due_post(workspace, [mastodon])
+    RecordingAdapter.faults = [AuthExpired("Expired.", status=401)]
+
+    assert work() == [AttemptOutcome.FAILED]
+    assert "reconnect" in Delivery.objects.get(post=post).error
+    mastodon.refresh_from_db()
+    assert mastodon.state == ChannelState.NEEDS_RECONNECT
+
+
+# --- lateness ------------------------------------------------------------------------------------
+
+
+def test_given_a_post_older_than_the_lateness_window_then_missed_not_published_and_author_told(
+    workspace, editor, mastodon, work
+):
+    post = due_post(
+        workspace, [mastodon], author=editor.user, at=timezone.now() - dt.timedelta(hours=7)
+    )
+
+    assert work() == []
+
+    delivery = Delivery.objects.get(post=post)
+    assert delivery.state == D.MISSED
+    assert RecordingAdapter.outbox == []
+    assert Notification.objects.filter(kind="publish_failed", recipient=editor.user).exists()
+
+
+def test_given_a_missed_delivery_when_published_now_then_it_goes_out(
+    workspace, editor, mastodon, work
+):
+    post = due_post(
+        workspace, [mastodon], author=editor.user, at=timezone.now() - dt.timedelta(hours=7)
+    )
+    work()
+    delivery = Delivery.objects.get(post=post)
+
+    services.delivery_publish_now(membership=editor, delivery_id=delivery.pk)
+
+    assert work() == ["published"]
+    assert len(RecordingAdapter.outbox) == 1
+
+
+def test_given_workers_back_after_an_outage_then_only_posts_inside_the_window_go_out(
+    workspace, mastodon, work
+):
+    now = timezone.now()
+    recent = due_post(workspace, [mastodon], at=now - dt.timedelta(hours=1))
+    stale = due_post(workspace, [mastodon], at=now - dt.timedelta(hours=8))
+
+    work()
+
+    assert Delivery.objects.get(post=recent).state == D.PUBLISHED
+    assert Delivery.objects.get(post=stale).state == D.MISSED
+
+
+def test_given_a_queued_delivery_whose_time_passed_the_window_then_the_task_marks_it_missed(
+    workspace, mastodon, sent, django_capture_on_commit_callbacks
+):
+    due_post(workspace, [mastodon])
+    with django_capture_on_commit_callbacks(execute=True):
+        dispatch.deliveries_dispatch_due()
+    pk, job, _eta = sent.pop()
+
+    with time_machine.travel(timezone.now() + dt.timedelta(hours=7)):
+        assert services.delivery_publish(delivery_id=pk, job=job) == "skipped"
+
+    assert Delivery.objects.get(pk=pk).state == D.MISSED
+
+
+# --- crash recovery and resume -------------------------------------------------------------------
+
+
+def test_given_a_worker_died_after_the_platform_accepted_then_the_reconciler_finds_the_post(
+    workspace, mastodon, sent, django_capture_on_commit_callbacks
+):
+    post = due_post(workspace, [mastodon])
+    with django_capture_on_commit_callbacks(execute=True):
+        dispatch.deliveries_dispatch_due()
+    pk, job, _eta = sent.pop()
+    # The worker claims and the platform publishes, then the worker dies before recording it.
+    delivery, attempt, _look = services._claim(pk, job, "w-dead")
+    accepted = RecordingAdapter().publish(
+        account=None,
+        credentials=None,
+        request=services.publish_request_for(delivery, post.variants.get()),
+    )
+
+    later = timezone.now() + dt.timedelta(minutes=10)
+    assert reconcile.deliveries_reconcile_stuck(now=later) == 1
+    attempt.refresh_from_db()
+    assert attempt.outcome == AttemptOutcome.ABANDONED
+    assert Delivery.objects.get(pk=pk).reconcile is True
+
+    with django_capture_on_commit_callbacks(execute=True):
+        dispatch.deliveries_dispatch_due(now=later)
+    pk, job, _eta = sent.pop()
+    assert services.delivery_publish(delivery_id=pk, job=job) == "found"
+
+    assert len(RecordingAdapter.outbox) == 1
+    delivery = Delivery.objects.get(pk=pk)
+    assert delivery.state == D.PUBLISHED
+    assert (delivery.remote_id, delivery.url) == (accepted.remote_id, accepted.url)
+    assert list(Attempt.objects.filter(delivery=delivery).values_list("outcome", flat=True)) == [
+        AttemptOutcome.FOUND,
+        AttemptOutcome.ABANDONED,
+    ]
+
+
+def test_given_a_live_lease_then_the_reconciler_leaves_it_alone(
+    workspace, mastodon, sent, django_capture_on_commit_callbacks
+):
+    due_post(workspace, [mastodon])
+    with django_capture_on_commit_callbacks(execute=True):
+        dispatch.deliveries_dispatch_due()
+    pk, job, _eta = sent.pop()
+    services._claim(pk, job, "w-busy")
+
+    assert reconcile.deliveries_reconcile_stuck() == 0
+    assert Delivery.objects.get(pk=pk).state == D.PUBLISHING
+
+
+def test_given_a_lost_task_message_then_the_reconciler_hands_the_delivery_over_again(
+    workspace, mastodon, sent, django_capture_on_commit_callbacks
+):
+    due_post(workspace, [mastodon])
+    with django_capture_on_commit_callbacks(execute=True):
+        dispatch.deliveries_dispatch_due()
+    lost_pk, lost_job, _eta = sent.pop()  # never delivered
+
+    later = timezone.now() + dt.timedelta(hours=1)
+    assert reconcile.deliveries_reconcile_stuck(now=later) == 1
+    with django_capture_on_commit_callbacks(execute=True):
+        dispatch.deliveries_dispatch_due(now=later)
+    pk, job, _eta = sent.pop()
+    assert services.delivery_publish(delivery_id=pk, job=job) == "published"
+    assert services.delivery_publish(delivery_id=lost_pk, job=lost_job) == "skipped"
+    assert len(RecordingAdapter.outbox) == 1
+
+
+def test_given_the_first_comment_failed_then_the_retry_posts_only_the_comment(
+    settings, workspace, mastodon, work
+):
+    settings.PUBLISHING_ADAPTERS = {"mastodon": {"BACKEND": f"{__name__}.ThreadingRecorder"}}
+    ThreadingRecorder.fail_after_first = 1
+    ThreadingRecorder.calls = []
+    post = due_post(workspace, [mastodon], body="Main")
+    post.variants.update(first_comment="Link in the comment")
+
+    assert work() == [AttemptOutcome.RETRY]
+    delivery = Delivery.objects.get(post=post)
+    assert [p["remote_id"] for p in delivery.parts] == [f"{delivery.idempotency_key}-0"]
+
+    Delivery.objects.filter(pk=delivery.pk).update(run_at=timezone.now())
+    work()
+
+    delivery.refresh_from_db()
+    assert delivery.state == D.PUBLISHED
+    assert RecordingAdapter.outbox == ["Main", "Link in the comment"]
+    assert len(delivery.parts) == 2
+
+
+# --- rate limiting -------------------------------------------------------------------------------
+
+
+def test_given_more_posts_than_the_burst_then_the_rest_wait_their_turn_instead_of_failing(
+    settings, workspace, mastodon, work
+):
+    settings.PUBLISHING_RATE_LIMITS = {"default": (2, 0.5)}  # 2 at once, then one per 2 s
+    ratelimit.rate_reset(channel_id=mastodon.pk)
+    for _ in range(4):
+        due_post(workspace, [mastodon])
+
+    outcomes = work()
+
+    assert outcomes.count("published") == 2
+    waiting = Delivery.objects.filter(state=D.PENDING).order_by("run_at")
+    assert [d.rate_reserved for d in waiting] == [True, True]
+    delays = [(d.run_at - timezone.now()).total_seconds() for d in waiting]
+    assert 0.5 < delays[0] <= 2.1 and 2.5 < delays[1] <= 4.1  # consecutive slots
+    assert not Attempt.objects.filter(outcome=AttemptOutcome.FAILED).exists()
+
+    Delivery.objects.filter(state=D.PENDING).update(run_at=timezone.now())
+    assert work() == ["published", "published"]  # their reserved slots: no second token
+
+
+# --- manual channels -----------------------------------------------------------------------------
+
+
+def test_given_a_manual_post_due_then_the_author_gets_the_text_and_marks_it_done(
+    workspace, editor, manager, work
+):
+    xing = connected_channel(workspace, platform="manual", name="Xing")
+    post = due_post(workspace, [xing], author=editor.user, body="Copy me")
+
+    work()
+
+    delivery = Delivery.objects.get(post=post)
+    assert delivery.state == D.PUBLISHING
+    note = Notification.objects.get(kind="manual_post_due", recipient=editor.user)
+    assert note.params["detail"] == "Copy me"
+    assert RecordingAdapter.outbox == []
+
+    services.delivery_mark_done(
+        membership=editor, delivery_id=delivery.pk, url="https://xing.example/p/1"
+    )
+    delivery.refresh_from_db()
+    assert (delivery.state, delivery.url) == (D.PUBLISHED, "https://xing.example/p/1")
+
+
+def test_given_an_overdue_manual_post_then_the_managers_are_told_once(
+    workspace, editor, manager, owner, work
+):
+    xing = connected_channel(workspace, platform="manual", name="Xing")
+    due_post(workspace, [xing], author=editor.user, at=timezone.now() - dt.timedelta(hours=2))
+    work()
+
+    assert reconcile.deliveries_escalate_manual() == 1
+    assert reconcile.deliveries_escalate_manual() == 0
+    told = Notification.objects.filter(kind="manual_post_due").exclude(recipient=editor.user)
+    assert {n.recipient.username for n in told} == {"manager", "owner"}
