@@ -475,11 +475,12 @@ class ReviewDecision(models.Model):
     class Meta:
         ordering = ["created_at", "id"]
         constraints = [
-            # One person counts once per step (a second click or a race cannot double-count).
+            # One person counts once per step and revision (a second click or a race cannot
+            # double-count; after an approver's edit the others may approve the new text).
             models.UniqueConstraint(
-                fields=["round", "step", "user"],
+                fields=["round", "step", "user", "revision", "kind"],
                 condition=Q(user__isnull=False),
-                name="decision_once_per_user_step",
+                name="decision_once_per_user_step_rev",
             )
         ]
 

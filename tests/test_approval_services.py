@@ -313,6 +313,28 @@ def test_given_a_step_needing_two_approvals_then_one_does_not_advance_it(members
     assert refresh(post).status == S.SCHEDULED
 
 
+def test_after_an_approvers_edit_earlier_approvals_of_the_step_must_be_given_again(
+    members, channel
+):
+    owner, manager, editor = members[Role.OWNER], members[Role.MANAGER], members[Role.EDITOR]
+    set_policy(
+        owner, steps=[StepInput(name="Two", roles=["manager", "owner"], members=[], required=2)]
+    )
+    post = new_post(editor, channel)
+    approvals.post_submit_for_review(membership=editor, post_id=post.pk)
+    approvals.post_approve(membership=manager, post_id=post.pk)
+    approvals.post_approve(
+        membership=owner,
+        post_id=post.pk,
+        edit=ApproverEdit(body="Owner's words", variant_bodies={}),
+    )
+    assert refresh(post).status == S.IN_REVIEW  # the manager approved the old text only
+    approvals.post_approve(membership=manager, post_id=post.pk, expected_revision=2)
+    post = refresh(post)
+    assert post.status == S.SCHEDULED
+    assert approvals.post_is_publishable(post)
+
+
 @pytest.mark.parametrize("allow_self, allowed", [(False, False), (True, True)])
 def test_separation_of_duties(members, channel, allow_self, allowed):
     owner, manager = members[Role.OWNER], members[Role.MANAGER]

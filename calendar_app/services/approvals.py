@@ -549,7 +549,12 @@ def _record_approval(
     comment: str,
 ) -> None:
     step = round_.current_step
-    if user is not None and round_.decisions.filter(step=step, user=user).exists():
+    if (
+        user is not None
+        and round_.decisions.filter(
+            step=step, user=user, revision=revision, kind=DecisionKind.APPROVE
+        ).exists()
+    ):
         raise ValidationError(_("You already approved this step."), code="duplicate")
     try:
         with transaction.atomic():
