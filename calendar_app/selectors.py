@@ -344,6 +344,7 @@ class QueueItem:
     missed: bool
     due_soon: bool
     variants: list[QueueVariant]
+    media: list = field(default_factory=list)  # the post's MediaAssets, in order
 
 
 DUE_SOON = dt.timedelta(hours=24)
@@ -392,7 +393,7 @@ def review_queue(membership, *, now: dt.datetime | None = None) -> list[QueueIte
     """Posts waiting for this member's decision, soonest first, with their channel previews.
 
     Queries: the policy, the rounds with their posts and authors, the variants with channels,
-    the latest revision numbers: four, whatever the number of posts.
+    the media, the latest revision numbers: five, whatever the number of posts.
     """
     from django.db.models import Max
     from django.utils import timezone
@@ -412,6 +413,7 @@ def review_queue(membership, *, now: dt.datetime | None = None) -> list[QueueIte
     ]
     post_ids = [r.post_id for r in rounds]
     variants: dict[int, list[QueueVariant]] = defaultdict(list)
+    media: dict[int, list] = defaultdict(list)
     revisions: dict[int, int] = {}
     if post_ids:
         for v in PostVariant.objects.filter(post_id__in=post_ids).select_related("channel"):
@@ -428,6 +430,10 @@ def review_queue(membership, *, now: dt.datetime | None = None) -> list[QueueIte
                     first_comment=v.first_comment,
                 )
             )
+        from calendar_app.models import PostMedia
+
+        for pm in PostMedia.objects.filter(post_id__in=post_ids).select_related("media"):
+            media[pm.post_id].append(pm.media)
         revisions = dict(
             PostRevision.objects.filter(post_id__in=post_ids)
             .values("post_id")
@@ -454,6 +460,7 @@ def review_queue(membership, *, now: dt.datetime | None = None) -> list[QueueIte
                 due_soon=post.scheduled_at is not None
                 and now <= post.scheduled_at <= now + DUE_SOON,
                 variants=variants[post.pk],
+                media=media[post.pk],
             )
         )
     return items

@@ -14,6 +14,7 @@ from django.urls import reverse
 
 from calendar_app.models import (
     ApprovalPolicy,
+    MediaAsset,
     AuditEvent,
     Post,
     PostComment,
@@ -87,16 +88,25 @@ def test_the_queue_page_costs_a_fixed_number_of_queries(
     client, editor, manager, channel, workspace, django_assert_num_queries, n
 ):
     extra = ChannelFactory(workspace=workspace, platform="bluesky")
+    photo = MediaAsset.objects.create(
+        workspace=workspace,
+        file="media/x/photo.jpg",
+        kind="image",
+        mime_type="image/jpeg",
+        size_bytes=1000,
+        original_name="photo.jpg",
+    )
     for _ in range(n):
         post = new_post(editor, channel)
         data = post_input_from(post)
+        data.media = [photo]
         data.variants[extra] = type(data.variants[channel])()
         post_update(membership=editor, post_id=post.pk, data=data, expected_version=None)
         approvals.post_submit_for_review(membership=editor, post_id=post.pk)
     login(client, manager)
     # session, user, membership, my workspaces, notifications unread count, policy, rounds,
-    # variants, revision numbers
-    with django_assert_num_queries(9):
+    # variants, media, revision numbers
+    with django_assert_num_queries(10):
         response = client.get(url("review_queue"))
     assert response.content.decode().count('data-testid="queue-item"') == n
 

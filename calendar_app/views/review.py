@@ -29,6 +29,7 @@ from calendar_app.models import (
     Membership,
     Post,
     PostComment,
+    PostMedia,
     PostRevision,
     PostVariant,
     ReviewDecision,
@@ -473,6 +474,7 @@ def external_review(request: HttpRequest, token: str) -> HttpResponse:
         link.posts.select_related("author")
         .prefetch_related(
             Prefetch("variants", queryset=PostVariant.objects.select_related("channel")),
+            Prefetch("post_media", queryset=PostMedia.objects.select_related("media")),
             Prefetch(
                 "comments",
                 queryset=PostComment.objects.filter(internal=False).select_related("author"),
