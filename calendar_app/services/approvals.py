@@ -51,14 +51,19 @@ logger = logging.getLogger(__name__)
 
 S = PostStatus
 
-# The chain a workspace uses until its owner saves its own steps.
-DEFAULT_STEP = {
-    "name": str(gettext_lazy("Approval")),
-    "roles": [Role.MANAGER.value, Role.OWNER.value],
-    "members": [],
-    "external": False,
-    "required": 1,
-}
+# The chain a workspace uses until its owner saves its own steps (named when snapshotted, in
+# the language of the moment).
+DEFAULT_STEP_NAME = gettext_lazy("Approval")
+
+
+def default_step() -> dict:
+    return {
+        "name": str(DEFAULT_STEP_NAME),
+        "roles": [Role.MANAGER.value, Role.OWNER.value],
+        "members": [],
+        "external": False,
+        "required": 1,
+    }
 
 
 # --- policy -------------------------------------------------------------------------------------
@@ -86,7 +91,7 @@ def policy_steps(policy: ApprovalPolicy) -> list[dict]:
                     "required": max(1, step.required_approvals),
                 }
             )
-    return steps or [dict(DEFAULT_STEP)]
+    return steps or [default_step()]
 
 
 @dataclass
