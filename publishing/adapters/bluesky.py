@@ -160,7 +160,8 @@ class BlueskyAdapter(PlatformAdapter):
     def __init__(self, *, appview_url: str = "", **options: Any) -> None:
         super().__init__(**options)
         self.appview_url = (appview_url or DEFAULT_APPVIEW).rstrip("/")
-        self.http = http.session(platform=self.key, timeout=self.timeout)
+        # the PDS / site is typed in by users: refuse connections that land on private addresses
+        self.http = http.session(platform=self.key, timeout=self.timeout, public_only=True)
 
     # -- plumbing --------------------------------------------------------------------------------
     def _pds(self, account: Account) -> str:

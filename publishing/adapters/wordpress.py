@@ -80,7 +80,8 @@ class WordPressAdapter(PlatformAdapter):
 
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
-        self.http = http.session(platform=self.key, timeout=self.timeout)
+        # the PDS / site is typed in by users: refuse connections that land on private addresses
+        self.http = http.session(platform=self.key, timeout=self.timeout, public_only=True)
 
     # -- plumbing --------------------------------------------------------------------------------
     @staticmethod
