@@ -117,6 +117,9 @@ def main() -> None:
     env = os.environ
     env.setdefault("DEBUG", "1")
     env.setdefault("PORT", "8000")
+    # Instagram and Threads fetch media from a public address; the dev server's own one lets the
+    # demo plan such posts (a real account needs an address the platform can reach).
+    env.setdefault("PUBLIC_MEDIA_BASE_URL", f"http://127.0.0.1:{env['PORT']}/media/")
     env.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     var_dir = Path(env.get("VAR_DIR", BASE_DIR / "var")).resolve()
     var_dir.mkdir(parents=True, exist_ok=True)

@@ -21,6 +21,8 @@ def pytest_configure(config):
     from django.conf import settings
 
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # Tests run like a deployment whose media platforms can fetch; tests of the refusal clear it.
+    settings.PUBLIC_MEDIA_BASE_URL = "https://media.example.test/media/"
     # Pages render without a collectstatic run (production uses the manifest storage).
     settings.STORAGES = {
         **settings.STORAGES,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -74,13 +75,23 @@ def post_input_problems(data: PostInput) -> dict[Channel, list[str]]:
     """Per channel, why this content could not be published there (only channels with problems)."""
     problems: dict[Channel, list[str]] = {}
     for channel, variant in data.variants.items():
+        media = variant.media_override or data.media
         found = variant_problems(
             channel.platform,
             text=variant.body_override or data.body,
             title=variant.title_override or data.title,
             first_comment=variant.first_comment,
-            media=_media_info(variant.media_override or data.media),
+            media=_media_info(media),
         )
+        if media and channel.spec.fetches_media_by_url and not settings.PUBLIC_MEDIA_BASE_URL:
+            # Said before scheduling rather than failing at publish time.
+            found.append(
+                _(
+                    "%(platform)s fetches images and videos from a public web address, and none "
+                    "is configured: ask your administrator to set PUBLIC_MEDIA_BASE_URL."
+                )
+                % {"platform": channel.spec.label}
+            )
         if found:
             problems[channel] = found
     return problems
