@@ -601,6 +601,14 @@ def test_a_post_not_approved_by_its_time_is_marked_missed_once(editor, manager, 
     assert kinds_for(manager.user).count("approval_missed") == 1
 
 
+def test_a_post_past_its_time_is_not_approved_before_the_sweep_marks_it(editor, manager, channel):
+    post = post_in(S.IN_REVIEW, editor, manager, channel)
+    with time_machine.travel(IN_TWO_DAYS + dt.timedelta(seconds=10), tick=False):
+        with pytest.raises(ValidationError, match="missed its time"):
+            approvals.post_approve(membership=manager, post_id=post.pk)
+    assert refresh(post).status == S.IN_REVIEW
+
+
 def test_a_missed_post_is_approved_and_rescheduled_in_one_action(editor, manager, channel):
     post = post_in(S.MISSED_APPROVAL, editor, manager, channel)
     with time_machine.travel(IN_TWO_DAYS + dt.timedelta(hours=1), tick=False):

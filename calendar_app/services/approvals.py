@@ -543,6 +543,18 @@ def _decide_setup(
     return post, round_, revision
 
 
+def _check_waiting_in_time(post: Post) -> None:
+    """Approvals and skips only for posts in review whose time has not passed yet."""
+    if post.status != S.IN_REVIEW:
+        raise ValidationError(
+            _("This post missed its time; approve it with a new time."), code="transition"
+        )
+    if post.scheduled_at is not None and post.scheduled_at <= timezone.now():
+        raise ValidationError(
+            _("This post missed its time; approve it with a new time."), code="transition"
+        )
+
+
 def _record_approval(
     post: Post,
     round_: ReviewRound,
@@ -622,10 +634,7 @@ def post_approve(
         expected_step=expected_step,
         expected_revision=expected_revision,
     )
-    if post.status != S.IN_REVIEW:
-        raise ValidationError(
-            _("This post missed its time; approve it with a new time."), code="transition"
-        )
+    _check_waiting_in_time(post)
     policy = policy_for(membership.workspace)
     if refusal := _approval_refusal(membership, post, round_, policy):
         raise PermissionDenied(refusal)
@@ -725,8 +734,7 @@ def post_skip_step(
     policy = policy_for(membership.workspace)
     if membership.role == Role.VIEWER or membership.role not in policy.skip_roles:
         raise PermissionDenied(_("Your role may not skip approval steps in this workspace."))
-    if post.status != S.IN_REVIEW:
-        raise ValidationError(_("This post is not waiting for approval."), code="transition")
+    _check_waiting_in_time(post)
     ReviewDecision.objects.create(
         round=round_,
         step=round_.current_step,
@@ -1058,8 +1066,7 @@ def post_external_decide(
         expected_step=None,
         expected_revision=expected_revision,
     )
-    if post.status != S.IN_REVIEW:
-        raise ValidationError(_("This post is not waiting for approval."), code="transition")
+    _check_waiting_in_time(post)
     if refusal := _external_refusal(round_):
         raise PermissionDenied(refusal)
     if approve:
