@@ -218,7 +218,7 @@ PUBLISHING_LOOKAHEAD_SECONDS = float(os.environ.get("PUBLISHING_LOOKAHEAD_SECOND
 # A delivery publishing longer than this is presumed abandoned (its worker died) and reconciled.
 PUBLISHING_LEASE_SECONDS = float(os.environ.get("PUBLISHING_LEASE_SECONDS", "300"))
 # A delivery queued this long past its time lost its task message: it is handed over again.
-PUBLISHING_QUEUED_GRACE_SECONDS = float(os.environ.get("PUBLISHING_QUEUED_GRACE_SECONDS", "120"))
+PUBLISHING_QUEUED_GRACE_SECONDS = float(os.environ.get("PUBLISHING_QUEUED_GRACE_SECONDS", "60"))
 # Not out within this long after its time: missed (never published late unless asked).
 PUBLISHING_LATENESS_SECONDS = float(os.environ.get("PUBLISHING_LATENESS_SECONDS", str(6 * 3600)))
 PUBLISHING_MAX_ATTEMPTS = int(os.environ.get("PUBLISHING_MAX_ATTEMPTS", "5"))

@@ -210,12 +210,12 @@ def _claim_batch(now: dt.datetime) -> list[tuple[int, int, dt.datetime]]:
             if rows:
                 # The rows are locked: nobody else can move them before we commit.
                 Delivery.objects.filter(pk__in=[r[0] for r in rows]).update(
-                    state=D.QUEUED, job=F("job") + 1, updated_at=now
+                    state=D.QUEUED, job=F("job") + 1, updated_at=now, claimed_at=now
                 )
                 taken = [(pk, job + 1, run_at) for pk, job, run_at in rows]
         else:  # SQLite: writers are serialized; each row moves only if nobody moved it first
             for pk, job, run_at in due.values_list("pk", "job", "run_at")[:BATCH]:
-                if delivery_move(pk, job=job, from_states=[D.PENDING], to=D.QUEUED):
+                if delivery_move(pk, job=job, from_states=[D.PENDING], to=D.QUEUED, claimed_at=now):
                     taken.append((pk, job + 1, run_at))
         if taken:
             transaction.on_commit(lambda: _send(taken, now))

@@ -109,7 +109,8 @@ class Delivery(models.Model):
     idempotency_key = models.CharField(max_length=64, unique=True)
     job = models.PositiveIntegerField(default=0)
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
-    claimed_at = models.DateTimeField(null=True, blank=True)  # entered publishing (the lease)
+    # When it entered queued or publishing: the lease, and the grace for a lost task message.
+    claimed_at = models.DateTimeField(null=True, blank=True)
     reconcile = models.BooleanField(default=False)  # a call's outcome is unknown: look first
     rate_reserved = models.BooleanField(default=False)  # holds a reserved rate-limit token
     parts = models.JSONField(default=list, blank=True)  # [{remote_id, url}] as they went out

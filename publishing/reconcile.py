@@ -6,6 +6,8 @@
 - queued long past its time: the task message was lost (broker restart, redelivery pending
   for the visibility timeout); it is handed over again under a new job, so the old message,
   should it still arrive, does nothing.
+- a worker starting again under the same node name releases what it held when it died, at
+  once (a `kill -9` and restart must not wait for the lease).
 - manual posts not marked done long after their time: the managers are told (once).
 """
 
@@ -50,6 +52,28 @@ def deliveries_reconcile_stuck(*, now: dt.datetime | None = None) -> int:
     lost = Delivery.objects.filter(state=D.QUEUED, run_at__lt=now - grace).values_list("pk", "job")
     for pk, job in lost[:BATCH]:
         count += delivery_move(pk, job=job, from_states=[D.QUEUED], to=D.PENDING)
+    return count
+
+
+def deliveries_release_worker(*, worker: str, now: dt.datetime | None = None) -> int:
+    """A worker node (re)starts: nothing it was publishing can still be running, so its
+    deliveries go back to pending at once, to be looked up on the platform before a retry."""
+    now = now or timezone.now()
+    held = Delivery.objects.filter(
+        state=D.PUBLISHING,
+        attempt_set__worker=worker,
+        attempt_set__finished_at__isnull=True,
+    ).exclude(channel__platform=Platform.MANUAL)
+    count = 0
+    for pk, job in held.values_list("pk", "job").distinct()[:BATCH]:
+        with transaction.atomic():
+            if delivery_move(
+                pk, job=job, from_states=[D.PUBLISHING], to=D.PENDING, run_at=now, reconcile=True
+            ):
+                Attempt.objects.filter(delivery_id=pk, finished_at__isnull=True).update(
+                    finished_at=now, outcome=AttemptOutcome.ABANDONED
+                )
+                count += 1
     return count
 
 

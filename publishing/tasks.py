@@ -1,7 +1,9 @@
 """Celery tasks: one-line wrappers around services; the schedule lives in config/celery.py."""
 
 from celery import shared_task
+from celery.signals import worker_ready
 from django.db import close_old_connections
+from django.db import connections as db_connections
 
 from publishing import connections, dispatch, reconcile, services
 from publishing.adapters.base import TransientError
@@ -58,3 +60,12 @@ def publish_delivery(self, delivery_id: int, job: int) -> None:
     (backoff in the database), so a retry survives a worker restart."""
     close_old_connections()  # reuse the connection across tasks (CELERY_DB_REUSE_MAX), safely
     services.delivery_publish(delivery_id=delivery_id, job=job, worker=self.request.hostname or "")
+
+
+@worker_ready.connect
+def release_on_restart(sender, **kwargs) -> None:
+    """A node that starts again after a crash frees the deliveries it held (no lease wait)."""
+    try:
+        reconcile.deliveries_release_worker(worker=sender.hostname)
+    finally:
+        db_connections.close_all()  # the main process keeps no connection into forked children

@@ -596,3 +596,21 @@ def test_given_an_overdue_manual_post_then_the_managers_are_told_once(
     assert reconcile.deliveries_escalate_manual() == 0
     told = Notification.objects.filter(kind="manual_post_due").exclude(recipient=editor.user)
     assert {n.recipient.username for n in told} == {"manager", "owner"}
+
+
+def test_given_a_worker_node_restarts_then_what_it_held_is_released_at_once(
+    workspace, mastodon, sent, django_capture_on_commit_callbacks
+):
+    due_post(workspace, [mastodon])
+    due_post(workspace, [mastodon])
+    with django_capture_on_commit_callbacks(execute=True):
+        dispatch.deliveries_dispatch_due()
+    (pk_dead, job_dead, _), (pk_other, job_other, _) = sent
+    services._claim(pk_dead, job_dead, "w1@host")
+    services._claim(pk_other, job_other, "w2@host")
+
+    assert reconcile.deliveries_release_worker(worker="w1@host") == 1
+
+    assert Delivery.objects.get(pk=pk_dead).state == D.PENDING
+    assert Delivery.objects.get(pk=pk_dead).reconcile is True
+    assert Delivery.objects.get(pk=pk_other).state == D.PUBLISHING  # another node's: left alone
