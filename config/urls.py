@@ -5,8 +5,10 @@ from django.urls import include, path
 
 from accounts import views as account_views
 from calendar_app.views import review as review_views
+from publishing.delivery_views import healthz
 
 urlpatterns = [
+    path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
     path("accounts/language/", account_views.set_language, name="set_language"),

@@ -83,6 +83,18 @@ class DeliveryState(models.TextChoices):
     MISSED = "missed", _("Missed")
 
 
+# Bootstrap colour of a delivery state's badge.
+STATE_BADGE = {
+    DeliveryState.PENDING: "secondary",
+    DeliveryState.QUEUED: "info",
+    DeliveryState.PUBLISHING: "primary",
+    DeliveryState.PUBLISHED: "success",
+    DeliveryState.FAILED: "danger",
+    DeliveryState.CANCELLED: "light",
+    DeliveryState.MISSED: "dark",
+}
+
+
 class Delivery(models.Model):
     """One post on one channel, from due to published (or failed, cancelled, missed).
 
@@ -144,6 +156,10 @@ class Delivery(models.Model):
     def __str__(self) -> str:
         return f"post {self.post_id} → channel {self.channel_id}: {self.state}"
 
+    @property
+    def badge(self) -> str:
+        return STATE_BADGE.get(self.state, "secondary")
+
 
 class AttemptOutcome(models.TextChoices):
     PUBLISHED = "published", _("Published")
@@ -152,6 +168,16 @@ class AttemptOutcome(models.TextChoices):
     RATE_LIMITED = "rate_limited", _("Rate limited")
     FAILED = "failed", _("Failed")
     ABANDONED = "abandoned", _("Interrupted")
+
+
+OUTCOME_BADGE = {
+    AttemptOutcome.PUBLISHED: "success",
+    AttemptOutcome.FOUND: "success",
+    AttemptOutcome.RETRY: "warning",
+    AttemptOutcome.RATE_LIMITED: "warning",
+    AttemptOutcome.FAILED: "danger",
+    AttemptOutcome.ABANDONED: "secondary",
+}
 
 
 class Attempt(models.Model):
@@ -180,3 +206,13 @@ class Attempt(models.Model):
 
     def __str__(self) -> str:
         return f"attempt {self.pk} of delivery {self.delivery_id}: {self.outcome or 'running'}"
+
+    @property
+    def badge(self) -> str:
+        return OUTCOME_BADGE.get(self.outcome, "info")
+
+    @property
+    def duration_ms(self) -> int | None:
+        if self.finished_at is None:
+            return None
+        return round((self.finished_at - self.started_at).total_seconds() * 1000)

@@ -1,8 +1,9 @@
-"""Connect flows: per workspace, plus the one OAuth callback URL every platform redirects to."""
+"""Connect flows (per workspace, plus the one OAuth callback URL every platform redirects to),
+the publishing log and delivery actions."""
 
 from django.urls import path
 
-from publishing import views
+from publishing import delivery_views, views
 
 app_name = "publishing"
 
@@ -16,4 +17,12 @@ urlpatterns = [
         name="connect_platform",
     ),
     path("connect/callback/", views.oauth_callback, name="oauth_callback"),
+    path(ws + "publishing/", delivery_views.publishing_log, name="log"),
+    path(ws + "posts/<int:pk>/deliveries/", delivery_views.post_deliveries, name="post_deliveries"),
+    path(
+        ws + "deliveries/<int:pk>/publish-now/",
+        delivery_views.delivery_publish_now,
+        name="delivery_publish_now",
+    ),
+    path(ws + "deliveries/<int:pk>/done/", delivery_views.delivery_mark_done, name="delivery_done"),
 ]

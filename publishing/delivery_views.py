@@ -1,0 +1,161 @@
+"""Publishing in the UI: the workspace's publishing log, a post's deliveries per channel (in the
+editor), "publish now" / "retry now", marking a manual post done, and /healthz."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.core.validators import URLValidator
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_POST
+
+from calendar_app.models import Channel, Membership, Post
+from calendar_app.permissions import Action, can
+from calendar_app.views.base import deny_message, workspace_context, workspace_view
+from publishing import selectors, services
+from publishing.models import AttemptOutcome
+
+LOG_PAGE_SIZE = 50
+PERIODS = {"1": 1, "7": 7, "30": 30}  # days
+
+
+def _back(request: HttpRequest, default: str) -> str:
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        return target
+    return default
+
+
+def _int(value: str | None) -> int | None:
+    try:
+        return int(value) if value else None
+    except ValueError:
+        return None
+
+
+@workspace_view(Action.VIEW)
+@require_GET
+def publishing_log(request: HttpRequest, membership: Membership) -> HttpResponse:
+    workspace = membership.workspace
+    channel_id = _int(request.GET.get("channel"))
+    outcome = request.GET.get("outcome", "")
+    if outcome not in {*AttemptOutcome.values, "running"}:
+        outcome = ""
+    period = request.GET.get("period", "")
+    since = timezone.now() - dt.timedelta(days=PERIODS[period]) if period in PERIODS else None
+    query = request.GET.get("q", "").strip()[:100]
+    attempts = selectors.attempts_for_log(
+        workspace, channel_id=channel_id, outcome=outcome, query=query, since=since
+    )
+    page = Paginator(attempts, LOG_PAGE_SIZE).get_page(request.GET.get("page"))
+    filters = request.GET.copy()
+    filters.pop("page", None)
+    return render(
+        request,
+        "publishing/log.html",
+        {
+            **workspace_context(request, membership),
+            "nav": "publishing",
+            "page": page,
+            "attention": selectors.deliveries_needing_attention(workspace),
+            "channels": Channel.objects.filter(workspace=workspace).order_by("name"),
+            "outcomes": AttemptOutcome.choices,
+            "periods": [
+                ("1", _("Last 24 hours")),
+                ("7", _("Last 7 days")),
+                ("30", _("Last 30 days")),
+            ],
+            "f": {"channel": channel_id, "outcome": outcome, "period": period, "q": query},
+            "filter_query": filters.urlencode(),
+        },
+    )
+
+
+@workspace_view(Action.VIEW)
+@require_GET
+def post_deliveries(request: HttpRequest, membership: Membership, pk: int) -> HttpResponse:
+    """The editor's panel: each channel's delivery state, link, reason and actions."""
+    post = Post.objects.filter(pk=pk, workspace_id=membership.workspace_id).first()
+    if post is None:
+        raise Http404
+    deliveries = selectors.post_deliveries(post.pk)
+    return render(
+        request,
+        "publishing/_post_deliveries.html",
+        {
+            "workspace": membership.workspace,
+            "post": post,
+            "deliveries": deliveries,
+            "summary": selectors.publish_summary(deliveries),
+            "may_publish": can(membership, Action.POST_RESCHEDULE),
+            "me": membership.user_id,
+            "next": reverse("calendar:post_edit", args=[membership.workspace.slug, post.pk]),
+        },
+    )
+
+
+def _report(request: HttpRequest, exc: ValidationError | PermissionDenied) -> None:
+    if isinstance(exc, PermissionDenied):
+        messages.error(request, deny_message(exc))
+    else:
+        for message in exc.messages:
+            messages.error(request, message)
+
+
+@workspace_view(Action.VIEW)
+@require_POST
+def delivery_publish_now(request: HttpRequest, membership: Membership, pk: int) -> HttpResponse:
+    """ "Publish now" (and "retry now" after a failure)."""
+    back = _back(request, reverse("publishing:log", args=[membership.workspace.slug]))
+    try:
+        delivery = services.delivery_publish_now(membership=membership, delivery_id=pk)
+    except (ValidationError, PermissionDenied) as exc:
+        _report(request, exc)
+    else:
+        messages.success(
+            request,
+            _("“%(post)s” goes out on %(channel)s now.")
+            % {"post": delivery.post.display_title, "channel": delivery.channel.name},
+        )
+    return redirect(back)
+
+
+@workspace_view(Action.VIEW)
+@require_POST
+def delivery_mark_done(request: HttpRequest, membership: Membership, pk: int) -> HttpResponse:
+    """A manual channel's post was made by hand: its public URL."""
+    back = _back(request, reverse("publishing:log", args=[membership.workspace.slug]))
+    url = request.POST.get("url", "").strip()
+    try:
+        URLValidator(schemes=["http", "https"])(url)
+    except ValidationError:
+        messages.error(request, _("Enter the public address (https://…) of the post."))
+        return redirect(back)
+    try:
+        delivery = services.delivery_mark_done(membership=membership, delivery_id=pk, url=url)
+    except (ValidationError, PermissionDenied) as exc:
+        _report(request, exc)
+    else:
+        messages.success(
+            request,
+            _("“%(post)s” is marked as posted on %(channel)s.")
+            % {"post": delivery.post.display_title, "channel": delivery.channel.name},
+        )
+    return redirect(back)
+
+
+@never_cache
+@require_GET
+def healthz(request: HttpRequest) -> JsonResponse:
+    """Database, broker and the last beat heartbeat; HTTP 503 when one is down."""
+    ok, report = selectors.health_report()
+    return JsonResponse({"ok": ok, **report}, status=200 if ok else 503)
