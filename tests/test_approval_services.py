@@ -603,9 +603,11 @@ def test_a_post_not_approved_by_its_time_is_marked_missed_once(editor, manager, 
 
 def test_a_post_past_its_time_is_not_approved_before_the_sweep_marks_it(editor, manager, channel):
     post = post_in(S.IN_REVIEW, editor, manager, channel)
-    with time_machine.travel(IN_TWO_DAYS + dt.timedelta(seconds=10), tick=False):
-        with pytest.raises(ValidationError, match="missed its time"):
-            approvals.post_approve(membership=manager, post_id=post.pk)
+    with (
+        time_machine.travel(IN_TWO_DAYS + dt.timedelta(seconds=10), tick=False),
+        pytest.raises(ValidationError, match="missed its time"),
+    ):
+        approvals.post_approve(membership=manager, post_id=post.pk)
     assert refresh(post).status == S.IN_REVIEW
 
 

@@ -14,8 +14,8 @@ from django.urls import reverse
 
 from calendar_app.models import (
     ApprovalPolicy,
-    MediaAsset,
     AuditEvent,
+    MediaAsset,
     Post,
     PostComment,
     ReviewDecision,
