@@ -26,6 +26,7 @@ urlpatterns = [
     path(ws + "review/", review.review_queue, name="review_queue"),
     path(ws + "review/count/", review.review_count, name="review_count"),
     path(ws + "review/bulk/", review.review_bulk, name="review_bulk"),
+    path(ws + "review/share/", review.review_link_share, name="review_link_share"),
     path(ws + "posts/<int:pk>/decide/", review.review_decide, name="review_decide"),
     path(ws + "posts/<int:pk>/workflow/", review.post_workflow, name="post_workflow"),
     path(ws + "posts/<int:pk>/review-panel/", review.post_review_panel, name="post_review_panel"),

@@ -469,6 +469,21 @@ def test_only_managers_and_owners_share_review_links(client, members, channel, r
     assert not ReviewLink.objects.exists()
 
 
+def test_a_manager_shares_several_posts_from_the_queue_in_one_link(
+    client, editor, manager, channel
+):
+    posts = [in_review(editor, channel) for _ in range(2)]
+    response = login(client, manager).post(
+        url("review_link_share"), {"post": [p.pk for p in posts]}
+    )
+    link = ReviewLink.objects.get()
+    assert set(link.posts.all()) == set(posts)
+    shown = re.search(r"(/review/\S+/)$", messages_of(response)[0]).group(1)
+    client.logout()
+    page = client.get(shown).content.decode()
+    assert page.count('data-testid="external-post"') == 2
+
+
 def test_only_a_hash_of_the_token_is_stored(client, editor, channel, manager):
     post = new_post(editor, channel)
     path = _link_for(client, manager, post)

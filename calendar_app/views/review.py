@@ -96,6 +96,7 @@ def review_queue(request: HttpRequest, membership: Membership) -> HttpResponse:
             "nav": "review",
             "items": items,
             "may_skip": membership.role in policy.skip_roles,
+            "may_share": approvals.may_manage_review_links(membership),
             "status_badge": STATUS_BADGE,
         },
     )
@@ -408,6 +409,28 @@ def review_link_create(request: HttpRequest, membership: Membership, pk: int) ->
     request.session[f"review_link_{pk}"] = url
     messages.success(request, _("A review link was created. Copy it now: it is shown only once."))
     return redirect(back)
+
+
+@workspace_view(Action.VIEW)
+@require_POST
+def review_link_share(request: HttpRequest, membership: Membership) -> HttpResponse:
+    """One review link for the posts selected in the queue; the address is shown once."""
+    ids = [pk for pk in (_int(v) for v in request.POST.getlist("post")) if pk]
+    if not ids:
+        messages.info(request, _("Select the posts to share first."))
+        return redirect("calendar:review_queue", membership.workspace.slug)
+    try:
+        _link, token = approvals.review_link_create(membership=membership, post_ids=ids)
+    except (ValidationError, PermissionDenied) as exc:
+        _report(request, exc)
+        return redirect("calendar:review_queue", membership.workspace.slug)
+    link_url = request.build_absolute_uri(reverse("external_review", args=[token]))
+    messages.success(
+        request,
+        _("Review link for %(count)d posts (copy it now, it is shown only once): %(url)s")
+        % {"count": len(ids), "url": link_url},
+    )
+    return redirect("calendar:review_queue", membership.workspace.slug)
 
 
 @workspace_view(Action.VIEW)
