@@ -1,14 +1,22 @@
 from django.contrib import admin
 
 from calendar_app.models import (
+    ApprovalPolicy,
+    ApprovalStep,
+    AuditEvent,
     Campaign,
     Channel,
     Label,
     MediaAsset,
     Membership,
     Post,
+    PostComment,
     PostMedia,
+    PostRevision,
     PostVariant,
+    ReviewDecision,
+    ReviewLink,
+    ReviewRound,
     Workspace,
 )
 
@@ -94,3 +102,95 @@ class PostVariantAdmin(admin.ModelAdmin):
     list_display = ("post", "channel")
     list_filter = ("channel__platform",)
     raw_id_fields = ["post", "channel"]
+
+
+@admin.register(PostMedia)
+class PostMediaAdmin(admin.ModelAdmin):
+    list_display = ("post", "media", "position")
+    raw_id_fields = ["post", "media"]
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Records of what happened (audit, decisions, revisions): readable, never edited here."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class ApprovalStepInline(admin.TabularInline):
+    model = ApprovalStep
+    extra = 0
+    filter_horizontal = ["approver_members"]
+
+
+@admin.register(ApprovalStep)
+class ApprovalStepAdmin(admin.ModelAdmin):
+    list_display = ("policy", "position", "name", "required_approvals", "external")
+    filter_horizontal = ["approver_members"]
+
+
+@admin.register(ApprovalPolicy)
+class ApprovalPolicyAdmin(admin.ModelAdmin):
+    list_display = (
+        "workspace",
+        "mode",
+        "allow_self_approval",
+        "time_moves_need_review",
+        "updated_at",
+    )
+    list_filter = ("mode",)
+    inlines = [ApprovalStepInline]
+
+
+@admin.register(PostRevision)
+class PostRevisionAdmin(ReadOnlyAdmin):
+    list_display = ("post", "number", "author", "created_at")
+    raw_id_fields = ["post", "author"]
+
+
+@admin.register(ReviewRound)
+class ReviewRoundAdmin(ReadOnlyAdmin):
+    list_display = ("post", "state", "current_step", "submitted_by", "created_at", "finished_at")
+    list_filter = ("state",)
+
+
+@admin.register(ReviewDecision)
+class ReviewDecisionAdmin(ReadOnlyAdmin):
+    list_display = ("round", "step", "kind", "user", "external_name", "created_at")
+    list_filter = ("kind",)
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(ReadOnlyAdmin):
+    list_display = (
+        "created_at",
+        "workspace",
+        "post",
+        "action",
+        "from_status",
+        "to_status",
+        "actor",
+    )
+    list_filter = ("action", "workspace")
+    date_hierarchy = "created_at"
+
+
+@admin.register(PostComment)
+class PostCommentAdmin(admin.ModelAdmin):
+    list_display = ("post", "author", "external_name", "internal", "created_at")
+    list_filter = ("internal",)
+    raw_id_fields = ["post", "author"]
+
+
+@admin.register(ReviewLink)
+class ReviewLinkAdmin(admin.ModelAdmin):
+    list_display = ("workspace", "created_by", "created_at", "expires_at", "revoked_at")
+    # only a hash of the token is stored; nothing here can reveal or re-create a link
+    readonly_fields = ("token_hash", "created_by", "created_at")
+    filter_horizontal = ["posts"]
