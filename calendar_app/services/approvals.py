@@ -163,7 +163,32 @@ def policy_update(
             required_approvals=step.required,
         )
         row.approver_members.set(step.members)
+    if mode == ApprovalMode.REQUIRED:
+        _unschedule_unapproved(workspace, actor=membership.user)
     return policy
+
+
+def _unschedule_unapproved(workspace: Workspace, *, actor: User) -> int:
+    """Posts scheduled while approval was not required would silently never go out once it is:
+    send them back to draft, visibly and on the record, so their authors submit them."""
+    moved = 0
+    candidates = (
+        Post.objects.select_for_update()
+        .filter(workspace=workspace, status=S.SCHEDULED)
+        .order_by("id")
+    )
+    for post in candidates:
+        if post_is_publishable(post):
+            continue
+        post_transition(
+            post=post,
+            to_status=S.DRAFT,
+            action="approval_now_required",
+            actor=actor,
+            comment=_("Approval is now required in this workspace: submit the post for review."),
+        )
+        moved += 1
+    return moved
 
 
 # --- revisions ----------------------------------------------------------------------------------
