@@ -427,7 +427,11 @@ def review_link_share(request: HttpRequest, membership: Membership) -> HttpRespo
     link_url = request.build_absolute_uri(reverse("external_review", args=[token]))
     messages.success(
         request,
-        _("Review link for %(count)d posts (copy it now, it is shown only once): %(url)s")
+        ngettext(
+            "Review link for %(count)d post (copy it now, it is shown only once): %(url)s",
+            "Review link for %(count)d posts (copy it now, it is shown only once): %(url)s",
+            len(ids),
+        )
         % {"count": len(ids), "url": link_url},
     )
     return redirect("calendar:review_queue", membership.workspace.slug)
