@@ -19,7 +19,7 @@ HEARTBEAT_SECONDS = 30.0
 CREDENTIALS_REFRESH_SECONDS = 5 * 60.0  # tokens expiring within 30 min are refreshed ahead
 APPROVAL_REMINDERS_SECONDS = 5 * 60.0  # a reminder is at most 5 min late
 APPROVALS_MISSED_SECONDS = 60.0  # a post's time passing unapproved is marked within a minute
-DISPATCH_SECONDS = 1.0  # due deliveries are handed over (with an ETA) well within 2 s
+DISPATCH_SECONDS = 1.0  # due deliveries are handed over within about a second
 RECONCILE_SECONDS = 30.0
 
 # Celery's Django fixup closes the database connection before and after every task unless this
@@ -31,7 +31,7 @@ app.conf.beat_schedule = {
     "deliveries-dispatch-due": {
         "task": "publishing.tasks.deliveries_dispatch_due",
         "schedule": DISPATCH_SECONDS,
-        "options": {"expires": DISPATCH_SECONDS},
+        "options": {"expires": DISPATCH_SECONDS * 0.9},
     },
     "deliveries-reconcile": {
         "task": "publishing.tasks.deliveries_reconcile",

@@ -209,11 +209,12 @@ CELERY_TASK_ROUTES = {
 
 
 # Redis redelivers an unacknowledged message (including one waiting for its ETA) after this
-# long; publish tasks are sent at most PUBLISHING_LOOKAHEAD_SECONDS ahead, far below it.
+# long. Publish tasks are sent when due, without an ETA, and take seconds, far below it.
 if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 
 # --- Publishing engine (README "Publishing engine") ---------------------------------------------
+# Deliveries are created this long before their time (sent to workers only when due).
 PUBLISHING_LOOKAHEAD_SECONDS = float(os.environ.get("PUBLISHING_LOOKAHEAD_SECONDS", "10"))
 # A delivery publishing longer than this is presumed abandoned (its worker died) and reconciled.
 PUBLISHING_LEASE_SECONDS = float(os.environ.get("PUBLISHING_LEASE_SECONDS", "300"))

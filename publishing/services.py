@@ -49,6 +49,7 @@ from publishing.adapters.registry import get_adapter
 from publishing.models import (
     Attempt,
     AttemptOutcome,
+    ChannelCredentials,
     Delivery,
     DeliveryState,
     WorkerHeartbeat,
@@ -200,7 +201,9 @@ def _claim(delivery_id: int, job: int, worker: str) -> tuple[Delivery, Attempt, 
     now = timezone.now()
     with transaction.atomic():
         delivery = (
-            Delivery.objects.select_related("post__workspace", "post__author", "channel")
+            Delivery.objects.select_related(
+                "post__workspace__approval_policy", "post__author", "channel__credentials"
+            )
             .filter(pk=delivery_id, job=job, state=D.QUEUED)
             .first()
         )
@@ -330,7 +333,8 @@ def delivery_publish(*, delivery_id: int, job: int, worker: str = "") -> str:
     if claimed is None:
         return "skipped"
     delivery, attempt, look_first = claimed
-    from publishing.connections import channel_account, credentials_of, credentials_refresh
+    from publishing.connections import channel_account, credentials_refresh
+    from publishing.credentials import credentials_read
 
     try:
         variant = (
@@ -340,13 +344,15 @@ def delivery_publish(*, delivery_id: int, job: int, worker: str = "") -> str:
         )
         if variant is None:
             raise PermanentError(_("The channel was removed from the post."))
+        variant.post = delivery.post
         request = publish_request_for(delivery, variant)
         adapter = get_adapter(delivery.channel.platform)
         account = channel_account(delivery.channel)
-        stored = credentials_of(delivery.channel_id)
-        credentials, version = stored if stored else (None, None)
-        if credentials is None:
-            raise PermanentError(_("The channel is not connected: reconnect it."))
+        try:
+            stored = delivery.channel.credentials  # read with the claim, no query of its own
+        except ChannelCredentials.DoesNotExist:
+            raise PermanentError(_("The channel is not connected: reconnect it.")) from None
+        credentials, version = credentials_read(stored), stored.version
         if look_first:
             found = _find_existing(adapter, account, credentials, request)
             if found is not None and _complete(found, request):
@@ -356,8 +362,11 @@ def delivery_publish(*, delivery_id: int, job: int, worker: str = "") -> str:
                 request.done_parts = found.parts
                 delivery.parts = [{"remote_id": p.remote_id, "url": p.url} for p in found.parts]
 
+        last_part = len(request.thread) + (1 if request.first_comment.strip() else 0)
+
         def on_part(index: int, part: PublishedPart) -> None:
-            _store_part(delivery, index, part)
+            if index < last_part:  # the last part is stored with the result, one write less
+                _store_part(delivery, index, part)
 
         try:
             result = adapter.publish(

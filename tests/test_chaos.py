@@ -51,9 +51,8 @@ def test_given_workers_killed_at_random_and_injected_moments_then_every_post_goe
     from publishing.tasks import publish_delivery
 
     def send(taken, now):
-        for pk, job, run_at in taken:
-            eta = run_at if run_at > now else None
-            publish_delivery.apply_async((pk, job), eta=eta, queue=workers.queue)
+        for pk, job, _run_at in taken:
+            publish_delivery.apply_async((pk, job), queue=workers.queue)
 
     monkeypatch.setattr(dispatch, "_send", send)
     rng = random.Random(4)

@@ -64,11 +64,11 @@ def engine(settings, workspace, members):
 
 @pytest.fixture
 def sent(monkeypatch):
-    """Publish tasks the dispatcher sends, as (delivery id, job, eta), instead of the broker."""
-    messages: list[tuple[int, int, dt.datetime | None]] = []
+    """Publish tasks the dispatcher sends, as (delivery id, job, run_at), instead of the broker."""
+    messages: list[tuple[int, int, dt.datetime]] = []
 
     def record(taken, now):
-        messages.extend((pk, job, run_at if run_at > now else None) for pk, job, run_at in taken)
+        messages.extend(taken)
 
     monkeypatch.setattr(dispatch, "_send", record)
     return messages
@@ -120,20 +120,23 @@ def test_given_a_due_post_when_dispatched_and_worked_then_published_once_with_re
     assert work() == []  # nothing left to do
 
 
-def test_given_a_post_due_within_the_lookahead_when_dispatched_then_sent_with_its_time_as_eta(
+def test_given_a_post_due_within_the_lookahead_then_its_delivery_waits_and_goes_when_due(
     settings, workspace, mastodon, sent, django_capture_on_commit_callbacks
 ):
     settings.PUBLISHING_LOOKAHEAD_SECONDS = 10
     soon = timezone.now() + dt.timedelta(seconds=5)
     later = timezone.now() + dt.timedelta(seconds=60)
-    due_post(workspace, [mastodon], at=soon)
+    near = due_post(workspace, [mastodon], at=soon)
     far = due_post(workspace, [mastodon], at=later)
 
     with django_capture_on_commit_callbacks(execute=True):
-        assert dispatch.deliveries_dispatch_due() == 1
-
-    assert [eta for _pk, _job, eta in sent] == [soon]
+        assert dispatch.deliveries_dispatch_due() == 0
+    assert Delivery.objects.get(post=near).state == D.PENDING  # created ahead, not sent
     assert not Delivery.objects.filter(post=far).exists()  # not even created yet
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert dispatch.deliveries_dispatch_due(now=soon) == 1
+    assert [pk for pk, _job, _eta in sent] == [Delivery.objects.get(post=near).pk]
 
 
 def test_given_a_post_needing_approval_when_dispatched_then_nothing_goes_out(
@@ -213,7 +216,7 @@ def test_given_a_queued_delivery_when_the_text_is_edited_then_the_new_text_goes_
 def test_given_deliveries_when_the_post_is_unscheduled_then_cancelled_and_revived_on_reschedule(
     workspace, mastodon, work
 ):
-    at = timezone.now() + dt.timedelta(seconds=5)
+    at = timezone.now()
     post = due_post(workspace, [mastodon], at=at)
     dispatch.deliveries_sync()
     type(post).objects.filter(pk=post.pk).update(scheduled_at=None, status=PostStatus.DRAFT)

@@ -48,10 +48,8 @@ def send_to(monkeypatch):
         from publishing.tasks import publish_delivery
 
         def send(taken, now):
-            for pk, job, run_at in taken:
-                publish_delivery.apply_async(
-                    (pk, job), eta=run_at if run_at > now else None, queue=queue
-                )
+            for pk, job, _run_at in taken:
+                publish_delivery.apply_async((pk, job), queue=queue)
 
         monkeypatch.setattr(dispatch, "_send", send)
 
