@@ -617,3 +617,18 @@ def test_given_a_worker_node_restarts_then_what_it_held_is_released_at_once(
     assert Delivery.objects.get(pk=pk_dead).state == D.PENDING
     assert Delivery.objects.get(pk=pk_dead).reconcile is True
     assert Delivery.objects.get(pk=pk_other).state == D.PUBLISHING  # another node's: left alone
+
+
+def test_the_publish_hot_path_query_budget(
+    workspace, mastodon, sent, django_capture_on_commit_callbacks, django_assert_num_queries
+):
+    """8 statements: claim (one select with credentials and approval policy, compare-and-set,
+    attempt insert) in one transaction; variant, its media, the post's media; result and attempt
+    end in one more. Inside the test's transaction each atomic block adds SAVEPOINT/RELEASE."""
+    due_post(workspace, [mastodon])
+    with django_capture_on_commit_callbacks(execute=True):
+        dispatch.deliveries_dispatch_due()
+    pk, job, _run_at = sent.pop()
+
+    with django_assert_num_queries(8 + 2 * 2):
+        assert services.delivery_publish(delivery_id=pk, job=job) == "published"
