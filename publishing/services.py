@@ -201,8 +201,10 @@ def _claim(delivery_id: int, job: int, worker: str) -> tuple[Delivery, Attempt, 
     now = timezone.now()
     with transaction.atomic():
         delivery = (
+            # Each join costs PostgreSQL planning time on every call (~0.5 ms here); the author
+            # is read only when someone must be told.
             Delivery.objects.select_related(
-                "post__workspace__approval_policy", "post__author", "channel__credentials"
+                "post__workspace__approval_policy", "channel__credentials"
             )
             .filter(pk=delivery_id, job=job, state=D.QUEUED)
             .first()
