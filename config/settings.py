@@ -281,7 +281,10 @@ CREDENTIALS_KEYS = env_list("CREDENTIALS_KEYS")
 # User-supplied instance/site URLs must be https and public unless this is on (dev and tests).
 PUBLISHING_ALLOW_PRIVATE_URLS = env_bool("PUBLISHING_ALLOW_PRIVATE_URLS", False)
 # Public base URL under which platforms that fetch media (Instagram, Threads, Pinterest) find it.
-PUBLIC_MEDIA_BASE_URL = os.environ.get("PUBLIC_MEDIA_BASE_URL", "")
+# In development the site's own media URL stands in, so the demo can plan such posts.
+PUBLIC_MEDIA_BASE_URL = os.environ.get(
+    "PUBLIC_MEDIA_BASE_URL", f"{SITE_URL.rstrip('/')}/{MEDIA_URL}" if DEBUG else ""
+)
 
 LOGGING = {
     "version": 1,
