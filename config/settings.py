@@ -258,7 +258,14 @@ def _adapter(module: str, cls: str, **options) -> dict:
 
 
 PUBLISHING_ADAPTERS = {
-    "x": _adapter("x", "XAdapter"),
+    # X_AUTH=oauth1 connects new X channels with OAuth 1.0a user context (consumer key/secret).
+    "x": _adapter(
+        "x",
+        "XAdapter",
+        auth=os.environ.get("X_AUTH", "oauth2"),
+        consumer_key=os.environ.get("X_CONSUMER_KEY", ""),
+        consumer_secret=os.environ.get("X_CONSUMER_SECRET", ""),
+    ),
     # LINKEDIN_ORGANIZATIONS=1 asks for the company-page scopes (Community Management API access).
     "linkedin": _adapter(
         "linkedin", "LinkedInAdapter", organizations=env_bool("LINKEDIN_ORGANIZATIONS", False)

@@ -1,18 +1,30 @@
-"""X (Twitter) API v2: OAuth 2.0 with PKCE, posts with media, threads by replying to oneself,
-duplicate/rate-limit mapping and public + non-public metrics in batches of 100."""
+"""X (Twitter) API v2: OAuth 2.0 with PKCE or OAuth 1.0a user context (OPTIONS auth="oauth1"),
+posts with media, threads by replying to oneself, duplicate/rate-limit mapping and public +
+non-public metrics in batches of 100.
+
+Which signature a call carries follows the stored credentials (`extra["auth"]`), not the
+setting, so channels connected before a switch keep working."""
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any, ClassVar
+from urllib.parse import urlencode
 
 import requests
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext as _
+from oauthlib.oauth1 import OAuth1Error
+from requests_oauthlib import OAuth1, OAuth1Session
+from requests_oauthlib.oauth1_session import TokenMissing, TokenRequestDenied
 
 from publishing.adapters import http
 from publishing.adapters.base import (
     Account,
     AdapterError,
+    AuthExpired,
     Capabilities,
+    ConnectError,
     ConnectResult,
     Credentials,
     MediaItem,
@@ -27,6 +39,21 @@ from publishing.adapters.base import (
 from publishing.adapters.oauth2 import OAuth2Adapter
 
 CHUNK_BYTES = 4 * 1024 * 1024  # APPEND segments for chunked (video) uploads
+AUTH_MODES = ("oauth2", "oauth1")
+# Account.config keys of an OAuth 1.0a sign-in in progress (sealed in the session, never stored).
+REQUEST_TOKEN = "oauth1_request_token"
+REQUEST_SECRET = "oauth1_request_secret"
+
+
+class _Secret(str):
+    """A string whose repr hides it (the pending Account is a dataclass with a plain repr)."""
+
+    def __repr__(self) -> str:
+        return "'***'"
+
+
+def is_oauth1(credentials: Credentials) -> bool:
+    return credentials.extra.get("auth") == "oauth1"
 
 
 class XAdapter(OAuth2Adapter):
@@ -47,6 +74,222 @@ class XAdapter(OAuth2Adapter):
     uses_pkce = True
     token_auth_basic = True  # confidential client
     recent_posts: ClassVar[int] = 20
+    request_token_endpoint: ClassVar[str] = "/oauth/request_token"
+    oauth1_authorize_endpoint: ClassVar[str] = "https://api.x.com/oauth/authorize"
+    access_token_endpoint: ClassVar[str] = "/oauth/access_token"
+
+    def __init__(
+        self,
+        *,
+        auth: str = "oauth2",
+        consumer_key: str = "",
+        consumer_secret: str = "",
+        oauth1_authorize_url: str = "",
+        **options: Any,
+    ) -> None:
+        super().__init__(**options)
+        auth = auth or "oauth2"
+        if auth not in AUTH_MODES:
+            raise ImproperlyConfigured(
+                f"PUBLISHING_ADAPTERS['x'] OPTIONS auth must be one of {AUTH_MODES}, not {auth!r}"
+            )
+        self.auth = auth
+        self.consumer_key = consumer_key
+        self.consumer_secret = consumer_secret
+        self.oauth1_authorize_url = oauth1_authorize_url or self.oauth1_authorize_endpoint
+        if auth == "oauth1":
+            self.capabilities = dataclasses.replace(self.capabilities, auth="oauth1")
+            # The platform chooser asks for a client id to know the app is set up; OAuth 2.0
+            # channels connected before the switch keep their own client id for refreshing.
+            self.client_id = self.client_id or consumer_key
+
+    def __repr__(self) -> str:
+        return f"<XAdapter auth={self.auth} base_url={self.base_url}>"
+
+    # -- connecting: OAuth 1.0a -------------------------------------------------------------------
+
+    def _require_consumer(self) -> None:
+        if not (self.consumer_key and self.consumer_secret):
+            raise ConnectError(
+                _(
+                    "%(platform)s is not set up on this server yet: an administrator needs to "
+                    "fill in its consumer key and secret."
+                )
+                % {"platform": self.label}
+            )
+
+    def _oauth1_token(self, oauth: OAuth1Session, fetch: str, url: str) -> dict[str, str]:
+        """A request or access token from X; refusals become ConnectError, nothing echoes a
+        secret (requests-oauthlib puts the response body into its exception text)."""
+        oauth.headers["User-Agent"] = http.USER_AGENT
+        try:
+            return dict(getattr(oauth, fetch)(url, timeout=self.timeout))
+        except TokenRequestDenied as exc:
+            error = self.error_for(exc.response, secrets=(self.consumer_secret,))
+            if isinstance(error, TransientError):
+                raise error from None
+            raise ConnectError(
+                _("%(platform)s refused the authorization (%(reason)s).")
+                % {"platform": self.label, "reason": http.platform_error_text(exc.response)},
+                detail=error.detail,
+                status=exc.response.status_code,
+            ) from None
+        except (TokenMissing, OAuth1Error, ValueError):
+            raise ConnectError(
+                _("%(platform)s answered the sign-in with something we did not understand.")
+                % {"platform": self.label},
+                detail=f"unreadable token response from {url.split('?')[0]}",
+            ) from None
+        except requests.RequestException as exc:
+            raise TransientError(
+                _("%(platform)s could not be reached; try again later.") % {"platform": self.label},
+                detail=type(exc).__name__,
+            ) from None
+
+    def authorization_url(
+        self, *, redirect_uri: str, state: str, code_verifier: str, account: Account
+    ) -> tuple[str, Account]:
+        if self.auth != "oauth1":
+            return super().authorization_url(
+                redirect_uri=redirect_uri,
+                state=state,
+                code_verifier=code_verifier,
+                account=account,
+            )
+        self._require_consumer()
+        # X sends the user back with oauth_token + oauth_verifier only: the state rides along
+        # in the callback URL so the callback can check it like any OAuth 2.0 answer.
+        separator = "&" if "?" in redirect_uri else "?"
+        callback = f"{redirect_uri}{separator}{urlencode({'state': state})}"
+        oauth = OAuth1Session(
+            self.consumer_key, client_secret=self.consumer_secret, callback_uri=callback
+        )
+        token = self._oauth1_token(
+            oauth, "fetch_request_token", self.url(self.request_token_endpoint)
+        )
+        if str(token.get("oauth_callback_confirmed", "")).lower() != "true":
+            raise ConnectError(
+                _("%(platform)s did not accept our callback address.") % {"platform": self.label},
+                detail="oauth_callback_confirmed is not true",
+            )
+        request_token = token["oauth_token"]
+        pending = dataclasses.replace(
+            account,
+            config={
+                **account.config,
+                REQUEST_TOKEN: request_token,
+                REQUEST_SECRET: _Secret(token["oauth_token_secret"]),
+            },
+        )
+        url = f"{self.oauth1_authorize_url}?{urlencode({'oauth_token': request_token})}"
+        return url, pending
+
+    def exchange_code(
+        self, *, code: str, redirect_uri: str, code_verifier: str, account: Account
+    ) -> ConnectResult:
+        config = dict(account.config)
+        request_token = config.pop(REQUEST_TOKEN, "")
+        request_secret = config.pop(REQUEST_SECRET, "")
+        account = dataclasses.replace(account, config=config)  # never stored on the channel
+        if not request_token:
+            return super().exchange_code(
+                code=code, redirect_uri=redirect_uri, code_verifier=code_verifier, account=account
+            )
+        self._require_consumer()
+        oauth = OAuth1Session(
+            self.consumer_key,
+            client_secret=self.consumer_secret,
+            resource_owner_key=request_token,
+            resource_owner_secret=request_secret,
+            verifier=code,
+        )
+        token = self._oauth1_token(
+            oauth, "fetch_access_token", self.url(self.access_token_endpoint)
+        )
+        if not (token.get("oauth_token") and token.get("oauth_token_secret")):
+            raise ConnectError(
+                _("%(platform)s answered the sign-in with something we did not understand.")
+                % {"platform": self.label},
+                detail="access token response without oauth_token/oauth_token_secret",
+            )
+        credentials = Credentials(
+            access_token=token["oauth_token"],
+            extra={"token_secret": token["oauth_token_secret"], "auth": "oauth1"},
+        )  # no expires_at: OAuth 1.0a user tokens do not expire
+        try:
+            return self.identify(account=account, credentials=credentials, token={})
+        except (AuthExpired, PermanentError) as exc:
+            if isinstance(exc, AuthExpired) or not token.get("user_id"):
+                raise ConnectError(exc.message, detail=exc.detail, status=exc.status) from None
+        # users/me refused (e.g. an API tier without it): the token response names the account.
+        screen_name = str(token.get("screen_name", ""))
+        account = dataclasses.replace(
+            account,
+            account_id=str(token["user_id"]),
+            handle=screen_name,
+            name=screen_name,
+            config={**account.config, "username": screen_name},
+        )
+        return ConnectResult(account=account, credentials=credentials)
+
+    def refresh(self, *, account: Account, credentials: Credentials) -> Credentials:
+        if is_oauth1(credentials):
+            return credentials  # OAuth 1.0a user tokens do not expire; a 401 means revoked
+        return super().refresh(account=account, credentials=credentials)
+
+    def credentials_from_token(
+        self, token: dict[str, Any], *, previous: Credentials | None = None
+    ) -> Credentials:
+        credentials = super().credentials_from_token(token, previous=previous)
+        # Mark OAuth 2.0 explicitly: a reconnect merges `extra` with what was stored, which may
+        # be an OAuth 1.0a token secret from before.
+        credentials.extra = {**credentials.extra, "auth": "oauth2"}
+        return credentials
+
+    # -- HTTP -------------------------------------------------------------------------------------
+
+    def oauth1_auth(self, credentials: Credentials) -> OAuth1:
+        return OAuth1(
+            self.consumer_key,
+            client_secret=self.consumer_secret,
+            resource_owner_key=credentials.access_token,
+            resource_owner_secret=credentials.extra.get("token_secret", ""),
+        )
+
+    def auth_headers(self, credentials: Credentials) -> dict[str, str]:
+        if is_oauth1(credentials):
+            return {}  # signed per request in call()
+        return super().auth_headers(credentials)
+
+    def call(
+        self,
+        method: str,
+        path: str,
+        *,
+        credentials: Credentials | None = None,
+        ok=(),
+        **kwargs: Any,
+    ) -> requests.Response:
+        """OAuth 2.0: the shared bearer call. OAuth 1.0a: the same, signed per request."""
+        if credentials is None or not is_oauth1(credentials):
+            return super().call(method, path, credentials=credentials, ok=ok, **kwargs)
+        try:
+            response = self.session.request(
+                method, self.url(path), auth=self.oauth1_auth(credentials), **kwargs
+            )
+        except requests.RequestException as exc:  # never echo the request (it is signed)
+            raise TransientError(
+                _("%(platform)s could not be reached; try again later.") % {"platform": self.label},
+                detail=type(exc).__name__,
+            ) from None
+        if response.status_code >= 400 and response.status_code not in set(ok):
+            secrets = (
+                credentials.access_token,
+                credentials.extra.get("token_secret", ""),
+                self.consumer_secret,
+            )
+            raise self.error_for(response, secrets=secrets)
+        return response
 
     # -- connecting -------------------------------------------------------------------------------
 
