@@ -179,7 +179,7 @@ def test_given_bad_input_when_updating_the_workspace_then_a_field_error_and_noth
 # --- channels -----------------------------------------------------------------------------------
 
 
-def test_given_a_manager_when_creating_a_channel_then_it_is_connected_in_this_workspace(manager):
+def test_given_a_manager_when_adding_a_channel_by_hand_then_it_waits_for_its_account(manager):
     channel = svc.channel_create(
         membership=manager,
         platform="bluesky",
@@ -192,8 +192,14 @@ def test_given_a_manager_when_creating_a_channel_then_it_is_connected_in_this_wo
         manager.workspace_id,
         "bluesky",
         "Acme Bluesky",
-        ChannelState.CONNECTED,
+        ChannelState.NEEDS_RECONNECT,  # no credentials yet: publishing holds its posts
     )
+
+
+def test_given_a_manual_channel_when_added_then_it_is_ready_at_once(manager):
+    channel = svc.channel_create(membership=manager, platform="manual", name="Xing")
+
+    assert channel.state == ChannelState.CONNECTED
 
 
 def test_given_an_unknown_platform_when_creating_a_channel_then_a_field_error(manager):

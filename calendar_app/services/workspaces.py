@@ -26,6 +26,7 @@ from calendar_app.models import (
     Workspace,
 )
 from calendar_app.permissions import Action, require
+from calendar_app.platforms import Platform
 
 M = TypeVar("M", bound=models.Model)
 
@@ -101,7 +102,11 @@ def channel_create(
     handle: str = "",
     account_id: str = "",
 ) -> Channel:
-    """Add a channel by hand (connecting accounts through OAuth comes later)."""
+    """Add a channel by hand, to plan for it before its account is connected.
+
+    Only a manual channel is ready at once; any other waits for its account to be connected
+    (publishing holds its deliveries until then, instead of failing them).
+    """
     require(membership, Action.CHANNEL_MANAGE)
     channel = Channel(
         workspace=membership.workspace,
@@ -109,6 +114,9 @@ def channel_create(
         name=name.strip(),
         handle=handle.strip(),
         account_id=account_id.strip(),
+        state=(
+            ChannelState.CONNECTED if platform == Platform.MANUAL else ChannelState.NEEDS_RECONNECT
+        ),
     )
     _check_channel_unique(channel)
     return _save(channel, duplicate=_channel_duplicate(platform), exclude=["avatar"])

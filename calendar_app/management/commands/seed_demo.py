@@ -27,6 +27,7 @@ from calendar_app.models import (
     ApprovalPolicy,
     Campaign,
     Channel,
+    ChannelState,
     Label,
     MediaAsset,
     MediaKind,
@@ -37,6 +38,7 @@ from calendar_app.models import (
     Role,
     Workspace,
 )
+from calendar_app.platforms import Platform
 from calendar_app.services import approvals
 from calendar_app.services.posts import post_input_from, post_input_problems
 from calendar_app.timeutils import local_to_utc
@@ -546,8 +548,18 @@ class Command(BaseCommand):
 
     def _channels(self, workspace: Workspace) -> dict[str, Channel]:
         return {
+            # No account is really connected in the demo: only the manual channel is ready,
+            # the others wait for "Connect account" (publishing holds their posts meanwhile).
             key: Channel.objects.get_or_create(
-                workspace=workspace, platform=platform, name=name, defaults={"handle": handle}
+                workspace=workspace,
+                platform=platform,
+                name=name,
+                defaults={
+                    "handle": handle,
+                    "state": ChannelState.CONNECTED
+                    if platform == Platform.MANUAL
+                    else ChannelState.NEEDS_RECONNECT,
+                },
             )[0]
             for key, (platform, name, handle) in CHANNELS.items()
         }
