@@ -268,6 +268,9 @@ def test_given_the_broker_down_then_healthz_is_503(client, db, monkeypatch):
     from config.celery import app
 
     WorkerHeartbeat.objects.create(name="beat", last_seen=timezone.now())
+    # Celery reads CELERY_BROKER_URL from the environment before its own setting (CI sets it)
+    monkeypatch.setenv("CELERY_BROKER_URL", "redis://127.0.0.1:1/0")
+    monkeypatch.delenv("CELERY_BROKER_WRITE_URL", raising=False)
     monkeypatch.setattr(app.conf, "broker_url", "redis://127.0.0.1:1/0")
 
     response = client.get("/healthz")
