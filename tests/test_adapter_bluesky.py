@@ -162,7 +162,7 @@ def test_given_handle_and_app_password_when_connecting_then_account_and_session_
             "did": DID,
             "handle": "acme.bsky.social",
             "displayName": "Acme GmbH",
-            "avatar": "https://cdn.test/avatar.jpg",
+            "avatar": "https://images.platform.test/avatar.jpg",
         },
     )
 
@@ -180,7 +180,7 @@ def test_given_handle_and_app_password_when_connecting_then_account_and_session_
         account_id=DID,
         handle="acme.bsky.social",
         name="Acme GmbH",
-        avatar_url="https://cdn.test/avatar.jpg",
+        avatar_url="https://images.platform.test/avatar.jpg",
         config={"pds_url": PDS},
     )
     assert result.credentials.access_token == ACCESS

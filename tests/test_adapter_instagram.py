@@ -122,7 +122,7 @@ def test_given_a_code_when_exchanging_then_the_token_is_made_long_lived_and_the_
             "user_id": "1784",
             "username": "acme",
             "name": "Acme",
-            "profile_picture_url": "https://cdn.test/a.jpg",
+            "profile_picture_url": "https://images.platform.test/a.jpg",
             "account_type": "BUSINESS",
         },
     )

@@ -107,7 +107,7 @@ def test_given_a_code_when_exchanging_then_the_unversioned_token_endpoint_and_lo
             "id": "77",
             "username": "acme",
             "name": "Acme",
-            "threads_profile_picture_url": "https://cdn.test/p.jpg",
+            "threads_profile_picture_url": "https://images.platform.test/p.jpg",
         },
     )
 
@@ -119,7 +119,7 @@ def test_given_a_code_when_exchanging_then_the_unversioned_token_endpoint_and_lo
     assert parse_qs(urlsplit(api.calls[1].request.url).query)["grant_type"] == ["th_exchange_token"]
     assert result.credentials.access_token == TOKEN
     assert result.account.account_id == "77"
-    assert result.account.avatar_url == "https://cdn.test/p.jpg"
+    assert result.account.avatar_url == "https://images.platform.test/p.jpg"
 
 
 def test_given_a_token_when_refreshing_then_th_refresh_token_extends_it(
