@@ -7,6 +7,7 @@ import re
 
 import pytest
 import time_machine
+from django.db import connections
 from django.urls import reverse
 
 from calendar_app.models import MediaAsset, Post, PostVariant
@@ -582,6 +583,9 @@ def browser_page(live_server, editor, settings, monkeypatch):
         errors: list[str] = []
         page.on("pageerror", lambda exc: errors.append(str(exc)))
         yield page
+        # The ORM calls made while Playwright runs use a connection of Playwright's context:
+        # close it, or the test database cannot be dropped at the end of the run.
+        connections.close_all()
         browser.close()
         assert errors == []
 
