@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from accounts.models import User
+from calendar_app.decorations import ChipDecoration, decorations_for
 from calendar_app.models import Campaign, Channel, Label, Post, PostVariant, Workspace
 from calendar_app.platforms import SPECS
 from calendar_app.workflow import STATUS_BADGE, PostStatus
@@ -170,6 +171,7 @@ class CalendarEntry:
     author: str
     channels: list[ChannelInfo]
     labels: list[ColorOption]
+    decoration: ChipDecoration | None = None  # e.g. publishing's "failed", with the reason
 
     @property
     def day(self) -> dt.date | None:
@@ -249,7 +251,8 @@ def idea_posts(workspace: Workspace, filters: CalendarFilters) -> QuerySet[Post]
 def calendar_entries(
     posts: Iterable[Post], *, tz: ZoneInfo, options: FilterOptions, same_posts: Q | None = None
 ) -> list[CalendarEntry]:
-    """Entries for `posts` (evaluated here), with their channels and labels: two queries in all.
+    """Entries for `posts` (evaluated here), with their channels, labels and the decorations
+    other apps add (calendar_app.decorations): one query each.
 
     `same_posts`, a condition on `post_id` selecting the same posts (e.g. a subquery), replaces
     the list of ids: a month's ~800 ids as parameters cost more to send than the subquery.
@@ -268,6 +271,7 @@ def calendar_entries(
         Post.labels.through.objects.filter(where).order_by().values_list("post_id", "label_id")
     ):
         label_ids[post_id].append(label_id)
+    decorations = decorations_for(where)
 
     channel_by_id, label_by_id = options.channel_by_id, options.label_by_id
     channel_rank = {c.id: i for i, c in enumerate(options.channels)}
@@ -312,6 +316,7 @@ def calendar_entries(
                     )
                     if lb in label_by_id
                 ],
+                decoration=decorations.get(post.id),
             )
         )
     return entries

@@ -282,6 +282,8 @@ PUBLISHING_ADAPTERS = {
     "telegram": _adapter("telegram", "TelegramAdapter"),
     "wordpress": _adapter("wordpress", "WordPressAdapter"),
 }
+# What other apps add to calendar chips (calendar_app/decorations.py): publishing's outcome.
+CALENDAR_DECORATORS = ["publishing.selectors.calendar_decorations"]
 # Fernet keys for credentials at rest, comma-separated; the first encrypts, all decrypt (rotation).
 # Without one, a key is generated once into var/ (development only; set it in production).
 CREDENTIALS_KEYS = env_list("CREDENTIALS_KEYS")

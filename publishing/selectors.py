@@ -12,6 +12,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from calendar_app.decorations import ChipDecoration
 from calendar_app.models import Workspace
 from publishing.models import Attempt, Delivery, DeliveryState, WorkerHeartbeat
 
@@ -164,3 +165,34 @@ def _broker_health() -> dict:
         return {"ok": True}
     except Exception as exc:
         return {"ok": False, "error": type(exc).__name__}
+
+
+def calendar_decorations(same_posts: Q) -> dict[int, ChipDecoration]:
+    """The calendar chip of each post that went out or failed: red with the reason for failed
+    or missed deliveries, a warning for partly published posts, a tick for published ones.
+    One query (a settings.CALENDAR_DECORATORS provider)."""
+    by_post: dict[int, list[tuple[str, str, str]]] = {}
+    rows = (
+        Delivery.objects.filter(same_posts)
+        .exclude(state=D.CANCELLED)
+        .order_by()
+        .values_list("post_id", "state", "error", "channel__name")
+    )
+    for post_id, state, error, channel in rows:
+        by_post.setdefault(post_id, []).append((state, error, channel))
+    found: dict[int, ChipDecoration] = {}
+    for post_id, deliveries in by_post.items():
+        states = {state for state, _error, _channel in deliveries}
+        bad = [(s, e, c) for s, e, c in deliveries if s in {D.FAILED, D.MISSED}]
+        reason = "; ".join(f"{channel}: {error or D(state).label}" for state, error, channel in bad)
+        if bad and D.PUBLISHED in states:
+            found[post_id] = ChipDecoration(
+                "partial", "exclamation-triangle-fill", str(_("Partially published")), reason
+            )
+        elif bad:
+            found[post_id] = ChipDecoration(
+                "failed", "exclamation-octagon-fill", str(_("Failed")), reason
+            )
+        elif states == {D.PUBLISHED}:
+            found[post_id] = ChipDecoration("published", "check-circle-fill", str(_("Published")))
+    return found

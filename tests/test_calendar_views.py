@@ -29,7 +29,7 @@ from tests.factories import (
 BERLIN = ZoneInfo("Europe/Berlin")
 UTC = dt.UTC
 NOW = dt.datetime(2027, 1, 10, 11, 0, tzinfo=UTC)  # Sunday, 12:00 in Berlin
-MONTH_QUERIES = 14  # incl. the navbar's unread notification count
+MONTH_QUERIES = 15  # incl. the navbar's unread count and the publishing outcome of the chips
 
 
 @pytest.fixture(autouse=True)
@@ -790,7 +790,7 @@ def test_given_many_posts_when_opening_week_then_query_count_does_not_grow(
     _bulk_posts(editor.workspace, editor.user, count, first_day=dt.date(2027, 1, 11), days=7)
     login(client, editor)
 
-    with django_assert_num_queries(13):  # no ideas: no idea count query; + unread count
+    with django_assert_num_queries(14):  # no ideas: no idea count; + unread count, + outcomes
         response = client.get(week_url())
 
     assert len(scheduled_chip_ids(response)) == count
@@ -803,7 +803,7 @@ def test_given_many_posts_when_opening_list_then_query_count_does_not_grow(
     _bulk_posts(editor.workspace, editor.user, count, first_day=dt.date(2027, 1, 11), days=7)
     login(client, editor)
 
-    with django_assert_num_queries(13):  # with the paginator's count; + unread count
+    with django_assert_num_queries(14):  # with the paginator's count; + unread count, + outcomes
         response = client.get(list_url())
 
     assert len(list_row_ids(response)) == min(count, 50)

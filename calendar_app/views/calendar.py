@@ -100,6 +100,8 @@ class ChipRenderer:
         self.due_soon_until = self.now + DUE_SOON
 
     def _extra_class(self, e: CalendarEntry) -> str:
+        if e.decoration is not None:
+            return f" cal-chip-{escape(e.decoration.kind)}"
         if e.status == PostStatus.MISSED_APPROVAL:
             return " cal-chip-missed"
         if (
@@ -152,12 +154,21 @@ class ChipRenderer:
                 f"{escape(e.status_label)}</span>"
             ),
         )
+        outcome = ""
+        if (d := e.decoration) is not None:
+            # e.g. publishing failed: an icon and the reason as the tooltip
+            tip = f"{d.label}: {d.detail}" if d.detail else d.label
+            outcome = (
+                f'<i class="bi bi-{escape(d.icon)} cal-outcome" data-testid="chip-outcome"'
+                f' title="{escape(tip)}" aria-label="{escape(tip)}"></i>'
+            )
         return (
             f'<a class="cal-chip{self._extra_class(e)}" href="{self.prefix}{e.id}/"'
             f' data-testid="post-chip" data-post-id="{e.id}" data-status="{escape(e.status)}"'
             f' data-version="{e.version}" data-date="{e.day_iso}"'
             f' data-time="{e.time}" data-minute="{e.minute}" draggable="{self.draggable}"'
-            f'{campaign}><span class="cal-chip-line"><span class="cal-chip-time">{e.time}</span>'
+            f'{campaign}><span class="cal-chip-line">{outcome}'
+            f'<span class="cal-chip-time">{e.time}</span>'
             f' <span class="cal-chip-title">{escape(e.title)}</span></span>'
             f'<span class="cal-chip-meta">{channels}{labels}{status}</span></a>'
         )

@@ -1,0 +1,114 @@
+"""The calendar shows what publishing did: red with the reason when a delivery failed or was
+missed, a warning when only some channels got the post, a tick when all did."""
+
+import datetime as dt
+import re
+import uuid
+from pathlib import Path
+
+import pytest
+import time_machine
+from django.urls import reverse
+
+from publishing.models import Delivery, DeliveryState
+from tests.conftest import login
+from tests.factories import ChannelFactory, PostFactory
+
+NOW = dt.datetime(2027, 1, 10, 11, 0, tzinfo=dt.UTC)
+WHEN = dt.datetime(2027, 1, 8, 8, 0, tzinfo=dt.UTC)
+D = DeliveryState
+
+
+@pytest.fixture(autouse=True)
+def frozen_now():
+    with time_machine.travel(NOW, tick=False):
+        yield
+
+
+def delivered(post, channel, state, error=""):
+    return Delivery.objects.create(
+        post=post,
+        channel=channel,
+        workspace=post.workspace,
+        state=state,
+        due_at=post.scheduled_at,
+        run_at=post.scheduled_at,
+        idempotency_key=uuid.uuid4().hex,
+        error=error,
+    )
+
+
+def chip(client, post) -> str:
+    html = client.get(reverse("calendar:month", args=["acme", 2027, 1])).content.decode()
+    match = re.search(rf'<a class="cal-chip[^"]*"[^>]*data-post-id="{post.pk}".*?</a>', html, re.S)
+    assert match, "chip not on the month view"
+    return match.group(0)
+
+
+@pytest.fixture
+def two_channels(workspace):
+    return (
+        ChannelFactory(workspace=workspace, name="Acme Mastodon"),
+        ChannelFactory(workspace=workspace, platform="bluesky", name="Acme Bluesky"),
+    )
+
+
+def test_a_failed_delivery_makes_the_chip_red_with_the_reason(client, editor, two_channels):
+    mastodon, bluesky = two_channels
+    post = PostFactory(workspace=editor.workspace, scheduled_at=WHEN, channels=two_channels)
+    delivered(post, mastodon, D.FAILED, error="The access token is invalid <b>")
+    delivered(post, bluesky, D.FAILED, error="Rate limited")
+    login(client, editor)
+
+    html = chip(client, post)
+
+    assert "cal-chip-failed" in html
+    assert "Acme Mastodon: The access token is invalid &lt;b&gt;" in html
+    assert "Acme Bluesky: Rate limited" in html
+
+
+def test_some_channels_published_and_one_missed_is_partial(client, editor, two_channels):
+    mastodon, bluesky = two_channels
+    post = PostFactory(workspace=editor.workspace, scheduled_at=WHEN, channels=two_channels)
+    delivered(post, mastodon, D.PUBLISHED)
+    delivered(post, bluesky, D.MISSED)
+    login(client, editor)
+
+    html = chip(client, post)
+
+    assert "cal-chip-partial" in html
+    assert "Acme Bluesky: Missed" in html
+
+
+def test_all_published_shows_a_tick_and_cancelled_deliveries_do_not_count(
+    client, editor, two_channels
+):
+    mastodon, bluesky = two_channels
+    post = PostFactory(workspace=editor.workspace, scheduled_at=WHEN, channels=two_channels)
+    delivered(post, mastodon, D.PUBLISHED)
+    delivered(post, bluesky, D.CANCELLED, error="unscheduled")
+    login(client, editor)
+
+    html = chip(client, post)
+
+    assert "cal-chip-published" in html and "check-circle-fill" in html
+
+
+def test_a_post_still_waiting_has_no_outcome(client, editor, two_channels):
+    mastodon, _bluesky = two_channels
+    post = PostFactory(workspace=editor.workspace, scheduled_at=WHEN, channels=two_channels)
+    delivered(post, mastodon, D.PENDING)
+    login(client, editor)
+
+    assert 'data-testid="chip-outcome"' not in chip(client, post)
+
+
+def test_the_calendar_app_never_imports_publishing():
+    """Dependencies point one way: the outcome comes in through settings.CALENDAR_DECORATORS."""
+    root = Path(__file__).resolve().parent.parent / "calendar_app"
+    offenders = [
+        str(path.relative_to(root))
+        for path in root.rglob("*.py")
+        if re.search(r"^\s*(from|import)\s+publishing\b", path.read_text(), re.M)
+    ]
+    assert offenders == []
