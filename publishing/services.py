@@ -9,6 +9,7 @@ one transaction, call the platform outside any transaction, record the result in
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import random
 from collections.abc import Iterable
@@ -16,8 +17,10 @@ from urllib.parse import urljoin
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
-from django.db.models import F
+from django.db import connection, connections, transaction
+from django.db.models import Exists, F, OuterRef, Subquery
+from django.db.models.functions import JSONObject
+from django.db.models.query import get_related_populators
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -28,6 +31,7 @@ from calendar_app.models import (
     MediaAsset,
     Membership,
     Post,
+    PostMedia,
     PostVariant,
     Role,
 )
@@ -154,7 +158,11 @@ def publish_request_for(delivery: Delivery, variant: PostVariant) -> PublishRequ
     """The PublishRequest of a delivery: its variant's text and media, its stable key, and the
     parts that already went out in an earlier attempt."""
     post = delivery.post
-    assets = list(variant.media_override.all()) or [pm.media for pm in post.post_media.all()]
+    # The hot path reads the variant with `has_override` / `has_post_media` (see
+    # `_variant_of`), so a post without media costs no media query at all.
+    assets = list(variant.media_override.all()) if getattr(variant, "has_override", True) else []
+    if not assets and getattr(variant, "has_post_media", True):
+        assets = [pm.media for pm in post.post_media.select_related("media")]
     options: dict = {}
     if delivery.channel.platform == Platform.BLUESKY:
         # A stable createdAt: the same record on every retry, dated at the post's time.
@@ -195,51 +203,179 @@ def _finish_attempt(attempt_id: int, outcome: str, *, error: str = "", status=No
     )
 
 
+def _claim_queryset(delivery_id: int, job: int):
+    # Each join costs PostgreSQL planning time on every call (~0.5 ms here); the author is read
+    # only when someone must be told.
+    return (
+        Delivery.objects.select_related("post__workspace__approval_policy", "channel__credentials")
+        .annotate(variant_json=_variant_json())
+        .filter(pk=delivery_id, job=job, state=D.QUEUED)
+        .order_by()
+    )
+
+
+class _CompiledRead:
+    """The claim's read, compiled by the ORM once per process and connection, then run with new
+    parameters: building and compiling this queryset cost more worker time than running it.
+    Rows become model instances the way the ORM's own ModelIterable does it."""
+
+    # Placeholders (in range: an out-of-range integer would compile to "no rows"), found again
+    # in the compiled parameters.
+    ID, JOB = 2_147_483_001, 2_147_483_003
+
+    def __init__(self, alias: str) -> None:
+        compiler = _claim_queryset(self.ID, self.JOB).query.get_compiler(using=alias)
+        self.sql, params = compiler.as_sql()
+        self.params = list(params)
+        if self.params.count(self.ID) != 1 or self.params.count(self.JOB) != 1:
+            raise ValueError("the claim's read did not compile as expected")
+        self.id_at, self.job_at = self.params.index(self.ID), self.params.index(self.JOB)
+        select, klass_info = compiler.select, compiler.klass_info
+        self.columns = compiler.col_count
+        self.converters = compiler.get_converters([s[0] for s in select[: self.columns]])
+        self.compiler = compiler
+        start, end = klass_info["select_fields"][0], klass_info["select_fields"][-1] + 1
+        self.fields = (start, end)
+        self.init_list = [f[0].target.attname for f in select[start:end]]
+        self.populators = get_related_populators(klass_info, select, alias)
+        self.annotations = dict(compiler.annotation_col_map)
+        self.alias = alias
+
+    def fetch(self, delivery_id: int, job: int) -> Delivery | None:
+        params = list(self.params)
+        params[self.id_at], params[self.job_at] = delivery_id, job
+        with connections[self.alias].cursor() as cursor:
+            cursor.execute(self.sql, params)
+            row = cursor.fetchone()
+        if row is None:
+            return None
+        row = row[: self.columns]
+        if self.converters:
+            row = next(iter(self.compiler.apply_converters([row], self.converters)))
+        start, end = self.fields
+        delivery = Delivery.from_db(self.alias, self.init_list, row[start:end])
+        for populator in self.populators:
+            populator.populate(row, delivery)
+        for name, at in self.annotations.items():
+            setattr(delivery, name, row[at])
+        return delivery
+
+
+_compiled_reads: dict[tuple[str, str], _CompiledRead] = {}
+
+
+def _claim_read(delivery_id: int, job: int) -> Delivery | None:
+    """The queued delivery at `job` with its post, workspace, approval policy, channel,
+    credentials and variant (`variant_json`), in one query; None when it moved on."""
+    key = (connection.alias, connection.vendor)
+    read = _compiled_reads.get(key)
+    if read is None:
+        read = _compiled_reads[key] = _CompiledRead(connection.alias)
+    return read.fetch(delivery_id, job)
+
+
 def _claim(delivery_id: int, job: int, worker: str) -> tuple[Delivery, Attempt, bool] | None:
-    """queued -> publishing with a compare-and-set, plus the attempt row, in one transaction.
-    Returns (delivery, attempt, look_first) or None when there is nothing to do."""
+    """queued -> publishing with a compare-and-set, plus the attempt row, atomically.
+    Returns (delivery, attempt, look_first) or None when there is nothing to do.
+
+    The read needs no transaction: it locks nothing, and the compare-and-set on (state, job)
+    decides. On PostgreSQL the compare-and-set and the attempt insert are one statement."""
     now = timezone.now()
-    with transaction.atomic():
-        delivery = (
-            # Each join costs PostgreSQL planning time on every call (~0.5 ms here); the author
-            # is read only when someone must be told.
-            Delivery.objects.select_related(
-                "post__workspace__approval_policy", "channel__credentials"
-            )
-            .filter(pk=delivery_id, job=job, state=D.QUEUED)
-            .first()
-        )
-        if delivery is None:
-            return None  # another worker, the dispatcher or an edit got there first
-        refusal = _refusal(delivery, now)
-        if refusal is not None:
-            to, reason = refusal
-            fields = {"error": reason} if reason else {}
-            if to == D.PENDING:
-                fields |= {"due_at": delivery.post.scheduled_at or delivery.due_at}
-                fields |= {"run_at": delivery.post.scheduled_at or delivery.run_at}
+    delivery = _claim_read(delivery_id, job)
+    if delivery is None:
+        return None  # another worker, the dispatcher or an edit got there first
+    refusal = _refusal(delivery, now)
+    if refusal is not None:
+        to, reason = refusal
+        fields = {"error": reason} if reason else {}
+        if to == D.PENDING:
+            fields |= {"due_at": delivery.post.scheduled_at or delivery.due_at}
+            fields |= {"run_at": delivery.post.scheduled_at or delivery.run_at}
+        with transaction.atomic():
             moved = delivery_move(delivery_id, job=job, from_states=[D.QUEUED], to=to, **fields)
             if moved and to == D.MISSED:
                 notify_failed(delivery, reason=reason, managers=False)
-            return None
-        if not delivery.rate_reserved:
-            wait = ratelimit.rate_take(
-                channel_id=delivery.channel_id, platform=delivery.channel.platform
+        return None
+    if not delivery.rate_reserved:
+        wait = ratelimit.rate_take(
+            channel_id=delivery.channel_id, platform=delivery.channel.platform
+        )
+        if wait > 0:
+            # A slot is reserved for us; come back then without taking another token.
+            delivery_move(
+                delivery_id,
+                job=job,
+                from_states=[D.QUEUED],
+                to=D.PENDING,
+                run_at=now + dt.timedelta(seconds=wait),
+                rate_reserved=True,
             )
-            if wait > 0:
-                # A slot is reserved for us; come back then without taking another token.
-                delivery_move(
-                    delivery_id,
-                    job=job,
-                    from_states=[D.QUEUED],
-                    to=D.PENDING,
-                    run_at=now + dt.timedelta(seconds=wait),
-                    rate_reserved=True,
-                )
-                return None
-        look_first = delivery.reconcile
+            return None
+    look_first = delivery.reconcile
+    worker = worker[:200]
+    if connection.vendor == "postgresql":
+        attempt_id = _claim_and_start_sql(delivery_id, job, worker, now)
+    else:
+        attempt_id = _claim_and_start_orm(delivery, job, worker, now)
+    if attempt_id is None:
+        return None
+    delivery.job = job + 1
+    delivery.attempts += 1
+    delivery.state = D.PUBLISHING
+    delivery.reconcile = True
+    delivery.rate_reserved = False
+    delivery.claimed_at = now
+    attempt = Attempt(
+        pk=attempt_id,
+        delivery=delivery,
+        workspace_id=delivery.workspace_id,
+        started_at=now,
+        worker=worker,
+        idempotency_key=delivery.idempotency_key,
+    )
+    attempt._state.adding = False
+    attempt._state.db = connection.alias
+    return delivery, attempt, look_first
+
+
+# From the claim until the result is recorded the outcome is unknown: reconcile = TRUE.
+_CLAIM_SQL = """
+WITH claimed AS (
+    UPDATE {delivery}
+       SET state = %(to)s, job = job + 1, updated_at = %(now)s, claimed_at = %(now)s,
+           attempts = attempts + 1, reconcile = TRUE, rate_reserved = FALSE
+     WHERE id = %(id)s AND job = %(job)s AND state = %(from)s
+    RETURNING id, workspace_id, idempotency_key
+)
+INSERT INTO {attempt} (delivery_id, workspace_id, started_at, worker, outcome, error,
+                       idempotency_key)
+SELECT id, workspace_id, %(now)s, %(worker)s, '', '', idempotency_key FROM claimed
+RETURNING id
+"""
+
+
+def _claim_and_start_sql(delivery_id: int, job: int, worker: str, now: dt.datetime) -> int | None:
+    """PostgreSQL: compare-and-set and attempt insert in one statement (one round trip,
+    atomic on its own). The attempt's id, or None when someone else moved the delivery."""
+    sql = _CLAIM_SQL.format(delivery=Delivery._meta.db_table, attempt=Attempt._meta.db_table)
+    params = {
+        "to": D.PUBLISHING,
+        "from": D.QUEUED,
+        "now": now,
+        "id": delivery_id,
+        "job": job,
+        "worker": worker,
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    return row[0] if row else None
+
+
+def _claim_and_start_orm(delivery: Delivery, job: int, worker: str, now: dt.datetime) -> int | None:
+    with transaction.atomic():
         if not delivery_move(
-            delivery_id,
+            delivery.pk,
             job=job,
             from_states=[D.QUEUED],
             to=D.PUBLISHING,
@@ -249,17 +385,57 @@ def _claim(delivery_id: int, job: int, worker: str) -> tuple[Delivery, Attempt, 
             rate_reserved=False,
         ):
             return None
-        delivery.job = job + 1
-        delivery.attempts += 1
-        delivery.state = D.PUBLISHING
         attempt = Attempt.objects.create(
-            delivery=delivery,
+            delivery_id=delivery.pk,
             workspace_id=delivery.workspace_id,
             started_at=now,
-            worker=worker[:200],
+            worker=worker,
             idempotency_key=delivery.idempotency_key,
         )
-    return delivery, attempt, look_first
+    return attempt.pk
+
+
+def _variant_json() -> Subquery:
+    """The delivery's variant as one JSON value of the claim's read (no query of its own), with
+    whether it (or else the post) has media: media is read only for posts that have some."""
+    through = PostVariant.media_override.through
+    variant = PostVariant.objects.filter(
+        post_id=OuterRef("post_id"), channel_id=OuterRef("channel_id")
+    ).order_by()
+    return Subquery(
+        variant.values(
+            json=JSONObject(
+                id="id",
+                body_override="body_override",
+                title_override="title_override",
+                first_comment="first_comment",
+                has_override=Exists(through.objects.filter(postvariant_id=OuterRef("pk"))),
+                has_post_media=Exists(PostMedia.objects.filter(post_id=OuterRef("post_id"))),
+            )
+        )[:1]
+    )
+
+
+def _variant_of(delivery: Delivery) -> PostVariant | None:
+    """The variant read with the claim (`variant_json`), or None when the channel was removed."""
+    data = delivery.variant_json
+    if isinstance(data, str):  # SQLite returns the JSON as text
+        data = json.loads(data)
+    if not data:
+        return None
+    variant = PostVariant(
+        id=data["id"],
+        post=delivery.post,
+        channel_id=delivery.channel_id,
+        body_override=data["body_override"],
+        title_override=data["title_override"],
+        first_comment=data["first_comment"],
+    )
+    variant._state.adding = False
+    variant._state.db = connection.alias
+    variant.has_override = bool(data["has_override"])
+    variant.has_post_media = bool(data["has_post_media"])
+    return variant
 
 
 def _store_part(delivery: Delivery, index: int, part: PublishedPart) -> None:
@@ -275,6 +451,8 @@ def _record_published(
     delivery: Delivery, attempt: Attempt, result: PublishResult, outcome: str
 ) -> bool:
     parts = [{"remote_id": p.remote_id, "url": p.url} for p in result.parts] or delivery.parts
+    if connection.vendor == "postgresql":
+        return _record_published_sql(delivery, attempt, result, outcome, parts)
     with transaction.atomic():
         moved = delivery_move(
             delivery.pk,
@@ -290,6 +468,47 @@ def _record_published(
         )
         _finish_attempt(attempt.pk, outcome)
     return moved
+
+
+# The result and the attempt's end: one statement, so one round trip and atomic on its own.
+_PUBLISHED_SQL = """
+WITH moved AS (
+    UPDATE {delivery}
+       SET state = %(to)s, job = job + 1, updated_at = %(now)s, remote_id = %(remote_id)s,
+           url = %(url)s, parts = %(parts)s::jsonb, published_at = %(now)s, reconcile = FALSE,
+           error = ''
+     WHERE id = %(id)s AND job = %(job)s AND state = %(from)s
+    RETURNING id
+), ended AS (
+    UPDATE {attempt}
+       SET finished_at = %(now)s, outcome = %(outcome)s, error = '', http_status = NULL
+     WHERE id = %(attempt_id)s
+    RETURNING id
+)
+SELECT (SELECT count(*) FROM moved), (SELECT count(*) FROM ended)
+"""
+
+
+def _record_published_sql(
+    delivery: Delivery, attempt: Attempt, result: PublishResult, outcome: str, parts: list
+) -> bool:
+    sql = _PUBLISHED_SQL.format(delivery=Delivery._meta.db_table, attempt=Attempt._meta.db_table)
+    params = {
+        "to": D.PUBLISHED,
+        "from": D.PUBLISHING,
+        "now": timezone.now(),
+        "remote_id": result.remote_id,
+        "url": result.url,
+        "parts": json.dumps(parts),
+        "id": delivery.pk,
+        "job": delivery.job,
+        "outcome": outcome,
+        "attempt_id": attempt.pk,
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        moved, _ended = cursor.fetchone()
+    return bool(moved)
 
 
 def _record_failure(delivery: Delivery, attempt: Attempt, exc: Exception) -> str:
@@ -339,14 +558,9 @@ def delivery_publish(*, delivery_id: int, job: int, worker: str = "") -> str:
     from publishing.credentials import credentials_read
 
     try:
-        variant = (
-            PostVariant.objects.prefetch_related("media_override")
-            .filter(post_id=delivery.post_id, channel_id=delivery.channel_id)
-            .first()
-        )
+        variant = _variant_of(delivery)
         if variant is None:
             raise PermanentError(_("The channel was removed from the post."))
-        variant.post = delivery.post
         request = publish_request_for(delivery, variant)
         adapter = get_adapter(delivery.channel.platform)
         account = channel_account(delivery.channel)
