@@ -12,6 +12,7 @@ import datetime as dt
 import json
 import logging
 import random
+import threading
 from collections.abc import Iterable
 from urllib.parse import urljoin
 
@@ -261,16 +262,18 @@ class _CompiledRead:
         return delivery
 
 
-_compiled_reads: dict[tuple[str, str], _CompiledRead] = {}
+# Per thread, like Django's connections (the compiler keeps the connection it compiled for).
+_compiled_reads = threading.local()
 
 
 def _claim_read(delivery_id: int, job: int) -> Delivery | None:
     """The queued delivery at `job` with its post, workspace, approval policy, channel,
     credentials and variant (`variant_json`), in one query; None when it moved on."""
+    reads = _compiled_reads.__dict__
     key = (connection.alias, connection.vendor)
-    read = _compiled_reads.get(key)
+    read = reads.get(key)
     if read is None:
-        read = _compiled_reads[key] = _CompiledRead(connection.alias)
+        read = reads[key] = _CompiledRead(connection.alias)
     return read.fetch(delivery_id, job)
 
 
