@@ -61,7 +61,7 @@ def test_without_a_public_media_url_the_same_post_can_still_be_kept_as_an_idea(
 
 
 def test_with_a_public_media_url_the_instagram_post_is_scheduled(settings, editor, image):
-    settings.PUBLIC_MEDIA_BASE_URL = "https://cdn.example.com/media/"
+    settings.PUBLIC_MEDIA_BASE_URL = "https://media.example.com/media/"
     instagram = ChannelFactory(workspace=editor.workspace, platform="instagram")
 
     post = post_create(membership=editor, data=_input(instagram, image))
