@@ -45,6 +45,7 @@ from calendar_app.models import (
     Workspace,
 )
 from calendar_app.permissions import Action, require
+from calendar_app.services.locking import check_version, post_lock
 from calendar_app.workflow import APPROVED_STATUSES, PostStatus, can_transition
 
 logger = logging.getLogger(__name__)
@@ -314,13 +315,6 @@ def step_approvers(workspace: Workspace, post: Post, step: dict | None) -> list[
 # --- the one writer of Post.status -------------------------------------------------------------
 
 
-def _lock(workspace_id: int, post_id: int) -> Post:
-    try:
-        return Post.objects.select_for_update().get(pk=post_id, workspace_id=workspace_id)
-    except Post.DoesNotExist:
-        raise ValidationError(_("This post does not exist (any more)."), code="missing") from None
-
-
 def post_transition(
     *,
     post: Post,
@@ -385,14 +379,6 @@ def _notify(kind: str, *, recipients: Iterable[User], post: Post, actor: User | 
 # --- actions -------------------------------------------------------------------------------
 
 
-def _check_version(post: Post, expected_version: int | None) -> None:
-    if expected_version is not None and expected_version != post.version:
-        raise ValidationError(
-            _("Someone else changed this post in the meantime. Reload to see their changes."),
-            code="stale",
-        )
-
-
 def _check_schedulable(post: Post) -> None:
     from calendar_app.services.posts import _check_publishable, post_input_from
 
@@ -435,8 +421,8 @@ def post_submit_for_review(
     *, membership: Membership, post_id: int, expected_version: int | None = None
 ) -> Post:
     require(membership, Action.POST_EDIT)
-    post = _lock(membership.workspace_id, post_id)
-    _check_version(post, expected_version)
+    post = post_lock(membership.workspace_id, post_id)
+    check_version(post, expected_version)
     policy = policy_for(membership.workspace)
     if policy.mode == ApprovalMode.NONE:
         raise ValidationError(_("This workspace does not use approvals."))
@@ -544,7 +530,7 @@ def _decide_setup(
     expected_step: int | None,
     expected_revision: int | None,
 ) -> tuple[Post, ReviewRound, PostRevision]:
-    post = _lock(workspace.pk, post_id)
+    post = post_lock(workspace.pk, post_id)
     round_ = _active_round(post)
     if post.status not in (S.IN_REVIEW, S.MISSED_APPROVAL) or round_ is None:
         raise ValidationError(
@@ -786,8 +772,8 @@ def post_withdraw(
 ) -> Post:
     """The author takes the post back to draft; a running review ends, its history stays."""
     require(membership, Action.POST_EDIT)
-    post = _lock(membership.workspace_id, post_id)
-    _check_version(post, expected_version)
+    post = post_lock(membership.workspace_id, post_id)
+    check_version(post, expected_version)
     if post.author_id != membership.user_id:
         raise PermissionDenied(_("Only the author can withdraw a post."))
     if post.status == S.DRAFT:
@@ -814,8 +800,8 @@ def post_schedule(
     With approval required only approved posts can be scheduled; without, drafts can.
     """
     require(membership, Action.POST_RESCHEDULE)
-    post = _lock(membership.workspace_id, post_id)
-    _check_version(post, expected_version)
+    post = post_lock(membership.workspace_id, post_id)
+    check_version(post, expected_version)
     policy = policy_for(membership.workspace)
     allowed_from = {S.APPROVED}
     if policy.mode != ApprovalMode.REQUIRED:
@@ -1166,7 +1152,7 @@ def post_comment_add(
         workspace = link.workspace
         author = None
         internal = False
-    post = _lock(workspace.pk, post_id)
+    post = post_lock(workspace.pk, post_id)
     channel = None
     if channel_id is not None:
         variant = post.variants.select_related("channel").filter(channel_id=channel_id).first()

@@ -30,6 +30,11 @@ from calendar_app.models import (
 from calendar_app.permissions import Action, require
 from calendar_app.platforms import MediaInfo, variant_problems
 from calendar_app.services import approvals
+from calendar_app.services.locking import (  # noqa: F401  (StaleEdit: part of this API)
+    StaleEdit,
+    check_version,
+    post_lock,
+)
 from calendar_app.timeutils import local_to_utc, move_to_day
 from calendar_app.workflow import EDITABLE_STATUSES
 
@@ -37,10 +42,6 @@ NO_CHANNEL_PROBLEM = gettext_noop("Choose at least one channel before scheduling
 
 # Where a post lands when an idea is dropped on a day without a time.
 DEFAULT_LOCAL_TIME = dt.time(9, 0)
-
-
-class StaleEdit(ValidationError):
-    """The post changed since the form or calendar was loaded."""
 
 
 @dataclass
@@ -170,14 +171,6 @@ def _check_editable(post: Post) -> None:
         )
 
 
-def _check_version(post: Post, expected_version: int | None) -> None:
-    if expected_version is not None and expected_version != post.version:
-        raise StaleEdit(
-            _("Someone else changed this post in the meantime. Reload to see their changes."),
-            code="stale",
-        )
-
-
 # --- writes -----------------------------------------------------------------------------------
 
 
@@ -220,22 +213,13 @@ def post_create(*, membership: Membership, data: PostInput) -> Post:
     return post
 
 
-def _lock_post(membership: Membership, post_id: int) -> Post:
-    try:
-        return Post.objects.select_for_update().get(
-            pk=post_id, workspace_id=membership.workspace_id
-        )
-    except Post.DoesNotExist:
-        raise ValidationError(_("This post does not exist (any more)."), code="missing") from None
-
-
 @transaction.atomic
 def post_update(
     *, membership: Membership, post_id: int, data: PostInput, expected_version: int | None
 ) -> Post:
     require(membership, Action.POST_EDIT)
-    post = _lock_post(membership, post_id)
-    _check_version(post, expected_version)
+    post = post_lock(membership.workspace_id, post_id)
+    check_version(post, expected_version)
     _check_editable(post)
     _check_same_workspace(membership.workspace, data)
     _check_not_past(data.scheduled_at, previous=post.scheduled_at)
@@ -296,8 +280,8 @@ def post_reschedule(
     change); an idea gets DEFAULT_LOCAL_TIME.
     """
     require(membership, Action.POST_RESCHEDULE)
-    post = _lock_post(membership, post_id)
-    _check_version(post, expected_version)
+    post = post_lock(membership.workspace_id, post_id)
+    check_version(post, expected_version)
     _check_editable(post)
     tz = membership.workspace.tz
     if local_time is not None:
@@ -333,8 +317,8 @@ def post_unschedule(
 ) -> Post:
     """Take a post off the calendar: it becomes an idea again."""
     require(membership, Action.POST_RESCHEDULE)
-    post = _lock_post(membership, post_id)
-    _check_version(post, expected_version)
+    post = post_lock(membership.workspace_id, post_id)
+    check_version(post, expected_version)
     _check_editable(post)
     if post.scheduled_at is None:
         return post
@@ -344,7 +328,7 @@ def post_unschedule(
 @transaction.atomic
 def post_delete(*, membership: Membership, post_id: int) -> None:
     require(membership, Action.POST_DELETE)
-    post = _lock_post(membership, post_id)
+    post = post_lock(membership.workspace_id, post_id)
     _check_editable(post)
     post.delete()
 
