@@ -268,16 +268,21 @@ def test_given_the_broker_down_then_healthz_is_503(client, db, monkeypatch):
     from config.celery import app
 
     WorkerHeartbeat.objects.create(name="beat", last_seen=timezone.now())
-    # Celery reads CELERY_BROKER_URL from the environment before its own setting (CI sets it)
+    # The setting first: monkeypatch keeps the value read now to restore it, and Celery reads
+    # the environment before its own setting, so patching the environment first would make the
+    # dead URL the "old" value. Then the environment, which CI sets and which would win.
+    monkeypatch.setattr(app.conf, "broker_url", "redis://127.0.0.1:1/0")
     monkeypatch.setenv("CELERY_BROKER_URL", "redis://127.0.0.1:1/0")
     monkeypatch.delenv("CELERY_BROKER_WRITE_URL", raising=False)
-    monkeypatch.setattr(app.conf, "broker_url", "redis://127.0.0.1:1/0")
 
     response = client.get("/healthz")
 
     assert response.status_code == 503
     assert response.json()["broker"]["ok"] is False
     assert response.json()["database"]["ok"] is True
+    # and nothing of the dead broker is left for workers started by later tests
+    monkeypatch.undo()
+    assert app.conf.broker_url != "redis://127.0.0.1:1/0"
 
 
 def test_given_the_database_down_then_healthz_is_503(client, db, monkeypatch):
