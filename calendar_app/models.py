@@ -11,7 +11,7 @@ from functools import cached_property
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import RegexValidator
+from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.timezone import now as timezone_now
@@ -43,6 +43,10 @@ class Workspace(models.Model):
     language = models.CharField(
         _("language"), max_length=8, choices=settings.LANGUAGES, default="de"
     )
+    # Link tracking (the links app): add utm_* parameters to links when a post goes out, and
+    # replace them with our own short links that count clicks.
+    utm_tagging = models.BooleanField(_("add UTM parameters to links"), default=False)
+    shorten_links = models.BooleanField(_("track clicks with short links"), default=False)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
 
     class Meta:
@@ -136,6 +140,17 @@ class Campaign(models.Model):
     starts_on = models.DateField(_("start"), null=True, blank=True)
     ends_on = models.DateField(_("end"), null=True, blank=True)
     description = models.TextField(_("description"), blank=True)
+    # utm_campaign value for its posts' links; empty: derived from the name (links app).
+    utm_campaign = models.SlugField(_("UTM campaign"), max_length=100, blank=True)
+    budget = models.DecimalField(  # for cost per click in the campaign report
+        _("budget"),
+        max_digits=12,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0)],
+    )
+    currency = models.CharField(_("currency"), max_length=3, default="EUR")
 
     class Meta:
         ordering = ["name"]

@@ -1,10 +1,13 @@
 from django.contrib import admin
 
 from publishing.models import (
+    AccountSnapshot,
     Attempt,
     ChannelCredentials,
     Delivery,
+    MetricSnapshot,
     OAuthAppRegistration,
+    RemotePost,
     WorkerHeartbeat,
 )
 
@@ -83,3 +86,37 @@ class AttemptAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None) -> bool:
         return False
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Rows the metrics workers write; the admin reads them."""
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(RemotePost)
+class RemotePostAdmin(ReadOnlyAdmin):
+    list_display = ("remote_id", "channel", "source", "published_at", "next_pull_at", "step")
+    list_filter = ("source", "channel__platform", "workspace")
+    list_select_related = ("channel",)
+    search_fields = ("remote_id", "text")
+    date_hierarchy = "published_at"
+
+
+@admin.register(MetricSnapshot)
+class MetricSnapshotAdmin(ReadOnlyAdmin):
+    list_display = ("remote_post", "seq", "taken_at", "likes", "comments", "shares", "impressions")
+    list_select_related = ("remote_post",)
+    raw_id_fields = ("remote_post",)
+
+
+@admin.register(AccountSnapshot)
+class AccountSnapshotAdmin(ReadOnlyAdmin):
+    list_display = ("channel", "day", "followers", "following", "posts")
+    list_filter = ("workspace",)
+    list_select_related = ("channel",)
+    date_hierarchy = "day"

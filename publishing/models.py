@@ -216,3 +216,142 @@ class Attempt(models.Model):
         if self.finished_at is None:
             return None
         return round((self.finished_at - self.started_at).total_seconds() * 1000)
+
+
+# --- engagement metrics ---------------------------------------------------------------------------
+# A RemotePost is one post live on a platform whose numbers we pull: one of our deliveries, or a
+# post found on the account when it was connected (backfill), so the dashboard is useful on day
+# one. MetricSnapshot is its time series (post-lifetime totals at a moment); AccountSnapshot is
+# the account's own daily numbers (followers). The two kinds are never summed into each other.
+
+
+class RemotePostSource(models.TextChoices):
+    APP = "app", _("Published with this app")
+    IMPORTED = "imported", _("Found on the account")
+
+
+class RemotePost(models.Model):
+    """A post on a platform whose engagement we follow, with its pull schedule and the latest
+    lifetime totals (copied from its newest snapshot, so aggregates never scan the series).
+
+    `next_pull_at` is when its numbers are due again (NULL: the schedule has ended); `step` is
+    the index of the next step of the decaying schedule (publishing.metrics); `unchanged` counts
+    pulls in a row that brought the same numbers (such posts are pulled less often).
+    Metric columns are NULL where the platform does not report that number.
+    """
+
+    workspace = models.ForeignKey(
+        "calendar_app.Workspace", on_delete=models.CASCADE, related_name="+"
+    )
+    channel = models.ForeignKey(
+        "calendar_app.Channel", on_delete=models.CASCADE, related_name="remote_posts"
+    )
+    delivery = models.OneToOneField(  # NULL for imported posts, or once our post was deleted
+        Delivery,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="remote_post",
+    )
+    source = models.CharField(
+        _("source"), max_length=10, choices=RemotePostSource.choices, default=RemotePostSource.APP
+    )
+    remote_id = models.CharField(_("remote id"), max_length=500)
+    url = models.URLField(_("public URL"), max_length=1000, blank=True)
+    text = models.TextField(_("text"), blank=True)  # an excerpt, for lists and imported posts
+    published_at = models.DateTimeField(_("published"))
+    # the pull schedule
+    next_pull_at = models.DateTimeField(_("next pull"), null=True, blank=True)
+    step = models.PositiveSmallIntegerField(default=0)
+    unchanged = models.PositiveSmallIntegerField(default=0)
+    failures = models.PositiveSmallIntegerField(default=0)
+    last_pulled_at = models.DateTimeField(_("last pulled"), null=True, blank=True)
+    last_error = models.TextField(_("last error"), blank=True)
+    # latest lifetime totals
+    likes = models.BigIntegerField(_("likes"), null=True, blank=True)
+    comments = models.BigIntegerField(_("comments"), null=True, blank=True)
+    shares = models.BigIntegerField(_("shares"), null=True, blank=True)
+    impressions = models.BigIntegerField(_("impressions"), null=True, blank=True)
+    clicks = models.BigIntegerField(_("clicks"), null=True, blank=True)
+    saves = models.BigIntegerField(_("saves"), null=True, blank=True)
+    video_views = models.BigIntegerField(_("video views"), null=True, blank=True)
+    quotes = models.BigIntegerField(_("quotes"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-published_at", "-id"]
+        verbose_name = _("published post")
+        verbose_name_plural = _("published posts")
+        constraints = [
+            models.UniqueConstraint(fields=["channel", "remote_id"], name="remote_post_unique")
+        ]
+        indexes = [
+            models.Index(
+                fields=["next_pull_at"],
+                name="remote_post_due",
+                condition=models.Q(next_pull_at__isnull=False),
+            ),
+            models.Index(fields=["workspace", "published_at"], name="remote_post_ws_published"),
+            models.Index(fields=["channel", "published_at"], name="remote_post_ch_published"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.remote_id} on channel {self.channel_id}"
+
+
+class MetricSnapshot(models.Model):
+    """A remote post's lifetime totals at one moment. `seq` is the pull's number for this post:
+    (remote_post, seq) is unique, so a pull that runs twice never stores two snapshots."""
+
+    remote_post = models.ForeignKey(RemotePost, on_delete=models.CASCADE, related_name="snapshots")
+    seq = models.PositiveIntegerField()
+    taken_at = models.DateTimeField(_("taken"))
+    likes = models.BigIntegerField(_("likes"), null=True, blank=True)
+    comments = models.BigIntegerField(_("comments"), null=True, blank=True)
+    shares = models.BigIntegerField(_("shares"), null=True, blank=True)
+    impressions = models.BigIntegerField(_("impressions"), null=True, blank=True)
+    clicks = models.BigIntegerField(_("clicks"), null=True, blank=True)
+    saves = models.BigIntegerField(_("saves"), null=True, blank=True)
+    video_views = models.BigIntegerField(_("video views"), null=True, blank=True)
+    quotes = models.BigIntegerField(_("quotes"), null=True, blank=True)
+    raw = models.JSONField(default=dict, blank=True)  # the platform's payload, as received
+
+    class Meta:
+        ordering = ["remote_post", "taken_at"]
+        verbose_name = _("metric snapshot")
+        verbose_name_plural = _("metric snapshots")
+        constraints = [
+            models.UniqueConstraint(fields=["remote_post", "seq"], name="metric_snapshot_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"snapshot {self.seq} of {self.remote_post_id} @ {self.taken_at:%Y-%m-%d %H:%M}"
+
+
+class AccountSnapshot(models.Model):
+    """An account's own numbers on one day (followers...): period metrics, kept apart from the
+    post-lifetime ones. One row per channel and day; a later pull that day updates it."""
+
+    workspace = models.ForeignKey(
+        "calendar_app.Workspace", on_delete=models.CASCADE, related_name="+"
+    )
+    channel = models.ForeignKey(
+        "calendar_app.Channel", on_delete=models.CASCADE, related_name="account_snapshots"
+    )
+    day = models.DateField(_("day"))
+    taken_at = models.DateTimeField(_("taken"))
+    followers = models.BigIntegerField(_("followers"), null=True, blank=True)
+    following = models.BigIntegerField(_("following"), null=True, blank=True)
+    posts = models.BigIntegerField(_("posts"), null=True, blank=True)
+    raw = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["channel", "day"]
+        verbose_name = _("account snapshot")
+        verbose_name_plural = _("account snapshots")
+        constraints = [
+            models.UniqueConstraint(fields=["channel", "day"], name="account_snapshot_unique")
+        ]
+        indexes = [models.Index(fields=["workspace", "day"], name="account_snapshot_ws_day")]
+
+    def __str__(self) -> str:
+        return f"channel {self.channel_id} on {self.day}"

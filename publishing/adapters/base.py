@@ -176,6 +176,27 @@ class MetricsSnapshot:
     raw: dict[str, Any] = field(default_factory=dict)
 
 
+# Account-level (period) numbers an adapter may report; kept apart from post-lifetime metrics.
+ACCOUNT_METRIC_NAMES = ("followers", "following", "posts")
+
+
+@dataclass
+class AccountMetrics:
+    values: dict[str, int]  # keys from ACCOUNT_METRIC_NAMES; missing = not available
+    raw: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class RemotePostInfo:
+    """A post found on the account (backfill): what it is, when it went out, its numbers."""
+
+    remote_id: str
+    url: str
+    text: str
+    published_at: dt.datetime
+    metrics: MetricsSnapshot | None = None
+
+
 @dataclass(frozen=True)
 class Capabilities:
     """What an adapter can do, beyond the editorial limits in calendar_app.platforms."""
@@ -186,7 +207,9 @@ class Capabilities:
     idempotency_key: bool = False
     delete: bool = True
     metrics: frozenset[str] = frozenset()
-    metrics_batch_size: int = 1
+    metrics_batch_size: int = 1  # remote ids per fetch_metrics call
+    account_metrics: frozenset[str] = frozenset()  # from ACCOUNT_METRIC_NAMES
+    lists_recent_posts: bool = False  # list_recent_posts() works (history backfill)
     fetches_media_by_url: bool = False
     needs_instance_url: bool = False  # Mastodon instance, Bluesky PDS, WordPress site
 
@@ -272,4 +295,17 @@ class PlatformAdapter:
     def fetch_metrics(
         self, *, account: Account, credentials: Credentials, remote_ids: list[str]
     ) -> list[MetricsSnapshot]:
+        raise NotImplementedError
+
+    def fetch_account_metrics(
+        self, *, account: Account, credentials: Credentials
+    ) -> AccountMetrics:
+        """The account's own numbers now (followers...), for the daily account snapshot."""
+        raise NotImplementedError
+
+    def list_recent_posts(
+        self, *, account: Account, credentials: Credentials, since: dt.datetime, limit: int = 200
+    ) -> list[RemotePostInfo]:
+        """The account's own posts published since `since` (newest first, at most `limit`),
+        including ones not made with this app, with their numbers where the listing has them."""
         raise NotImplementedError
