@@ -61,6 +61,8 @@ INSTALLED_APPS = [
     "calendar_app",
     "publishing",
     "notifications",
+    "links",
+    "analytics",
 ]
 
 MIDDLEWARE = [

@@ -7,7 +7,7 @@ from django.urls import reverse
 
 from tests.factories import UserFactory
 
-OUR_APPS = ("accounts", "calendar_app", "publishing", "notifications")
+OUR_APPS = ("accounts", "calendar_app", "publishing", "notifications", "links", "analytics")
 MODELS = [m for m in apps.get_models() if m._meta.app_label in OUR_APPS]
 
 
