@@ -103,12 +103,15 @@ def test_a_post_still_waiting_has_no_outcome(client, editor, two_channels):
     assert 'data-testid="chip-outcome"' not in chip(client, post)
 
 
-def test_the_calendar_app_never_imports_publishing():
-    """Dependencies point one way: the outcome comes in through settings.CALENDAR_DECORATORS."""
+def test_the_calendar_app_never_imports_publishing_links_or_analytics():
+    """Dependencies point one way: what other apps add to the calendar comes in through settings
+    hooks (CALENDAR_DECORATORS...), never by import."""
     root = Path(__file__).resolve().parent.parent / "calendar_app"
     offenders = [
         str(path.relative_to(root))
         for path in root.rglob("*.py")
-        if re.search(r"^\s*(from|import)\s+publishing\b", path.read_text(), re.M)
+        if re.search(
+            r"^\s*(from|import)\s+(publishing|links|analytics)\b", path.read_text(), re.M
+        )
     ]
     assert offenders == []
