@@ -4,6 +4,7 @@ happens; e-mails leave through a Celery task, only after the surrounding transac
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 from collections.abc import Iterable
@@ -13,6 +14,7 @@ from django.conf import settings
 from django.core.mail import send_mail
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
+from django.db.models import Q
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -188,3 +190,22 @@ def notification_preferences_set(*, user: User, choices: dict[str, tuple[bool, b
             NotificationPreference.objects.update_or_create(
                 user=user, kind=kind, defaults={"in_app": in_app, "email": email}
             )
+
+
+# Read notifications are kept this long, unread ones longer: the bell is an inbox, not an archive
+# (the audit trail keeps what happened to posts).
+READ_KEEP_DAYS = 90
+UNREAD_KEEP_DAYS = 365
+
+
+@transaction.atomic
+def notifications_purge_old(*, now: dt.datetime | None = None) -> int:
+    """Delete read notifications older than READ_KEEP_DAYS and unread ones older than
+    UNREAD_KEEP_DAYS. Returns how many were deleted."""
+    now = now or timezone.now()
+    old = Notification.objects.filter(
+        Q(read_at__isnull=False, created_at__lt=now - dt.timedelta(days=READ_KEEP_DAYS))
+        | Q(created_at__lt=now - dt.timedelta(days=UNREAD_KEEP_DAYS))
+    )
+    deleted, _per_model = old.delete()
+    return deleted

@@ -18,3 +18,9 @@ def notification_email_send(
     services.notification_email_send(
         recipient_id=recipient_id, kind=kind, workspace_id=workspace_id, params=params, url=url
     )
+
+
+@shared_task(ignore_result=True)
+def notifications_purge_old() -> None:
+    """Beat, daily: old notifications leave the bell (services.READ_KEEP_DAYS...)."""
+    services.notifications_purge_old()

@@ -358,3 +358,36 @@ def test_given_read_notifications_when_marked_again_then_read_at_is_kept(post, m
 
     assert notification_mark_read(user=manager.user, all=True) == 0
     assert manager.user.notifications.get().read_at == first
+
+
+def test_given_old_notifications_when_purged_then_only_stale_ones_go(post, manager, owner):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from notifications.services import notifications_purge_old
+
+    now = timezone.now()
+    kind = Kind.SUBMITTED
+
+    def make(days_old: int, read: bool) -> Notification:
+        return Notification.objects.create(
+            recipient=manager.user,
+            kind=kind,
+            workspace=post.workspace,
+            post=post,
+            created_at=now - dt.timedelta(days=days_old),
+            read_at=now if read else None,
+        )
+
+    fresh_read, old_read = make(10, True), make(91, True)
+    old_unread, ancient_unread = make(200, False), make(366, False)
+    others = Notification.objects.create(
+        recipient=owner.user, kind=kind, workspace=post.workspace, created_at=now, read_at=now
+    )
+
+    assert notifications_purge_old(now=now) == 2
+
+    left = set(Notification.objects.values_list("pk", flat=True))
+    assert left == {fresh_read.pk, old_unread.pk, others.pk}
+    assert old_read.pk not in left and ancient_unread.pk not in left
