@@ -11,6 +11,7 @@ import pytest
 import time_machine
 from django.core import signing
 from django.urls import reverse
+from django.utils import timezone
 
 from calendar_app.models import (
     ApprovalPolicy,
@@ -549,3 +550,37 @@ def test_named_members_from_the_policy_page(client, owner, workspace):
     login(client, owner).post(url("approval_policy"), data)
     step = ApprovalPolicy.objects.get().steps.get(name="Legal")
     assert list(step.approver_members.all()) == [lawyer.user]
+
+
+@pytest.mark.parametrize("days", [1, 30, 90])
+def test_a_review_link_lasts_as_long_as_the_manager_chose(client, editor, manager, channel, days):
+    post = new_post(editor, channel)
+    before = timezone.now()
+    login(client, manager).post(url("review_link_create", post.pk), {"days": days})
+    link = ReviewLink.objects.get()
+    assert before + dt.timedelta(days=days) <= link.expires_at
+    assert link.expires_at <= timezone.now() + dt.timedelta(days=days)
+
+
+@pytest.mark.parametrize("days", [0, 91, -3])
+def test_a_review_link_lifetime_outside_1_to_90_days_is_refused(
+    client, editor, manager, channel, days
+):
+    post = new_post(editor, channel)
+    response = login(client, manager).post(
+        url("review_link_create", post.pk), {"days": days}, follow=True
+    )
+    if days == 0:  # "0" is no choice at all: the default applies
+        assert ReviewLink.objects.get().expires_at > timezone.now() + dt.timedelta(days=13)
+    else:
+        assert not ReviewLink.objects.exists()
+        assert "1 to 90 days" in response.content.decode()
+
+
+def test_the_queue_shares_with_the_chosen_lifetime(client, editor, manager, channel):
+    posts = [in_review(editor, channel) for _ in range(2)]
+    page = login(client, manager).get(url("review_queue")).content.decode()
+    assert 'data-testid="link-days"' in page
+    client.post(url("review_link_share"), {"post": [p.pk for p in posts], "days": 3})
+    link = ReviewLink.objects.get()
+    assert link.expires_at < timezone.now() + dt.timedelta(days=3, minutes=1)

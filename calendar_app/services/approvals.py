@@ -1183,6 +1183,7 @@ def post_comment_add(
 
 REVIEW_LINK_SALT = "calendar_app.review_link"
 REVIEW_LINK_DAYS = 14
+REVIEW_LINK_DAY_CHOICES = (1, 3, 7, 14, 30, 90)  # offered in the UI; any 1-90 is accepted
 
 
 class ReviewLinkInvalid(PermissionDenied):

@@ -97,6 +97,7 @@ def review_queue(request: HttpRequest, membership: Membership) -> HttpResponse:
             "items": items,
             "may_skip": membership.role in policy.skip_roles,
             "may_share": approvals.may_manage_review_links(membership),
+            "review_link_day_choices": approvals.REVIEW_LINK_DAY_CHOICES,
             "status_badge": STATUS_BADGE,
         },
     )
@@ -265,6 +266,7 @@ def _panel_context(request: HttpRequest, membership: Membership, post: Post) -> 
         "channels": list(post.variants.select_related("channel")),
         "may_comment": may_edit,
         "may_share": approvals.may_manage_review_links(membership),
+        "review_link_day_choices": approvals.REVIEW_LINK_DAY_CHOICES,
         "may_submit": may_edit
         and policy.mode != ApprovalMode.NONE
         and post.status in (S.DRAFT, S.CHANGES_REQUESTED),
@@ -420,7 +422,11 @@ def review_link_share(request: HttpRequest, membership: Membership) -> HttpRespo
         messages.info(request, _("Select the posts to share first."))
         return redirect("calendar:review_queue", membership.workspace.slug)
     try:
-        _link, token = approvals.review_link_create(membership=membership, post_ids=ids)
+        _link, token = approvals.review_link_create(
+            membership=membership,
+            post_ids=ids,
+            days=_int(request.POST.get("days")) or approvals.REVIEW_LINK_DAYS,
+        )
     except (ValidationError, PermissionDenied) as exc:
         _report(request, exc)
         return redirect("calendar:review_queue", membership.workspace.slug)
