@@ -110,3 +110,29 @@ def test_dragging_an_approved_post_follows_the_policy_and_says_so(
     else:
         assert "notice" not in data
         assert refresh(post).status == S.SCHEDULED
+
+
+@pytest.mark.parametrize(
+    "hours, stale",
+    [(-2, True), (-0.1, True), (2, False)],
+)
+def test_a_draft_whose_time_passed_is_flagged_as_never_going_out(
+    client, editor, manager, channel, hours, stale
+):
+    when = NOW + dt.timedelta(hours=3)
+    post = new_post(editor, channel, when=when)  # written when its time was still ahead
+    with time_machine.travel(when - dt.timedelta(hours=hours), tick=False):
+        html = month_html(login(client, manager), manager, when)
+    assert ("cal-chip-stale" in chip_tag(html, post)) is stale
+    assert ('data-testid="chip-stale"' in html) is stale
+
+
+def test_a_scheduled_post_in_the_past_is_not_flagged_stale(client, editor, manager, channel):
+    when = NOW + dt.timedelta(hours=1)
+    post = new_post(editor, channel, when=when)
+    approvals.post_submit_for_review(membership=editor, post_id=post.pk)
+    approvals.post_approve(membership=manager, post_id=post.pk)
+    with time_machine.travel(when + dt.timedelta(hours=1), tick=False):
+        html = month_html(login(client, manager), manager, when)
+    assert refresh(post).status == S.SCHEDULED
+    assert "cal-chip-stale" not in chip_tag(html, post)

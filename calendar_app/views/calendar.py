@@ -23,6 +23,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from calendar_app.models import Membership, Post
@@ -46,6 +47,8 @@ CHIPS_PER_DAY = 4
 # A post still waiting for approval this close to its time gets a warning highlight.
 DUE_SOON = dt.timedelta(hours=24)
 AWAITING_APPROVAL_OR_CHANGES = frozenset({PostStatus.IN_REVIEW, PostStatus.CHANGES_REQUESTED})
+# Not on their way to publishing: once their time has passed they are flagged as stale.
+NOT_HEADING_OUT = frozenset({PostStatus.DRAFT, PostStatus.APPROVED})
 IDEAS_SHOWN = 50
 LIST_PAGE_SIZE = 50
 # The calendar does not go further than this; beyond it the URL answers 404.
@@ -79,6 +82,12 @@ class HourSlot:
     chips_html: str = ""
 
 
+STALE_TIP = gettext_lazy(
+    "Its time has passed and it was never scheduled: it will not be published. Move it to a new "
+    "time or schedule it."
+)
+
+
 class ChipRenderer:
     """The HTML of calendar chips, built in Python.
 
@@ -104,6 +113,8 @@ class ChipRenderer:
             return f" cal-chip-{escape(e.decoration.kind)}"
         if e.status == PostStatus.MISSED_APPROVAL:
             return " cal-chip-missed"
+        if e.status in NOT_HEADING_OUT and e.local is not None and e.local < self.now:
+            return " cal-chip-stale"
         if (
             e.status in AWAITING_APPROVAL_OR_CHANGES
             and e.local is not None
@@ -155,6 +166,14 @@ class ChipRenderer:
             ),
         )
         outcome = ""
+        if e.decoration is None and e.status in NOT_HEADING_OUT and e.local and e.local < self.now:
+            outcome = self._cached(
+                ("stale",),
+                lambda: (
+                    '<i class="bi bi-hourglass-bottom cal-outcome" data-testid="chip-stale"'
+                    f' title="{escape(STALE_TIP)}" aria-label="{escape(STALE_TIP)}"></i>'
+                ),
+            )
         if (d := e.decoration) is not None:
             # e.g. publishing failed: an icon and the reason as the tooltip
             tip = f"{d.label}: {d.detail}" if d.detail else d.label
