@@ -50,6 +50,7 @@ class PlatformSpec:
     max_images: int = 10
     max_videos: int = 1
     mixed_media: bool = False  # images and a video in one post
+    max_items: int | None = None  # images and videos together (Telegram albums: 10)
     max_image_bytes: int | None = None
     title_limit: int | None = None
     title_required: bool = False
@@ -117,6 +118,10 @@ SPECS: dict[str, PlatformSpec] = {
             4096,
             max_image_bytes=10_000_000,
             caption_limit_with_media=1024,
+            # An album (sendMediaGroup) holds up to 10 photos and videos, mixed.
+            max_videos=10,
+            mixed_media=True,
+            max_items=10,
         ),
         PlatformSpec(
             "wordpress",
@@ -255,6 +260,13 @@ def variant_problems(
         problems.append(
             _("%(platform)s allows at most %(max)d video(s); this post has %(count)d.")
             % {"platform": spec.label, "max": spec.max_videos, "count": len(videos)}
+        )
+    if spec.max_items is not None and len(images) + len(videos) > spec.max_items:
+        problems.append(
+            _(
+                "%(platform)s allows at most %(max)d media files in one post; this post has %(count)d."
+            )
+            % {"platform": spec.label, "max": spec.max_items, "count": len(images) + len(videos)}
         )
     if images and videos and not spec.mixed_media:
         problems.append(

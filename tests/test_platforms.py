@@ -69,3 +69,16 @@ def test_pinterest_has_no_first_comment():
     assert variant_problems("pinterest", text="", first_comment="hi", media=media) == [
         "Pinterest has no first comment."
     ]
+
+
+def test_telegram_albums_mix_photos_and_videos_up_to_ten_files():
+    mixed = [MediaInfo("image", 1000), MediaInfo("video", 1000), MediaInfo("video", 1000)]
+    assert variant_problems("telegram", text="Album", media=mixed) == []
+    eleven = [MediaInfo("image", 1000)] * 6 + [MediaInfo("video", 1000)] * 5
+    problems = variant_problems("telegram", text="Album", media=eleven)
+    assert problems == ["Telegram allows at most 10 media files in one post; this post has 11."]
+
+
+def test_mastodon_still_refuses_to_mix_images_and_a_video():
+    mixed = [MediaInfo("image", 1000), MediaInfo("video", 1000)]
+    assert "cannot mix" in variant_problems("mastodon", text="x", media=mixed)[0]
