@@ -296,6 +296,9 @@ PUBLISHING_ALLOW_PRIVATE_URLS = env_bool("PUBLISHING_ALLOW_PRIVATE_URLS", False)
 PUBLIC_MEDIA_BASE_URL = os.environ.get(
     "PUBLIC_MEDIA_BASE_URL", f"{SITE_URL.rstrip('/')}/{MEDIA_URL}" if DEBUG else ""
 )
+# Public address of this site for the short links of link tracking (<PUBLIC_BASE_URL>/l/<code>);
+# without it, workspaces cannot turn link shortening on. In development the site's URL stands in.
+PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", SITE_URL if DEBUG else "").rstrip("/")
 
 LOGGING = {
     "version": 1,

@@ -39,6 +39,7 @@ from calendar_app.models import (
 from calendar_app.permissions import Action, require
 from calendar_app.platforms import Platform
 from calendar_app.workflow import PostStatus
+from links.services import links_prepare_text
 from publishing import ratelimit
 from publishing.adapters.base import (
     AdapterError,
@@ -169,11 +170,15 @@ def publish_request_for(delivery: Delivery, variant: PostVariant) -> PublishRequ
         # A stable createdAt: the same record on every retry, dated at the post's time.
         options["created_at"] = delivery.due_at
     return PublishRequest(
-        text=variant.effective_body,
+        text=links_prepare_text(
+            variant.effective_body, workspace=post.workspace, channel=delivery.channel, post=post
+        ),
         title=variant.effective_title,
         idempotency_key=delivery.idempotency_key,
         media=[_media_item(a) for a in assets],
-        first_comment=variant.first_comment,
+        first_comment=links_prepare_text(
+            variant.first_comment, workspace=post.workspace, channel=delivery.channel, post=post
+        ),
         options=options,
         done_parts=[PublishedPart(p["remote_id"], p.get("url", "")) for p in delivery.parts],
     )
