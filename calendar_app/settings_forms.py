@@ -7,6 +7,7 @@ from functools import cache
 
 from django import forms
 from django.conf import settings
+from django.utils.text import slugify
 from django.utils.translation import gettext_lazy as _
 
 from calendar_app.models import Campaign, Channel, Label, Role, Workspace
@@ -47,6 +48,33 @@ class WorkspaceForm(forms.Form):
         choices=settings.LANGUAGES,
         help_text=_("The language your team writes posts in."),
     )
+    # Link tracking (applied by the links app when a post goes out).
+    utm_tagging = forms.BooleanField(
+        label=_("Add UTM parameters to links"),
+        required=False,
+        help_text=_(
+            "Links in posts get utm_source (the platform), utm_medium=social, utm_campaign and "
+            "utm_content when they go out, so your web analytics show where visitors came from. "
+            "Parameters already in a link are kept."
+        ),
+    )
+    shorten_links = forms.BooleanField(
+        label=_("Count clicks with short links"),
+        required=False,
+        help_text=_(
+            "Links are replaced by short links on this site that count people's clicks, also "
+            "where the platform reports none. Previews fetched by platforms and bots are not "
+            "counted; no IP addresses are stored."
+        ),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not settings.PUBLIC_BASE_URL:
+            self.fields["shorten_links"].help_text = _(
+                "Not available: short links need the public address of this site. Ask your "
+                "administrator to set PUBLIC_BASE_URL."
+            )
 
     @classmethod
     def for_workspace(cls, workspace: Workspace, data=None) -> WorkspaceForm:
@@ -54,6 +82,8 @@ class WorkspaceForm(forms.Form):
             "name": workspace.name,
             "timezone": workspace.timezone,
             "language": workspace.language,
+            "utm_tagging": workspace.utm_tagging,
+            "shorten_links": workspace.shorten_links,
         }
         return cls(data, initial=initial)
 
@@ -98,6 +128,31 @@ class CampaignForm(forms.Form):
     description = forms.CharField(
         label=_("Description"), required=False, widget=forms.Textarea(attrs={"rows": 3})
     )
+    utm_campaign = forms.SlugField(
+        label=_("UTM campaign"),
+        max_length=100,
+        required=False,
+        help_text=_(
+            "The utm_campaign value of links in this campaign's posts (letters, digits, - and "
+            "_). Empty: made from the name, e.g. spring-launch."
+        ),
+    )
+    budget = forms.DecimalField(
+        label=_("Budget"),
+        required=False,
+        min_value=0,
+        max_digits=12,
+        decimal_places=2,
+        help_text=_("What the campaign costs; the campaign report shows the cost per click."),
+    )
+    currency = forms.CharField(
+        label=_("Currency"),
+        required=False,  # empty: EUR
+        max_length=3,
+        initial="EUR",
+        help_text=_("ISO 4217 code, for example EUR, CHF or USD."),
+        widget=forms.TextInput(attrs={"autocapitalize": "characters", "size": 3}),
+    )
 
     @classmethod
     def for_campaign(cls, campaign: Campaign | None, data=None) -> CampaignForm:
@@ -108,11 +163,20 @@ class CampaignForm(forms.Form):
                 "starts_on": campaign.starts_on,
                 "ends_on": campaign.ends_on,
                 "description": campaign.description,
+                "utm_campaign": campaign.utm_campaign,
+                "budget": campaign.budget,
+                "currency": campaign.currency,
             }
             if campaign
             else {}
         )
-        return cls(data, initial=initial)
+        form = cls(data, initial=initial)
+        if campaign is not None:  # what an empty UTM campaign stands for
+            form.fields["utm_campaign"].widget.attrs["placeholder"] = slugify(campaign.name)
+        return form
+
+    def clean_currency(self) -> str:
+        return self.cleaned_data["currency"].strip().upper() or "EUR"
 
 
 class LabelForm(forms.Form):

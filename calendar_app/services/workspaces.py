@@ -8,14 +8,17 @@ for people. Objects of another workspace are looked up as if they did not exist 
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from typing import TypeVar
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, models, transaction
 from django.db.models import Q
 from django.utils.translation import gettext as _
 
+from calendar_app.currencies import is_currency_code
 from calendar_app.models import (
     Campaign,
     Channel,
@@ -53,15 +56,36 @@ def _save(obj: M, *, duplicate: ValidationError, exclude: list[str] | None = Non
 
 @transaction.atomic
 def workspace_update(
-    *, membership: Membership, name: str, timezone: str, language: str
+    *,
+    membership: Membership,
+    name: str,
+    timezone: str,
+    language: str,
+    utm_tagging: bool | None = None,
+    shorten_links: bool | None = None,
 ) -> Workspace:
+    """Change the workspace's settings; the link-tracking switches only when given."""
     require(membership, Action.WORKSPACE_MANAGE)
+    if shorten_links and not settings.PUBLIC_BASE_URL:
+        # Said here rather than silently sending long links when posts go out.
+        raise ValidationError(
+            {
+                "shorten_links": _(
+                    "Short links need the public address of this site, and none is "
+                    "configured: ask your administrator to set PUBLIC_BASE_URL."
+                )
+            }
+        )
     workspace = Workspace.objects.select_for_update().get(pk=membership.workspace_id)
     workspace.name = name.strip()
     workspace.timezone = timezone.strip()
     workspace.language = language
+    if utm_tagging is not None:
+        workspace.utm_tagging = utm_tagging
+    if shorten_links is not None:
+        workspace.shorten_links = shorten_links
     workspace.full_clean(exclude=["slug"], validate_unique=False)
-    workspace.save(update_fields=["name", "timezone", "language"])
+    workspace.save(update_fields=["name", "timezone", "language", "utm_tagging", "shorten_links"])
     # Keep the caller's membership (and its cached workspace, incl. `tz`) consistent.
     membership.workspace = workspace
     return workspace
@@ -190,6 +214,16 @@ def _campaign_duplicate(name: str) -> ValidationError:
 
 
 def _check_campaign(campaign: Campaign) -> None:
+    if not is_currency_code(campaign.currency):
+        raise ValidationError(
+            {
+                "currency": _(
+                    "“%(code)s” is not a currency code. Enter an ISO 4217 code, for example "
+                    "EUR, CHF or USD."
+                )
+                % {"code": campaign.currency}
+            }
+        )
     if campaign.starts_on and campaign.ends_on and campaign.ends_on < campaign.starts_on:
         raise ValidationError(
             {
@@ -211,6 +245,9 @@ def campaign_create(
     starts_on: dt.date | None = None,
     ends_on: dt.date | None = None,
     description: str = "",
+    utm_campaign: str = "",
+    budget: Decimal | None = None,
+    currency: str = "EUR",
 ) -> Campaign:
     require(membership, Action.CAMPAIGN_MANAGE)
     campaign = Campaign(
@@ -220,6 +257,9 @@ def campaign_create(
         starts_on=starts_on,
         ends_on=ends_on,
         description=description.strip(),
+        utm_campaign=utm_campaign.strip(),
+        budget=budget,
+        currency=currency.strip().upper(),
     )
     _check_campaign(campaign)
     return _save(campaign, duplicate=_campaign_duplicate(campaign.name))
@@ -235,6 +275,9 @@ def campaign_update(
     starts_on: dt.date | None = None,
     ends_on: dt.date | None = None,
     description: str = "",
+    utm_campaign: str = "",
+    budget: Decimal | None = None,
+    currency: str = "EUR",
 ) -> Campaign:
     require(membership, Action.CAMPAIGN_MANAGE)
     campaign = _locked(Campaign, membership, campaign_id)
@@ -243,6 +286,9 @@ def campaign_update(
     campaign.starts_on = starts_on
     campaign.ends_on = ends_on
     campaign.description = description.strip()
+    campaign.utm_campaign = utm_campaign.strip()
+    campaign.budget = budget
+    campaign.currency = currency.strip().upper()
     _check_campaign(campaign)
     return _save(campaign, duplicate=_campaign_duplicate(campaign.name))
 
