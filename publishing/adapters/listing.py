@@ -1,0 +1,115 @@
+"""Small helpers shared by the adapters' metrics and history methods: platform timestamps as
+aware UTC datetimes, metric values where a missing number stays missing (never 0), and walking
+an account's posts page by page, newest first, until `since` or `limit`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import re
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from publishing.adapters.base import RemotePostInfo
+
+# A listing never follows more pages than this (a platform repeating its cursor, or an account
+# whose every recent item is a repost, must not keep a worker busy for ever).
+MAX_PAGES = 50
+TEXT_EXCERPT = 2000  # characters of a post's text kept on an imported post
+
+_BREAK_RE = re.compile(r"(?i)<br\s*/?>|</(?:p|div|li|h\d)>")
+_TAG_RE = re.compile(r"<[^>]+>")
+_SPACE_RE = re.compile(r"\s+")
+
+
+def require_aware(since: dt.datetime) -> dt.datetime:
+    """`since` in UTC; a naive datetime is a programming error (times are UTC inside)."""
+    if since.tzinfo is None or since.utcoffset() is None:
+        raise ValueError("since must be a timezone-aware datetime")
+    return since.astimezone(dt.UTC)
+
+
+def parse_time(value: Any) -> dt.datetime | None:
+    """A platform timestamp as an aware UTC datetime: ISO 8601 (with Z, +00:00 or +0000; a
+    naive one is UTC, as Pinterest sends them), or epoch seconds/milliseconds. None when absent
+    or unreadable."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        seconds = value / 1000 if value > 100_000_000_000 else value
+        try:
+            return dt.datetime.fromtimestamp(seconds, tz=dt.UTC)
+        except (OverflowError, OSError, ValueError):
+            return None
+    try:
+        moment = dt.datetime.fromisoformat(str(value).strip())
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    return moment.astimezone(dt.UTC)
+
+
+def as_count(value: Any) -> int | None:
+    """A reported count as an int (platforms send numbers or numeric strings); None when the
+    platform did not report it or sent something that is not a count."""
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        return None
+    return number if number >= 0 else None
+
+
+def counts(**values: Any) -> dict[str, int]:
+    """Only the numbers the platform reported: a missing number is left out, never 0."""
+    return {name: n for name, value in values.items() if (n := as_count(value)) is not None}
+
+
+def excerpt(text: str | None, *, is_html: bool = False) -> str:
+    """A post's text for lists: tags removed when it is HTML (a line or paragraph break becomes
+    a space; inline tags vanish, so a link split into spans stays whole), whitespace collapsed,
+    bounded."""
+    text = text or ""
+    if is_html:
+        text = html.unescape(_TAG_RE.sub("", _BREAK_RE.sub(" ", text)))
+    return _SPACE_RE.sub(" ", text).strip()[:TEXT_EXCERPT]
+
+
+# One item of a listing page: when it happened (for the stop rule; a repost's time is when it
+# was reposted) and the post, or None for an item that is not one of the account's own
+# top-level posts (reposts, boosts, replies, pins of older posts).
+ListedItem = tuple[dt.datetime | None, RemotePostInfo | None]
+
+
+def collect_recent(
+    pages: Iterable[Iterable[ListedItem]], *, since: dt.datetime, limit: int
+) -> list[RemotePostInfo]:
+    """Walk `pages` (a generator, so pages not needed are never requested) of items newest
+    first; stop at the first item older than `since`, at `limit` posts, or after MAX_PAGES.
+    Returns the posts newest first, each remote id once."""
+    since = require_aware(since)
+    if limit <= 0:
+        return []
+    found: list[RemotePostInfo] = []
+    seen: set[str] = set()
+    iterator: Iterator[Iterable[ListedItem]] = iter(pages)
+    for _page_number, page in zip(range(MAX_PAGES), iterator, strict=False):
+        for moment, post in page:
+            if moment is not None and moment < since:
+                return _newest_first(found)
+            if post is None or post.remote_id in seen:
+                continue
+            if post.published_at < since:
+                return _newest_first(found)
+            seen.add(post.remote_id)
+            found.append(post)
+            if len(found) >= limit:
+                return _newest_first(found)
+    return _newest_first(found)
+
+
+def _newest_first(posts: list[RemotePostInfo]) -> list[RemotePostInfo]:
+    return sorted(posts, key=lambda post: post.published_at, reverse=True)
