@@ -24,6 +24,7 @@ from calendar_app.platforms import Counting, count_text
 from publishing.adapters import http
 from publishing.adapters.base import (
     Account,
+    AccountMetrics,
     AdapterError,
     AuthExpired,
     Capabilities,
@@ -38,8 +39,10 @@ from publishing.adapters.base import (
     PublishedPart,
     PublishRequest,
     PublishResult,
+    RemotePostInfo,
     TransientError,
 )
+from publishing.adapters.listing import ListedItem, collect_recent, counts, excerpt, parse_time
 from publishing.urlsafety import check_server_url
 
 DEFAULT_PDS = "https://bsky.social"
@@ -48,6 +51,7 @@ POST_COLLECTION = "app.bsky.feed.post"
 TEXT_LIMIT = 300  # graphemes
 MAX_VIDEO_BYTES = 50_000_000  # PDS blob cap (the "simple" upload straight to the PDS)
 METRICS_BATCH = 25  # app.bsky.feed.getPosts takes at most 25 URIs
+FEED_PAGE = 100  # app.bsky.feed.getAuthorFeed returns at most 100 items
 
 # XRPC errors meaning "this access/refresh token is no good any more".
 TOKEN_ERRORS = {"ExpiredToken", "InvalidToken"}
@@ -153,6 +157,8 @@ class BlueskyAdapter(PlatformAdapter):
         idempotency_key=True,  # deterministic record keys
         metrics=frozenset({"likes", "comments", "shares", "quotes"}),
         metrics_batch_size=METRICS_BATCH,
+        account_metrics=frozenset({"followers", "following", "posts"}),
+        lists_recent_posts=True,
         needs_instance_url=True,
     )
     default_base_url = DEFAULT_PDS
@@ -598,6 +604,22 @@ class BlueskyAdapter(PlatformAdapter):
             json={"repo": did, "collection": collection, "rkey": rkey},
         )
 
+    # -- metrics ---------------------------------------------------------------------------------
+    @staticmethod
+    def _snapshot(post: dict[str, Any]) -> MetricsSnapshot:
+        """A PostView's counts; a count the AppView left out stays missing."""
+        keys = ("likeCount", "replyCount", "repostCount", "quoteCount")
+        return MetricsSnapshot(
+            remote_id=post["uri"],
+            values=counts(
+                likes=post.get("likeCount"),
+                comments=post.get("replyCount"),
+                shares=post.get("repostCount"),
+                quotes=post.get("quoteCount"),
+            ),
+            raw={k: post[k] for k in keys if k in post},
+        )
+
     def fetch_metrics(
         self, *, account: Account, credentials: Credentials, remote_ids: list[str]
     ) -> list[MetricsSnapshot]:
@@ -610,21 +632,77 @@ class BlueskyAdapter(PlatformAdapter):
                 "app.bsky.feed.getPosts",
                 params={"uris": remote_ids[start : start + METRICS_BATCH]},
             )
-            for post in body.get("posts", []):
-                snapshots.append(
-                    MetricsSnapshot(
-                        remote_id=post["uri"],
-                        values={
-                            "likes": int(post.get("likeCount", 0)),
-                            "comments": int(post.get("replyCount", 0)),
-                            "shares": int(post.get("repostCount", 0)),
-                            "quotes": int(post.get("quoteCount", 0)),
-                        },
-                        raw={
-                            k: post[k]
-                            for k in ("likeCount", "replyCount", "repostCount", "quoteCount")
-                            if k in post
-                        },
-                    )
-                )
+            snapshots += [self._snapshot(post) for post in body.get("posts", [])]
         return snapshots
+
+    def fetch_account_metrics(
+        self, *, account: Account, credentials: Credentials
+    ) -> AccountMetrics:
+        """Followers, follows and posts from the AppView's profile of the account's DID."""
+        profile = self._xrpc(
+            "GET",
+            self.appview_url,
+            "app.bsky.actor.getProfile",
+            params={"actor": self._did(account, credentials)},
+        )
+        keys = ("followersCount", "followsCount", "postsCount")
+        return AccountMetrics(
+            values=counts(
+                followers=profile.get("followersCount"),
+                following=profile.get("followsCount"),
+                posts=profile.get("postsCount"),
+            ),
+            raw={k: profile[k] for k in keys if k in profile},
+        )
+
+    def list_recent_posts(
+        self, *, account: Account, credentials: Credentials, since: dt.datetime, limit: int = 200
+    ) -> list[RemotePostInfo]:
+        """The account's own top-level posts since `since` from its author feed (AppView,
+        `posts_no_replies`), with their counts. Reposts, pinned items, replies and posts by
+        others (quoted or in threads) are left out."""
+        did = self._did(account, credentials)
+
+        def pages():
+            params: dict[str, Any] = {
+                "actor": did,
+                "limit": FEED_PAGE,
+                "filter": "posts_no_replies",
+            }
+            while True:
+                body = self._xrpc(
+                    "GET", self.appview_url, "app.bsky.feed.getAuthorFeed", params=params
+                )
+                feed = body.get("feed") or []
+                if not feed:
+                    return
+                yield [self._listed(account, did, item) for item in feed]
+                cursor = body.get("cursor")
+                if not cursor or cursor == params.get("cursor"):
+                    return
+                params = {**params, "cursor": cursor}
+
+        return collect_recent(pages(), since=since, limit=limit)
+
+    def _listed(self, account: Account, did: str, item: dict[str, Any]) -> ListedItem:
+        post = item.get("post") or {}
+        record = post.get("record") or {}
+        reason = item.get("reason")
+        if reason:  # a repost (listed at the time of reposting) or a pinned post
+            return parse_time(reason.get("indexedAt")), None
+        moment = parse_time(record.get("createdAt")) or parse_time(post.get("indexedAt"))
+        own = (
+            moment is not None
+            and (post.get("author") or {}).get("did") == did
+            and not record.get("reply")
+            and str(post.get("uri", "")).startswith(f"at://{did}/{POST_COLLECTION}/")
+        )
+        if not own:
+            return moment, None
+        return moment, RemotePostInfo(
+            remote_id=post["uri"],
+            url=self.post_url(account, post["uri"]),
+            text=excerpt(record.get("text")),
+            published_at=moment,
+            metrics=self._snapshot(post),
+        )

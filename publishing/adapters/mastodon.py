@@ -29,6 +29,7 @@ from publishing import credentials as secrets_store
 from publishing.adapters import http
 from publishing.adapters.base import (
     Account,
+    AccountMetrics,
     AdapterError,
     Capabilities,
     ConnectError,
@@ -42,8 +43,10 @@ from publishing.adapters.base import (
     PublishedPart,
     PublishRequest,
     PublishResult,
+    RemotePostInfo,
     TransientError,
 )
+from publishing.adapters.listing import ListedItem, collect_recent, counts, excerpt, parse_time
 from publishing.urlsafety import check_server_url
 
 SCOPES = "read:statuses write:statuses write:media"
@@ -88,9 +91,12 @@ class MastodonAdapter(PlatformAdapter):
         delete=True,
         metrics=frozenset({"likes", "shares", "comments", "quotes"}),
         metrics_batch_size=20,
+        account_metrics=frozenset({"followers", "following", "posts"}),
+        lists_recent_posts=True,
         needs_instance_url=True,
     )
     timeout: ClassVar[float] = 20.0
+    page_size: ClassVar[int] = 40  # the most GET /api/v1/accounts/:id/statuses returns
 
     def __init__(
         self,
@@ -528,15 +534,16 @@ class MastodonAdapter(PlatformAdapter):
             ok_statuses=(404,),
         )
 
+    # -- metrics ---------------------------------------------------------------------------------
     @staticmethod
     def _snapshot(status: dict) -> MetricsSnapshot:
-        values = {
-            "likes": int(status.get("favourites_count") or 0),
-            "shares": int(status.get("reblogs_count") or 0),
-            "comments": int(status.get("replies_count") or 0),
-        }
-        if "quotes_count" in status:
-            values["quotes"] = int(status.get("quotes_count") or 0)
+        """A status' counts; one the server does not report (quotes before 4.5) stays missing."""
+        values = counts(
+            likes=status.get("favourites_count"),
+            shares=status.get("reblogs_count"),
+            comments=status.get("replies_count"),
+            quotes=status.get("quotes_count"),
+        )
         raw = {
             k: status.get(k)
             for k in ("favourites_count", "reblogs_count", "replies_count", "quotes_count")
@@ -575,3 +582,74 @@ class MastodonAdapter(PlatformAdapter):
                 if single.status_code != 404:
                     snapshots.append(self._snapshot(single.json()))
         return snapshots
+
+    def fetch_account_metrics(
+        self, *, account: Account, credentials: Credentials
+    ) -> AccountMetrics:
+        """Followers, follows and statuses of the connected account (verify_credentials: the
+        account's own view, so counts it hides from others are still real)."""
+        me = self._call(
+            "GET",
+            f"{self._instance(account)}/api/v1/accounts/verify_credentials",
+            token=credentials.access_token,
+        ).json()
+        raw = {
+            k: me.get(k)
+            for k in ("followers_count", "following_count", "statuses_count")
+            if k in me
+        }
+        return AccountMetrics(
+            values=counts(
+                followers=me.get("followers_count"),
+                following=me.get("following_count"),
+                posts=me.get("statuses_count"),
+            ),
+            raw=raw,
+        )
+
+    def list_recent_posts(
+        self, *, account: Account, credentials: Credentials, since: dt.datetime, limit: int = 200
+    ) -> list[RemotePostInfo]:
+        """The account's own top-level statuses since `since`, with their counts: boosts are
+        excluded by the server, replies (also to itself: thread parts) and direct messages
+        here. Pages of 40 walked back with max_id until an empty page."""
+        instance = self._instance(account)
+        url = f"{instance}/api/v1/accounts/{account.account_id}/statuses"
+
+        def pages():
+            params: dict[str, Any] = {
+                "limit": self.page_size,
+                "exclude_reblogs": "true",
+                "exclude_replies": "true",
+            }
+            while True:
+                statuses = self._call(
+                    "GET", url, token=credentials.access_token, params=params
+                ).json()
+                if not statuses:
+                    return
+                yield [self._listed(status) for status in statuses]
+                last = str(statuses[-1]["id"])
+                if last == params.get("max_id"):
+                    return
+                params = {**params, "max_id": last}
+
+        return collect_recent(pages(), since=since, limit=limit)
+
+    def _listed(self, status: dict) -> ListedItem:
+        moment = parse_time(status.get("created_at"))
+        own = (
+            moment is not None
+            and not status.get("reblog")
+            and not status.get("in_reply_to_id")
+            and status.get("visibility") != "direct"
+        )
+        if not own:
+            return moment, None
+        return moment, RemotePostInfo(
+            remote_id=str(status["id"]),
+            url=status.get("url") or status.get("uri") or "",
+            text=excerpt(status.get("content"), is_html=True),
+            published_at=moment,
+            metrics=self._snapshot(status),
+        )

@@ -8,6 +8,7 @@ setting, so channels connected before a switch keep working."""
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 from typing import Any, ClassVar
 from urllib.parse import urlencode
 
@@ -21,6 +22,7 @@ from requests_oauthlib.oauth1_session import TokenMissing, TokenRequestDenied
 from publishing.adapters import http
 from publishing.adapters.base import (
     Account,
+    AccountMetrics,
     AdapterError,
     AuthExpired,
     Capabilities,
@@ -34,7 +36,16 @@ from publishing.adapters.base import (
     PublishedPart,
     PublishRequest,
     PublishResult,
+    RemotePostInfo,
     TransientError,
+)
+from publishing.adapters.listing import (
+    ListedItem,
+    collect_recent,
+    counts,
+    excerpt,
+    parse_time,
+    require_aware,
 )
 from publishing.adapters.oauth2 import OAuth2Adapter
 
@@ -43,6 +54,61 @@ AUTH_MODES = ("oauth2", "oauth1")
 # Account.config keys of an OAuth 1.0a sign-in in progress (sealed in the session, never stored).
 REQUEST_TOKEN = "oauth1_request_token"
 REQUEST_SECRET = "oauth1_request_secret"
+
+# Post ids are snowflakes: the creation time in milliseconds sits above bit 22.
+SNOWFLAKE_EPOCH_MS = 1_288_834_974_657
+# Non-public metrics (impressions for the author, link clicks) exist only for posts younger
+# than 30 days; asking for them on an older post is refused, so older posts are asked for their
+# public metrics only. A little margin for clocks; a refusal is retried without them anyway.
+NON_PUBLIC_MAX_AGE = dt.timedelta(days=29, hours=12)
+NOT_FOUND_TYPE = "https://api.twitter.com/2/problems/resource-not-found"
+VIDEO_MEDIA = ("video", "animated_gif")
+TIMELINE_PAGE = 100  # the most GET /2/users/:id/tweets returns
+
+
+def created_at_of(post_id: str) -> dt.datetime | None:
+    """When a post was created, from its snowflake id (None for an id that is not one)."""
+    if not post_id.isdigit():
+        return None
+    millis = (int(post_id) >> 22) + SNOWFLAKE_EPOCH_MS
+    return dt.datetime.fromtimestamp(millis / 1000, tz=dt.UTC)
+
+
+def snapshot_from(post: dict[str, Any], media: dict[str, dict[str, Any]]) -> MetricsSnapshot:
+    """Our numbers from a post of API v2 (public + non-public metrics, and its media's views
+    from `includes.media`, keyed by media_key); a number X did not send stays missing."""
+    public = post.get("public_metrics") or {}
+    private = post.get("non_public_metrics") or {}
+    videos = [
+        media[key]
+        for key in (post.get("attachments") or {}).get("media_keys") or []
+        if key in media and media[key].get("type") in VIDEO_MEDIA
+    ]
+    views = [(m.get("public_metrics") or {}).get("view_count") for m in videos]
+    values = counts(
+        likes=public.get("like_count"),
+        comments=public.get("reply_count"),
+        shares=public.get("retweet_count"),
+        quotes=public.get("quote_count"),
+        saves=public.get("bookmark_count"),
+        impressions=private.get("impression_count", public.get("impression_count")),
+        clicks=private.get("url_link_clicks"),
+        video_views=sum(views) if views and None not in views else None,
+    )
+    raw: dict[str, Any] = {"public_metrics": public, "non_public_metrics": private}
+    if videos:
+        raw["media"] = [
+            {k: m[k] for k in ("media_key", "type", "public_metrics") if k in m} for m in videos
+        ]
+    return MetricsSnapshot(remote_id=str(post["id"]), values=values, raw=raw)
+
+
+def media_by_key(body: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {
+        m["media_key"]: m
+        for m in (body.get("includes") or {}).get("media") or []
+        if isinstance(m, dict) and m.get("media_key")
+    }
 
 
 class _Secret(str):
@@ -66,6 +132,8 @@ class XAdapter(OAuth2Adapter):
             {"likes", "comments", "shares", "quotes", "impressions", "clicks", "saves"}
         ),
         metrics_batch_size=100,
+        account_metrics=frozenset({"followers", "following", "posts"}),
+        lists_recent_posts=True,
     )
     default_base_url = "https://api.x.com"
     authorize_endpoint = "https://x.com/i/oauth2/authorize"
@@ -463,40 +531,146 @@ class XAdapter(OAuth2Adapter):
     def delete(self, *, account: Account, credentials: Credentials, remote_id: str) -> None:
         self.call("DELETE", f"/2/tweets/{remote_id}", credentials=credentials, ok=(404,))
 
+    # -- metrics --------------------------------------------------------------------------------
+
     def fetch_metrics(
         self, *, account: Account, credentials: Credentials, remote_ids: list[str]
     ) -> list[MetricsSnapshot]:
-        snapshots: list[MetricsSnapshot] = []
+        """Up to 100 posts per call (GET /2/tweets?ids=). Posts younger than 30 days (their age
+        is in the id) are asked for non-public metrics too (impressions, link clicks); older
+        ones, and any X refuses those for, for public metrics only. Deleted posts are missing;
+        video views come from the attached media."""
+        now = dt.datetime.now(dt.UTC)
+        recent, old = [], []
+        for remote_id in remote_ids:
+            created = created_at_of(remote_id)
+            (recent if created is not None and now - created < NON_PUBLIC_MAX_AGE else old).append(
+                remote_id
+            )
         size = self.capabilities.metrics_batch_size
-        for start in range(0, len(remote_ids), size):
-            batch = remote_ids[start : start + size]
-            data = self.call(
+        snapshots: list[MetricsSnapshot] = []
+        for ids, non_public in ((recent, True), (old, False)):
+            for start in range(0, len(ids), size):
+                batch = ids[start : start + size]
+                try:
+                    found, refused = self._lookup(credentials, batch, non_public)
+                except PermanentError:
+                    if not non_public:
+                        raise
+                    # The whole request refused for the non-public fields (access tier, a
+                    # post just past 30 days): the public numbers are still worth having.
+                    found, refused = [], batch
+                snapshots += found
+                for retry in range(0, len(refused), size):
+                    snapshots += self._lookup(credentials, refused[retry : retry + size], False)[0]
+        order = {remote_id: n for n, remote_id in enumerate(remote_ids)}
+        return sorted(snapshots, key=lambda s: order.get(s.remote_id, len(order)))
+
+    def _lookup(
+        self, credentials: Credentials, ids: list[str], non_public: bool
+    ) -> tuple[list[MetricsSnapshot], list[str]]:
+        """One GET /2/tweets: the snapshots, and the ids X refused for a reason other than
+        "not found" (e.g. non-public metrics no longer available) when non-public was asked."""
+        fields = "public_metrics,non_public_metrics" if non_public else "public_metrics"
+        body = self.call(
+            "GET",
+            "/2/tweets",
+            credentials=credentials,
+            params={
+                "ids": ",".join(ids),
+                "tweet.fields": fields,
+                "expansions": "attachments.media_keys",
+                "media.fields": "type,public_metrics",
+            },
+        ).json()
+        media = media_by_key(body)
+        snapshots = [snapshot_from(post, media) for post in body.get("data") or []]
+        refused: list[str] = []
+        if non_public:
+            found = {s.remote_id for s in snapshots}
+            for error in body.get("errors") or []:
+                # Deleted or protected posts answer resource-not-found: they stay missing.
+                remote_id = str(error.get("resource_id") or error.get("value") or "")
+                if (
+                    remote_id in ids
+                    and remote_id not in found
+                    and remote_id not in refused
+                    and error.get("type") != NOT_FOUND_TYPE
+                ):
+                    refused.append(remote_id)
+        return snapshots, refused
+
+    def fetch_account_metrics(
+        self, *, account: Account, credentials: Credentials
+    ) -> AccountMetrics:
+        """Followers, following and posts of the connected user (public_metrics of users/me)."""
+        data = (
+            self.call(
                 "GET",
-                "/2/tweets",
+                "/2/users/me",
                 credentials=credentials,
-                params={
-                    "ids": ",".join(batch),
-                    "tweet.fields": "public_metrics,non_public_metrics",
-                },
-            ).json()
-            # Posts older than 30 days have no non-public metrics; deleted ones land in "errors".
-            for post in data.get("data") or []:
-                public = post.get("public_metrics") or {}
-                private = post.get("non_public_metrics") or {}
-                values = {
-                    "likes": public.get("like_count"),
-                    "comments": public.get("reply_count"),
-                    "shares": public.get("retweet_count"),
-                    "quotes": public.get("quote_count"),
-                    "saves": public.get("bookmark_count"),
-                    "impressions": private.get("impression_count", public.get("impression_count")),
-                    "clicks": private.get("url_link_clicks"),
-                }
-                snapshots.append(
-                    MetricsSnapshot(
-                        remote_id=str(post["id"]),
-                        values={k: int(v) for k, v in values.items() if v is not None},
-                        raw={"public_metrics": public, "non_public_metrics": private},
-                    )
-                )
-        return snapshots
+                params={"user.fields": "public_metrics"},
+            )
+            .json()
+            .get("data")
+            or {}
+        )
+        public = data.get("public_metrics") or {}
+        return AccountMetrics(
+            values=counts(
+                followers=public.get("followers_count"),
+                following=public.get("following_count"),
+                posts=public.get("tweet_count"),
+            ),
+            raw={"public_metrics": public},
+        )
+
+    def list_recent_posts(
+        self, *, account: Account, credentials: Credentials, since: dt.datetime, limit: int = 200
+    ) -> list[RemotePostInfo]:
+        """The user's own posts since `since` (GET /2/users/:id/tweets with start_time; reposts
+        and replies, thread parts included, excluded by X), newest first, with public metrics,
+        plus non-public ones when the whole window is younger than 30 days."""
+        since = require_aware(since)
+        non_public = dt.datetime.now(dt.UTC) - since < NON_PUBLIC_MAX_AGE
+        fields = "created_at,public_metrics" + (",non_public_metrics" if non_public else "")
+
+        def pages():
+            params: dict[str, Any] = {
+                "max_results": TIMELINE_PAGE,
+                "exclude": "retweets,replies",
+                "start_time": since.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "tweet.fields": fields,
+                "expansions": "attachments.media_keys",
+                "media.fields": "type,public_metrics",
+            }
+            while True:
+                body = self.call(
+                    "GET",
+                    f"/2/users/{account.account_id}/tweets",
+                    credentials=credentials,
+                    params=params,
+                ).json()
+                media = media_by_key(body)
+                yield [self._listed(account, post, media) for post in body.get("data") or []]
+                token = (body.get("meta") or {}).get("next_token")
+                if not token or token == params.get("pagination_token"):
+                    return
+                params = {**params, "pagination_token": token}
+
+        return collect_recent(pages(), since=since, limit=limit)
+
+    def _listed(
+        self, account: Account, post: dict[str, Any], media: dict[str, dict[str, Any]]
+    ) -> ListedItem:
+        moment = parse_time(post.get("created_at")) or created_at_of(str(post.get("id", "")))
+        if moment is None:
+            return None, None
+        remote_id = str(post["id"])
+        return moment, RemotePostInfo(
+            remote_id=remote_id,
+            url=self.post_url(account, remote_id),
+            text=excerpt(post.get("text")),
+            published_at=moment,
+            metrics=snapshot_from(post, media),
+        )
