@@ -391,37 +391,6 @@ def test_given_a_post_when_deleting_then_graph_delete_is_called(adapter, api, ac
     assert len(api.calls) == 1
 
 
-def test_given_posts_when_fetching_metrics_then_reactions_comments_and_shares_are_read_in_one_call(
-    adapter, api, account, creds
-):
-    api.get(
-        f"{API}/",
-        json={
-            "111_1": {
-                "id": "111_1",
-                "shares": {"count": 3},
-                "reactions": {"data": [], "summary": {"total_count": 12}},
-                "comments": {"data": [], "summary": {"total_count": 4}},
-            },
-            "111_2": {
-                "id": "111_2",
-                "reactions": {"data": [], "summary": {"total_count": 0}},
-                "comments": {"data": [], "summary": {"total_count": 0}},
-            },
-        },
-    )
-
-    snapshots = adapter.fetch_metrics(
-        account=account, credentials=creds, remote_ids=["111_1", "111_2"]
-    )
-
-    query = parse_qs(urlsplit(api.calls[0].request.url).query)
-    assert query["ids"] == ["111_1,111_2"]
-    assert "reactions.summary(total_count)" in query["fields"][0]
-    assert snapshots[0].values == {"likes": 12, "comments": 4, "shares": 3}
-    assert snapshots[1].values == {"likes": 0, "comments": 0, "shares": 0}
-
-
 def test_given_a_thread_when_validating_then_facebook_says_it_has_none(adapter):
     problems = adapter.validate(PublishRequest(text="a", idempotency_key="k", thread=["b"]))
 

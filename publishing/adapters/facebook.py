@@ -4,6 +4,7 @@ reactions/comments/shares as metrics. `GraphAPIAdapter` is shared with Instagram
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 from typing import Any, ClassVar
@@ -14,6 +15,7 @@ from django.utils.translation import gettext as _
 from publishing.adapters import http
 from publishing.adapters.base import (
     Account,
+    AccountMetrics,
     AdapterError,
     AuthExpired,
     Capabilities,
@@ -28,7 +30,16 @@ from publishing.adapters.base import (
     PublishRequest,
     PublishResult,
     RateLimited,
+    RemotePostInfo,
     TransientError,
+)
+from publishing.adapters.listing import (
+    ListedItem,
+    collect_recent,
+    counts,
+    excerpt,
+    parse_time,
+    require_aware,
 )
 from publishing.adapters.oauth2 import OAuth2Adapter
 
@@ -38,6 +49,32 @@ TOKEN_CODES = {102, 190}
 THROTTLE_CODES = {4, 17, 32, 341, 613} | set(range(80001, 80015))
 TRANSIENT_CODES = {1, 2}
 DUPLICATE_CODES = {506}
+# "Does not exist (or cannot be loaded)": code 100 with subcode 33, and 803 for unknown aliases.
+GONE_CODES = {803}
+GONE_SUBCODES = {33}
+GRAPH_BATCH = 50  # requests per Graph API batch call
+# Counts every post has, and the insights that replaced impressions ("views", Nov 2025) plus
+# clicks. Insights need a Page with 100+ likes and the ANALYZE task; without them the post is
+# read again without insights rather than not at all.
+POST_COUNTS = (
+    "shares,reactions.summary(total_count).limit(0),comments.summary(total_count).limit(0)"
+)
+POST_INSIGHTS = "insights.metric(post_media_view,post_clicks)"
+LISTING_PAGE = 100
+
+
+def insight_value(item: dict[str, Any]) -> Any:
+    """The value of one insights entry: `total_value.value` (Instagram, Threads) or the last of
+    `values` (lifetime metrics); a breakdown (a dict) is not a count and comes back as such."""
+    if isinstance(item.get("total_value"), dict):
+        return item["total_value"].get("value")
+    values = item.get("values") or [{}]
+    last = values[-1] if isinstance(values[-1], dict) else {}
+    return last.get("value")
+
+
+def summary_count(post: dict[str, Any], edge: str) -> Any:
+    return ((post.get(edge) or {}).get("summary") or {}).get("total_count")
 
 
 class GraphAPIAdapter(OAuth2Adapter):
@@ -129,6 +166,51 @@ class GraphAPIAdapter(OAuth2Adapter):
         ]
         return max(minutes) * 60.0 if minutes and max(minutes) > 0 else None
 
+    @staticmethod
+    def is_gone(response: requests.Response) -> bool:
+        """The object no longer exists (deleted post or media) as far as the Graph API says."""
+        if response.status_code == 404:
+            return True
+        body = http.json_or_empty(response)
+        info = body.get("error") if isinstance(body, dict) else None
+        if not isinstance(info, dict):
+            return False
+        code = int(info.get("code") or 0)
+        return code in GONE_CODES or (code == 100 and info.get("error_subcode") in GONE_SUBCODES)
+
+    def graph_batch(
+        self, credentials: Credentials, relative_urls: list[str]
+    ) -> list[requests.Response | None]:
+        """Up to 50 GETs in one call (Graph API batch requests). Each answer comes back as a
+        Response of its own, so one deleted post fails only its own request; None for a request
+        Meta did not complete in time. A failure of the call itself raises as usual."""
+        batch = [{"method": "GET", "relative_url": url} for url in relative_urls]
+        answers = self.graph(
+            "POST",
+            "/",
+            credentials=credentials,
+            data={"batch": json.dumps(batch), "include_headers": "false"},
+        ).json()
+        if not isinstance(answers, list) or len(answers) != len(relative_urls):
+            raise TransientError(
+                _("%(platform)s answered a batch request incompletely.") % {"platform": self.label},
+                detail=f"batch of {len(relative_urls)} answered with "
+                f"{len(answers) if isinstance(answers, list) else type(answers).__name__}",
+            )
+        results: list[requests.Response | None] = []
+        for url, answer in zip(relative_urls, answers, strict=True):
+            if not isinstance(answer, dict) or not answer.get("code"):
+                results.append(None)
+                continue
+            response = requests.Response()
+            response.status_code = int(answer["code"])
+            body = answer.get("body")
+            response._content = (body if isinstance(body, str) else json.dumps(body)).encode()
+            response.encoding = "utf-8"
+            response.url = self.url("/" + url.split("?", 1)[0])
+            results.append(response)
+        return results
+
     def exchange_long_lived(self, path: str, grant_type: str, short_token: str) -> dict:
         """Short-lived (1 h) token -> long-lived (~60 days) one."""
         params = {
@@ -152,8 +234,10 @@ class FacebookAdapter(GraphAPIAdapter):
     capabilities = Capabilities(
         auth="oauth2",
         first_comment=True,
-        metrics=frozenset({"likes", "comments", "shares"}),
-        metrics_batch_size=50,
+        metrics=frozenset({"likes", "comments", "shares", "impressions", "clicks"}),
+        metrics_batch_size=GRAPH_BATCH,
+        account_metrics=frozenset({"followers"}),
+        lists_recent_posts=True,
     )
     default_base_url = f"https://graph.facebook.com/{GRAPH_VERSION}"
     authorize_endpoint = f"https://www.facebook.com/{GRAPH_VERSION}/dialog/oauth"
@@ -337,41 +421,130 @@ class FacebookAdapter(GraphAPIAdapter):
     def delete(self, *, account: Account, credentials: Credentials, remote_id: str) -> None:
         self.graph("DELETE", f"/{remote_id}", credentials=credentials, ok=(404,))
 
+    # -- metrics --------------------------------------------------------------------------------
+
+    @staticmethod
+    def snapshot(remote_id: str, post: dict[str, Any]) -> MetricsSnapshot:
+        insights = {
+            item.get("name"): insight_value(item)
+            for item in (post.get("insights") or {}).get("data") or []
+            if isinstance(item, dict)
+        }
+        shares = (post.get("shares") or {}).get("count")
+        if shares is None and ("reactions" in post or "comments" in post):
+            shares = 0  # Graph leaves `shares` out of a post nobody has shared
+        values = counts(
+            likes=summary_count(post, "reactions"),
+            comments=summary_count(post, "comments"),
+            shares=shares,
+            impressions=insights.get("post_media_view"),
+            clicks=insights.get("post_clicks"),
+        )
+        return MetricsSnapshot(remote_id=remote_id, values=values, raw=post)
+
+    def _read_posts(
+        self, credentials: Credentials, ids: list[str], *, insights: bool
+    ) -> tuple[dict[str, dict[str, Any]], list[str], list[str]]:
+        """One batch call: (posts by id, ids whose insights were refused, ids not answered in
+        time). Deleted posts are in none of them; any other error raises, mapped."""
+        fields = f"{POST_COUNTS},{POST_INSIGHTS}" if insights else POST_COUNTS
+        answers = self.graph_batch(credentials, [f"{i}?fields={fields}" for i in ids])
+        posts: dict[str, dict[str, Any]] = {}
+        refused: list[str] = []
+        late: list[str] = []
+        for remote_id, response in zip(ids, answers, strict=True):
+            if response is None:
+                late.append(remote_id)
+            elif response.status_code < 400:
+                body = http.json_or_empty(response)
+                if isinstance(body, dict) and body:
+                    posts[remote_id] = body
+            elif not self.is_gone(response):
+                error = self.error_for(response, secrets=(credentials.access_token,))
+                if insights and isinstance(error, PermanentError):
+                    refused.append(remote_id)
+                else:
+                    raise error
+        return posts, refused, late
+
     def fetch_metrics(
         self, *, account: Account, credentials: Credentials, remote_ids: list[str]
     ) -> list[MetricsSnapshot]:
-        """Multi-id lookup (?ids=a,b), up to 50 per request."""
-        fields = (
-            "shares,reactions.summary(total_count).limit(0),comments.summary(total_count).limit(0)"
-        )
+        """Reactions (likes), comments, shares, views (impressions) and clicks, 50 posts per
+        Graph batch call. Deleted posts are missing from the result."""
         snapshots: list[MetricsSnapshot] = []
-        size = self.capabilities.metrics_batch_size
-        for start in range(0, len(remote_ids), size):
-            batch = remote_ids[start : start + size]
-            data = self.graph(
-                "GET",
-                "/",
-                credentials=credentials,
-                params={"ids": ",".join(batch), "fields": fields},
-            ).json()
-            for remote_id in batch:
-                post = data.get(remote_id)
-                if not post:
-                    continue
-                values = {
-                    "likes": ((post.get("reactions") or {}).get("summary") or {}).get(
-                        "total_count"
-                    ),
-                    "comments": ((post.get("comments") or {}).get("summary") or {}).get(
-                        "total_count"
-                    ),
-                    "shares": (post.get("shares") or {}).get("count", 0),
-                }
-                snapshots.append(
-                    MetricsSnapshot(
-                        remote_id=remote_id,
-                        values={k: int(v) for k, v in values.items() if v is not None},
-                        raw=post,
-                    )
+        for start in range(0, len(remote_ids), GRAPH_BATCH):
+            batch = remote_ids[start : start + GRAPH_BATCH]
+            posts, refused, late = self._read_posts(credentials, batch, insights=True)
+            if late:  # Meta did not finish these in time: once more, then give up for now
+                more, more_refused, late = self._read_posts(credentials, late, insights=True)
+                posts.update(more)
+                refused += more_refused
+            if refused:
+                more, _refused, still_late = self._read_posts(credentials, refused, insights=False)
+                posts.update(more)
+                late += still_late
+            if late:
+                raise TransientError(
+                    _("%(platform)s did not answer for every post in time.")
+                    % {"platform": self.label},
+                    detail=f"batch requests unanswered: {len(late)}",
                 )
+            snapshots += [self.snapshot(i, posts[i]) for i in batch if i in posts]
         return snapshots
+
+    def fetch_account_metrics(
+        self, *, account: Account, credentials: Credentials
+    ) -> AccountMetrics:
+        """The Page's followers (`followers_count`; `fan_count`, its likes, stays in raw)."""
+        page = account.config.get("page_id") or account.account_id
+        data = self.graph(
+            "GET",
+            f"/{page}",
+            credentials=credentials,
+            params={"fields": "followers_count,fan_count"},
+        ).json()
+        return AccountMetrics(
+            values=counts(followers=data.get("followers_count")),
+            raw={k: data[k] for k in ("followers_count", "fan_count") if k in data},
+        )
+
+    def list_recent_posts(
+        self, *, account: Account, credentials: Credentials, since: dt.datetime, limit: int = 200
+    ) -> list[RemotePostInfo]:
+        """The Page's own published posts since `since` (GET /{page}/published_posts, 100 per
+        page, following the `after` cursor), with reactions, comments and shares."""
+        since = require_aware(since)
+        page = account.config.get("page_id") or account.account_id
+
+        def pages():
+            params: dict[str, Any] = {
+                "fields": f"id,message,created_time,permalink_url,{POST_COUNTS}",
+                "since": int(since.timestamp()),
+                "limit": LISTING_PAGE,
+            }
+            while True:
+                body = self.graph(
+                    "GET", f"/{page}/published_posts", credentials=credentials, params=params
+                ).json()
+                yield [self._listed(post) for post in body.get("data") or []]
+                paging = body.get("paging") or {}
+                after = (paging.get("cursors") or {}).get("after")
+                if not paging.get("next") or not after or after == params.get("after"):
+                    return
+                params = {**params, "after": after}
+
+        return collect_recent(pages(), since=since, limit=limit)
+
+    def _listed(self, post: dict[str, Any]) -> ListedItem:
+        moment = parse_time(post.get("created_time"))
+        if moment is None or not post.get("id"):
+            return moment, None
+        remote_id = str(post["id"])
+        return moment, RemotePostInfo(
+            remote_id=remote_id,
+            url=post.get("permalink_url") or self.post_url(remote_id),
+            text=excerpt(post.get("message")),
+            published_at=moment,
+            metrics=self.snapshot(remote_id, post),
+        )
