@@ -427,45 +427,6 @@ def test_given_no_matching_caption_when_looking_for_a_post_then_none(adapter, ap
     )
 
 
-def test_given_media_when_fetching_metrics_then_insights_are_mapped_and_unmeasurable_ones_skipped(
-    adapter, api, account, creds
-):
-    api.get(
-        f"{API}/M1/insights",
-        json={
-            "data": [
-                {"name": "views", "period": "lifetime", "values": [{"value": 1200}]},
-                {"name": "reach", "period": "lifetime", "values": [{"value": 900}]},
-                {"name": "likes", "period": "lifetime", "values": [{"value": 80}]},
-                {"name": "comments", "period": "lifetime", "values": [{"value": 5}]},
-                {"name": "shares", "period": "lifetime", "total_value": {"value": 7}},
-                {"name": "saved", "period": "lifetime", "values": [{"value": 11}]},
-            ]
-        },
-    )
-    api.get(
-        f"{API}/M2/insights",
-        status=400,
-        json={
-            "error": {"message": "Not enough viewers for the media to show insights", "code": 10}
-        },
-    )
-
-    snapshots = adapter.fetch_metrics(account=account, credentials=creds, remote_ids=["M1", "M2"])
-
-    query = parse_qs(urlsplit(api.calls[0].request.url).query)
-    assert query["metric"] == ["views,reach,likes,comments,shares,saved"]
-    assert len(snapshots) == 1
-    assert snapshots[0].values == {
-        "impressions": 1200,
-        "likes": 80,
-        "comments": 5,
-        "shares": 7,
-        "saves": 11,
-    }
-    assert snapshots[0].raw["reach"] == 900
-
-
 def test_given_the_settings_when_getting_the_adapter_then_the_registry_builds_it():
     from publishing.adapters.registry import get_adapter
 

@@ -306,36 +306,6 @@ def test_given_a_reply_went_out_when_looking_for_it_then_replies_are_searched_to
     assert found.remote_id == "T2"
 
 
-def test_given_posts_when_fetching_metrics_then_insights_are_mapped(adapter, api, account, creds):
-    api.get(
-        f"{API}/T1/insights",
-        json={
-            "data": [
-                {"name": "views", "values": [{"value": 500}]},
-                {"name": "likes", "values": [{"value": 20}]},
-                {"name": "replies", "values": [{"value": 3}]},
-                {"name": "reposts", "values": [{"value": 2}]},
-                {"name": "quotes", "values": [{"value": 1}]},
-                {"name": "shares", "values": [{"value": 4}]},
-            ]
-        },
-    )
-
-    snapshots = adapter.fetch_metrics(account=account, credentials=creds, remote_ids=["T1"])
-
-    assert parse_qs(urlsplit(api.calls[0].request.url).query)["metric"] == [
-        "views,likes,replies,reposts,quotes,shares"
-    ]
-    assert snapshots[0].values == {
-        "impressions": 500,
-        "likes": 20,
-        "comments": 3,
-        "shares": 2,
-        "quotes": 1,
-    }
-    assert snapshots[0].raw["shares"] == 4
-
-
 def test_given_the_settings_when_getting_the_adapter_then_the_registry_builds_it():
     from publishing.adapters.registry import get_adapter
 

@@ -4,12 +4,14 @@ first comment, a PUBLISHED-container check before any second media_publish, insi
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any, ClassVar
 
 from django.utils.translation import gettext as _
 
 from publishing.adapters.base import (
     Account,
+    AccountMetrics,
     Capabilities,
     ConnectResult,
     Credentials,
@@ -20,9 +22,17 @@ from publishing.adapters.base import (
     PublishedPart,
     PublishRequest,
     PublishResult,
+    RemotePostInfo,
     TransientError,
 )
-from publishing.adapters.facebook import GRAPH_VERSION, GraphAPIAdapter
+from publishing.adapters.facebook import GRAPH_VERSION, GraphAPIAdapter, insight_value
+from publishing.adapters.listing import (
+    ListedItem,
+    collect_recent,
+    counts,
+    excerpt,
+    parse_time,
+)
 
 INSIGHT_METRICS = ("views", "reach", "likes", "comments", "shares", "saved")
 # Our metric names for Instagram's insight names (reach stays in raw).
@@ -33,6 +43,10 @@ METRIC_MAP = {
     "shares": "shares",
     "saved": "saves",
 }
+MEDIA_FIELDS = (
+    "id,caption,permalink,timestamp,media_type,media_product_type,like_count,comments_count"
+)
+LISTING_PAGE = 50
 
 
 class InstagramAdapter(GraphAPIAdapter):
@@ -41,6 +55,8 @@ class InstagramAdapter(GraphAPIAdapter):
         auth="oauth2",
         first_comment=True,
         metrics=frozenset(METRIC_MAP.values()),
+        account_metrics=frozenset({"followers", "following", "posts"}),
+        lists_recent_posts=True,
         fetches_media_by_url=True,
     )
     default_base_url = f"https://graph.instagram.com/{GRAPH_VERSION}"
@@ -57,6 +73,9 @@ class InstagramAdapter(GraphAPIAdapter):
     publish_edge: ClassVar[str] = "media_publish"
     insight_metrics: ClassVar[tuple[str, ...]] = INSIGHT_METRICS
     metric_map: ClassVar[dict[str, str]] = METRIC_MAP
+    # Fields read instead when a media's insights are refused (too few viewers, an album's
+    # item...): likes and comments at least. Empty: no such fallback.
+    fallback_fields: ClassVar[str] = "like_count,comments_count"
     recent_posts: ClassVar[int] = 25
     poll_interval = 3.0
     poll_attempts = 100  # videos can take a few minutes
@@ -283,11 +302,18 @@ class InstagramAdapter(GraphAPIAdapter):
         # The Instagram API has deleted media since 2025; older apps get a PermanentError.
         self.graph("DELETE", f"/{remote_id}", credentials=credentials, ok=(404,))
 
+    # -- metrics --------------------------------------------------------------------------------
+
+    def metric_values(self, insights: dict[str, Any]) -> dict[str, int]:
+        """Our numbers from the insights by name; one Meta did not report stays missing."""
+        return counts(**{ours: insights.get(theirs) for theirs, ours in self.metric_map.items()})
+
     def fetch_metrics(
         self, *, account: Account, credentials: Credentials, remote_ids: list[str]
     ) -> list[MetricsSnapshot]:
-        """Insights per media (the API has no batch); media without enough viewers or
-        carousel children answer an error and are skipped."""
+        """Insights per media (the API has no batch for them). Deleted media are missing; media
+        whose insights are refused (too few viewers, carousel items) get their like and comment
+        counts from the media's fields instead."""
         snapshots = []
         for remote_id in remote_ids:
             response = self.graph(
@@ -295,25 +321,105 @@ class InstagramAdapter(GraphAPIAdapter):
                 f"/{remote_id}/insights",
                 credentials=credentials,
                 params={"metric": ",".join(self.insight_metrics)},
-                ok=(400,),
+                ok=(400, 403, 404),
             )
-            if response.status_code == 400:
-                error = self.error_for(response, secrets=(credentials.access_token,))
-                if not isinstance(error, PermanentError):
-                    raise error
+            if response.status_code < 400:
+                insights = {
+                    item["name"]: insight_value(item)
+                    for item in response.json().get("data") or []
+                    if isinstance(item, dict) and item.get("name")
+                }
+                snapshots.append(
+                    MetricsSnapshot(
+                        remote_id=remote_id, values=self.metric_values(insights), raw=insights
+                    )
+                )
                 continue
-            raw = {
-                item["name"]: self.insight_value(item) for item in response.json().get("data", [])
-            }
-            values = {
-                ours: raw[theirs] for theirs, ours in self.metric_map.items() if theirs in raw
-            }
-            snapshots.append(MetricsSnapshot(remote_id=remote_id, values=values, raw=raw))
+            if self.is_gone(response):
+                continue
+            error = self.error_for(response, secrets=(credentials.access_token,))
+            if not isinstance(error, PermanentError) or not self.fallback_fields:
+                raise error
+            if snapshot := self.fetch_field_counts(credentials, remote_id):
+                snapshots.append(snapshot)
         return snapshots
 
+    def fetch_field_counts(
+        self, credentials: Credentials, remote_id: str
+    ) -> MetricsSnapshot | None:
+        """Likes and comments from the media object itself; None when it is gone."""
+        response = self.graph(
+            "GET",
+            f"/{remote_id}",
+            credentials=credentials,
+            params={"fields": self.fallback_fields},
+            ok=(400, 403, 404),
+        )
+        if response.status_code >= 400:
+            if self.is_gone(response):
+                return None
+            raise self.error_for(response, secrets=(credentials.access_token,))
+        return self.field_snapshot(remote_id, response.json())
+
     @staticmethod
-    def insight_value(item: dict[str, Any]) -> int:
-        if "total_value" in item:
-            return int(item["total_value"].get("value", 0))
-        values = item.get("values") or [{}]
-        return int(values[-1].get("value", 0))
+    def field_snapshot(remote_id: str, media: dict[str, Any]) -> MetricsSnapshot:
+        keys = ("like_count", "comments_count")
+        return MetricsSnapshot(
+            remote_id=remote_id,
+            values=counts(likes=media.get("like_count"), comments=media.get("comments_count")),
+            raw={k: media[k] for k in keys if k in media},
+        )
+
+    def fetch_account_metrics(
+        self, *, account: Account, credentials: Credentials
+    ) -> AccountMetrics:
+        """Followers, follows and media count of the professional account."""
+        keys = ("followers_count", "follows_count", "media_count")
+        data = self.graph(
+            "GET",
+            f"/{account.account_id}",
+            credentials=credentials,
+            params={"fields": ",".join(keys)},
+        ).json()
+        return AccountMetrics(
+            values=counts(
+                followers=data.get("followers_count"),
+                following=data.get("follows_count"),
+                posts=data.get("media_count"),
+            ),
+            raw={k: data[k] for k in keys if k in data},
+        )
+
+    def list_recent_posts(
+        self, *, account: Account, credentials: Credentials, since: dt.datetime, limit: int = 200
+    ) -> list[RemotePostInfo]:
+        """The account's own media since `since` (GET /{user}/media, newest first, following
+        the `after` cursor), with like and comment counts (insights come with the first pull)."""
+
+        def pages():
+            params: dict[str, Any] = {"fields": MEDIA_FIELDS, "limit": LISTING_PAGE}
+            while True:
+                body = self.graph(
+                    "GET", f"/{account.account_id}/media", credentials=credentials, params=params
+                ).json()
+                yield [self._listed(media) for media in body.get("data") or []]
+                paging = body.get("paging") or {}
+                after = (paging.get("cursors") or {}).get("after")
+                if not paging.get("next") or not after or after == params.get("after"):
+                    return
+                params = {**params, "after": after}
+
+        return collect_recent(pages(), since=since, limit=limit)
+
+    def _listed(self, media: dict[str, Any]) -> ListedItem:
+        moment = parse_time(media.get("timestamp"))
+        if moment is None or not media.get("id"):
+            return moment, None
+        remote_id = str(media["id"])
+        return moment, RemotePostInfo(
+            remote_id=remote_id,
+            url=media.get("permalink", ""),
+            text=excerpt(media.get("caption")),
+            published_at=moment,
+            metrics=self.field_snapshot(remote_id, media),
+        )

@@ -4,6 +4,7 @@ most 5 links; long-lived tokens extended by th_refresh_token; insights metrics."
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any, ClassVar
 
 from django.utils.translation import gettext as _
@@ -11,6 +12,7 @@ from django.utils.translation import gettext as _
 from calendar_app.platforms import URL_RE
 from publishing.adapters.base import (
     Account,
+    AccountMetrics,
     Capabilities,
     ConnectResult,
     Credentials,
@@ -20,18 +22,33 @@ from publishing.adapters.base import (
     PublishedPart,
     PublishRequest,
     PublishResult,
+    RemotePostInfo,
 )
+from publishing.adapters.facebook import insight_value
 from publishing.adapters.instagram import InstagramAdapter
+from publishing.adapters.listing import (
+    ListedItem,
+    as_count,
+    collect_recent,
+    counts,
+    excerpt,
+    parse_time,
+    require_aware,
+)
 
 MAX_LINKS = 5
 INSIGHT_METRICS = ("views", "likes", "replies", "reposts", "quotes", "shares")
+# Our names for Threads' insights; "shares" is reposts plus shares (sent on), see metric_values.
 METRIC_MAP = {
     "views": "impressions",
     "likes": "likes",
     "replies": "comments",
-    "reposts": "shares",
     "quotes": "quotes",
 }
+POST_FIELDS = "id,text,permalink,timestamp,media_type,is_quote_post"
+LISTING_PAGE = 100
+# User-level reads with since/until cannot reach before 2024-04-13 (1712991600).
+EARLIEST_SINCE = dt.datetime.fromtimestamp(1712991600, tz=dt.UTC)
 
 
 class ThreadsAdapter(InstagramAdapter):
@@ -40,7 +57,9 @@ class ThreadsAdapter(InstagramAdapter):
         auth="oauth2",
         threads=True,
         first_comment=True,  # a reply to the main post
-        metrics=frozenset(METRIC_MAP.values()),
+        metrics=frozenset({*METRIC_MAP.values(), "shares"}),
+        account_metrics=frozenset({"followers"}),
+        lists_recent_posts=True,
         fetches_media_by_url=True,
     )
     default_base_url = "https://graph.threads.net/v1.0"
@@ -56,6 +75,7 @@ class ThreadsAdapter(InstagramAdapter):
     publish_edge: ClassVar[str] = "threads_publish"
     insight_metrics: ClassVar[tuple[str, ...]] = INSIGHT_METRICS
     metric_map: ClassVar[dict[str, str]] = METRIC_MAP
+    fallback_fields: ClassVar[str] = ""  # a Threads post has no like/reply counts as fields
     poll_interval = 2.0
 
     def __init__(self, *, token_url: str = "", **options: Any) -> None:
@@ -191,3 +211,74 @@ class ThreadsAdapter(InstagramAdapter):
                     part = PublishedPart(remote_id=str(media["id"]), url=media.get("permalink", ""))
                     return PublishResult(remote_id=part.remote_id, url=part.url, parts=[part])
         return None
+
+    # -- metrics ----------------------------------------------------------------------------------
+
+    def metric_values(self, insights: dict[str, Any]) -> dict[str, int]:
+        """Views (impressions), likes, replies (comments), quotes, and shares = reposts plus
+        shares (both pass the post on); a number Threads did not report stays missing."""
+        values = super().metric_values(insights)
+        passed_on = [
+            n for k in ("reposts", "shares") if (n := as_count(insights.get(k))) is not None
+        ]
+        if passed_on:
+            values["shares"] = sum(passed_on)
+        return values
+
+    def fetch_account_metrics(
+        self, *, account: Account, credentials: Credentials
+    ) -> AccountMetrics:
+        """The profile's followers (user insights `followers_count`, threads_manage_insights)."""
+        data = self.graph(
+            "GET",
+            f"/{account.account_id}/threads_insights",
+            credentials=credentials,
+            params={"metric": "followers_count"},
+        ).json()
+        insights = {
+            item["name"]: insight_value(item)
+            for item in data.get("data") or []
+            if isinstance(item, dict) and item.get("name")
+        }
+        return AccountMetrics(
+            values=counts(followers=insights.get("followers_count")), raw=insights
+        )
+
+    def list_recent_posts(
+        self, *, account: Account, credentials: Credentials, since: dt.datetime, limit: int = 200
+    ) -> list[RemotePostInfo]:
+        """The profile's own posts since `since` (GET /{user}/threads; replies live elsewhere,
+        reposts of others' posts are left out). The listing has no counts: the first pull
+        reads their insights."""
+        since = require_aware(since)
+        since_param = max(since, EARLIEST_SINCE)
+
+        def pages():
+            params: dict[str, Any] = {
+                "fields": POST_FIELDS,
+                "since": int(since_param.timestamp()),
+                "limit": LISTING_PAGE,
+            }
+            while True:
+                body = self.graph(
+                    "GET", f"/{account.account_id}/threads", credentials=credentials, params=params
+                ).json()
+                yield [self._listed(post) for post in body.get("data") or []]
+                paging = body.get("paging") or {}
+                after = (paging.get("cursors") or {}).get("after")
+                if not paging.get("next") or not after or after == params.get("after"):
+                    return
+                params = {**params, "after": after}
+
+        return collect_recent(pages(), since=since, limit=limit)
+
+    def _listed(self, post: dict[str, Any]) -> ListedItem:
+        moment = parse_time(post.get("timestamp"))
+        if moment is None or not post.get("id") or post.get("media_type") == "REPOST_FACADE":
+            return moment, None
+        return moment, RemotePostInfo(
+            remote_id=str(post["id"]),
+            url=post.get("permalink", ""),
+            text=excerpt(post.get("text")),
+            published_at=moment,
+        )
