@@ -25,6 +25,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from calendar_app.models import Campaign, Channel, Post, Workspace
+from calendar_app.platforms import SPECS, count_text
 from links.bots import is_bot
 from links.models import LinkClick, TrackedLink
 
@@ -191,7 +192,8 @@ def links_prepare_text(
     (post-<id>), keeping its own query and fragment and any utm_* the author set. With
     `workspace.shorten_links` (and PUBLIC_BASE_URL configured), each link is replaced by our
     short link, the same one for the same target on every call. Our own short links are left
-    alone. `campaign` defaults to the post's campaign, read only when a link needs it.
+    alone. `campaign` defaults to the post's campaign, read only when a link needs it. A text
+    that fits the platform's limit but would not with its links tracked goes out unchanged.
 
     Costs no query when both switches are off or the text has no link; with tagging, one for
     the campaign (if the post has one and it was not loaded); with shortening, one for the
@@ -239,7 +241,27 @@ def links_prepare_text(
         parts += [text[position : f.start], replacements[f.url]]
         position = f.end
     parts.append(text[position:])
-    return "".join(parts)
+    prepared = "".join(parts)
+    if _too_long(prepared, original=text, platform=channel.platform):
+        # Longer links must not turn a post that fits into one the platform refuses.
+        logger.warning(
+            "Post %s on channel %s: links left untracked, the text would exceed the limit.",
+            post.pk,
+            channel.pk,
+        )
+        return text
+    return prepared
+
+
+def _too_long(prepared: str, *, original: str, platform: str) -> bool:
+    """Whether `prepared` exceeds the platform's text limit while `original` does not. With
+    media some platforms allow less (Telegram captions): the smaller limit is used."""
+    spec = SPECS.get(platform)
+    limits = [spec.text_limit, spec.caption_limit_with_media] if spec else []
+    limit = min((n for n in limits if n), default=None)
+    if limit is None or len(prepared) <= len(original):
+        return False
+    return count_text(prepared, spec.counting) > limit >= count_text(original, spec.counting)
 
 
 # --- clicks -------------------------------------------------------------------------------------

@@ -193,3 +193,16 @@ def test_query_budget_first_time_and_on_a_retry(scene, django_assert_num_queries
         first = prepare(scene, text)
     with django_assert_num_queries(1):  # a retry: one read, nothing new
         assert prepare(scene, text) == first
+
+
+def test_given_bluesky_and_a_long_link_then_the_short_link_keeps_the_text_within_300(scene):
+    workspace, _channel, post = scene
+    workspace.utm_tagging = True
+    bluesky = ChannelFactory(workspace=workspace, platform="bluesky")
+    text = "x" * 180 + " https://shop.example/" + "long-path-" * 9  # 292 graphemes
+
+    prepared = links_prepare_text(text, workspace=workspace, channel=bluesky, post=post)
+
+    [code] = SHORT.findall(prepared)  # tagged (about 90 more) and shortened: it fits
+    assert prepared == "x" * 180 + f" {BASE}/l/{code}"
+    assert "utm_source=bluesky" in TrackedLink.objects.get(code=code).target_url

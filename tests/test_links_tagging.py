@@ -226,3 +226,46 @@ def test_given_both_switches_off_then_the_text_is_returned_as_is_without_a_query
 
     with django_assert_num_queries(0):
         assert links_prepare_text(text, workspace=workspace, channel=channel, post=post) == text
+
+
+# --- the platform's text limit --------------------------------------------------------------------
+
+
+def test_given_bluesky_and_a_text_that_tagging_would_push_over_300_then_it_goes_out_unchanged(
+    tagging, caplog
+):
+    workspace, _channel, post = tagging
+    bluesky = ChannelFactory(workspace=workspace, platform="bluesky")
+    text = "x" * 250 + " https://shop.example/beans"  # 277 graphemes; tagged ~370
+
+    prepared = links_prepare_text(text, workspace=workspace, channel=bluesky, post=post)
+
+    assert prepared == text
+    assert "links left untracked" in caplog.text
+
+
+def test_given_mastodon_the_same_text_is_tagged_because_every_url_counts_23(tagging):
+    workspace, channel, post = tagging
+    text = "x" * 450 + " https://shop.example/beans"
+
+    assert "utm_source=mastodon" in links_prepare_text(
+        text, workspace=workspace, channel=channel, post=post
+    )
+
+
+def test_given_bluesky_and_a_short_text_then_it_is_tagged(tagging):
+    workspace, _channel, post = tagging
+    bluesky = ChannelFactory(workspace=workspace, platform="bluesky")
+
+    prepared = links_prepare_text(
+        "New: https://shop.example/beans", workspace=workspace, channel=bluesky, post=post
+    )
+    assert "utm_source=bluesky" in prepared
+
+
+def test_given_telegram_the_shorter_caption_limit_is_respected(tagging):
+    workspace, _channel, post = tagging
+    telegram = ChannelFactory(workspace=workspace, platform="telegram")
+    text = "x" * 990 + " https://shop.example/beans"  # 1017: a caption with media allows 1024
+
+    assert links_prepare_text(text, workspace=workspace, channel=telegram, post=post) == text
