@@ -21,6 +21,8 @@ APPROVAL_REMINDERS_SECONDS = 5 * 60.0  # a reminder is at most 5 min late
 APPROVALS_MISSED_SECONDS = 60.0  # a post's time passing unapproved is marked within a minute
 DISPATCH_SECONDS = 1.0  # due deliveries are handed over within about a second
 RECONCILE_SECONDS = 30.0
+METRICS_SWEEP_SECONDS = 60.0  # due metrics pulls are handed over within a minute
+ACCOUNT_SNAPSHOTS_SECONDS = 3600.0  # each channel's account numbers in the first hour of its day
 
 # Celery's Django fixup closes the database connection before and after every task unless this
 # is set (celery#4116): reconnecting made an ORM publish task ~40% slower. The publish task
@@ -57,5 +59,16 @@ app.conf.beat_schedule = {
         "task": "calendar_app.tasks.approvals_mark_missed",
         "schedule": APPROVALS_MISSED_SECONDS,
         "options": {"expires": APPROVALS_MISSED_SECONDS - 10},
+    },
+    # On the metrics queue (routed by name), never in the way of the dispatcher.
+    "metrics-sweep": {
+        "task": "publishing.tasks.metrics_sweep",
+        "schedule": METRICS_SWEEP_SECONDS,
+        "options": {"expires": METRICS_SWEEP_SECONDS - 10},
+    },
+    "metrics-account-snapshots": {
+        "task": "publishing.tasks.metrics_account_snapshots_due",
+        "schedule": ACCOUNT_SNAPSHOTS_SECONDS,
+        "options": {"expires": ACCOUNT_SNAPSHOTS_SECONDS - 300},
     },
 }

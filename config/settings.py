@@ -244,6 +244,32 @@ PUBLISHING_MANUAL_ESCALATE_SECONDS = float(
 )
 
 
+# --- Engagement metrics (publishing/metrics.py: the schedule, sweep and batch pulls) ------------
+# Every metrics_* task (sweeps included) runs on the metrics queue (CELERY_TASK_ROUTES): the
+# publishing dispatcher on the default queue never waits behind a metrics sweep.
+# A claimed post comes back after this long if its batch task never wrote (a crashed worker).
+METRICS_LEASE_SECONDS = float(os.environ.get("METRICS_LEASE_SECONDS", "900"))
+# Posts of a paused / needs-reconnect channel are looked at again after this long.
+METRICS_HOLD_SECONDS = float(os.environ.get("METRICS_HOLD_SECONDS", "3600"))
+# Failed pulls of one schedule step (with backoff) before that step is given up.
+METRICS_MAX_FAILURES = int(os.environ.get("METRICS_MAX_FAILURES", "5"))
+# At most this many posts are claimed per sweep (each minute); more wait for the next one.
+METRICS_SWEEP_LIMIT = int(os.environ.get("METRICS_SWEEP_LIMIT", "50000"))
+# A batch waiting for its rate-limit slot is sent again with a countdown up to this long
+# (below the broker's visibility timeout); a longer wait goes back to the sweep.
+METRICS_MAX_COUNTDOWN_SECONDS = float(os.environ.get("METRICS_MAX_COUNTDOWN_SECONDS", "1800"))
+# Per-channel read bucket (burst, calls per second), apart from the publishing bucket.
+METRICS_RATE_LIMITS = {
+    "default": (
+        float(os.environ.get("METRICS_RATE_BURST", "10")),
+        float(os.environ.get("METRICS_RATE_PER_SECOND", "0.5")),
+    )
+}
+# History backfill when a channel is connected: this many days, at most this many posts.
+METRICS_BACKFILL_DAYS = int(os.environ.get("METRICS_BACKFILL_DAYS", "30"))
+METRICS_BACKFILL_LIMIT = int(os.environ.get("METRICS_BACKFILL_LIMIT", "200"))
+
+
 # --- Publishing: platform adapters, credentials ------------------------------------------------
 def _adapter(module: str, cls: str, **options) -> dict:
     """One PUBLISHING_ADAPTERS entry; every API base URL can be overridden from the environment."""

@@ -51,6 +51,7 @@ from publishing.credentials import (
     encrypt,
     merge_credentials,
 )
+from publishing.metrics import remote_posts_backfill_on_commit
 from publishing.models import ChannelCredentials
 from publishing.urlsafety import check_server_url
 
@@ -336,6 +337,7 @@ def channel_connect(
     channel.full_clean(exclude=["avatar"], validate_unique=False, validate_constraints=False)
     channel.save()
     credentials_save(channel=channel, credentials=result.credentials, merge=True)
+    remote_posts_backfill_on_commit(channel_id=channel.pk, platform=platform)
     return channel
 
 

@@ -86,3 +86,62 @@ def release_on_restart(sender, **kwargs) -> None:
         reconcile.deliveries_release_worker(worker=sender.hostname)
     finally:
         db_connections.close_all()  # the main process keeps no connection into forked children
+
+
+# --- engagement metrics (publishing.metrics) ------------------------------------------------------
+# Every task here is named metrics_* and so routed to the metrics queue (CELERY_TASK_ROUTES):
+# bulk work that may lag, never in the way of the dispatcher or the publish queue.
+
+from publishing import metrics  # noqa: E402  (kept with the metrics tasks, apart from the engine)
+
+
+@shared_task(ignore_result=True)
+def metrics_sweep() -> None:
+    """Beat, every minute: enrol newly published deliveries, hand due pulls over in batches."""
+    _connection_check()
+    metrics.metrics_sweep()
+
+
+@shared_task(ignore_result=True)
+def metrics_pull_batch(
+    channel_id: int, remote_post_ids: list[int], lease: str, reserved: bool = False
+) -> None:
+    """Pull one channel's batch. Retries are rows in the database (backoff on next_pull_at),
+    not Celery's; `lease` makes a redelivered message do nothing."""
+    _connection_check()
+    metrics.remote_posts_pull(
+        channel_id=channel_id, remote_post_ids=remote_post_ids, lease=lease, reserved=reserved
+    )
+
+
+@shared_task(ignore_result=True)
+def metrics_account_snapshots_due() -> None:
+    """Beat, hourly: queue the day's account snapshot of every channel that has none yet."""
+    _connection_check()
+    for channel_id in metrics.account_snapshots_due():
+        metrics_account_snapshot.delay(channel_id)
+
+
+@shared_task(bind=True, ignore_result=True, max_retries=5)
+def metrics_account_snapshot(self, channel_id: int) -> None:
+    """Take one channel's account snapshot for today (an upsert). Transient failures are tried
+    again with backoff; the hourly sweep asks again anyway while today's row is missing."""
+    _connection_check()
+    try:
+        metrics.account_snapshot_take(channel_id=channel_id)
+    except metrics.PullLater as wait:
+        raise self.retry(countdown=wait.seconds) from None
+    except TransientError as exc:
+        raise self.retry(countdown=60 * 2**self.request.retries, exc=exc) from None
+
+
+@shared_task(bind=True, ignore_result=True, max_retries=5)
+def metrics_backfill_channel(self, channel_id: int) -> None:
+    """A newly connected channel's recent history (publishing.metrics.remote_posts_backfill)."""
+    _connection_check()
+    try:
+        metrics.remote_posts_backfill(channel_id=channel_id)
+    except metrics.PullLater as wait:
+        raise self.retry(countdown=wait.seconds) from None
+    except TransientError as exc:
+        raise self.retry(countdown=60 * 2**self.request.retries, exc=exc) from None
