@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from publishing.adapters import http
 from publishing.adapters.base import (
     Account,
+    AccountMetrics,
     AdapterError,
     Capabilities,
     ConnectResult,
@@ -27,7 +28,16 @@ from publishing.adapters.base import (
     PublishRequest,
     PublishResult,
     RateLimited,
+    RemotePostInfo,
     TransientError,
+)
+from publishing.adapters.listing import (
+    ListedItem,
+    as_count,
+    collect_recent,
+    counts,
+    excerpt,
+    parse_time,
 )
 from publishing.adapters.oauth2 import OAuth2Adapter
 
@@ -40,6 +50,8 @@ URL_RE = re.compile(r"https?://\S+")
 # the first unescaped one. A "#" that starts a hashtag stays as is so hashtags remain clickable.
 LITTLE_RESERVED_RE = re.compile(r"[\\|{}@\[\]()<>*_~]|#(?!\w)")
 POST_URN_RE = re.compile(r"urn:li:(?:share|ugcPost):\d+")
+METRICS_BATCH = 50  # URNs per socialMetadata / share statistics request
+LISTING_PAGE = 100  # posts per page of the author finder
 
 
 def little_escape(text: str) -> str:
@@ -67,7 +79,10 @@ class LinkedInAdapter(OAuth2Adapter):
         auth="oauth2",
         first_comment=True,
         metrics=frozenset({"likes", "comments", "shares", "impressions", "clicks"}),
-        metrics_batch_size=50,
+        metrics_batch_size=METRICS_BATCH,
+        # Organisation pages only (Community Management API); see the methods for members.
+        account_metrics=frozenset({"followers"}),
+        lists_recent_posts=True,
     )
     default_base_url = "https://api.linkedin.com"
     authorize_endpoint = "https://www.linkedin.com/oauth/v2/authorization"
@@ -361,14 +376,19 @@ class LinkedInAdapter(OAuth2Adapter):
             ok=(404,),
         )
 
+    # -- metrics --------------------------------------------------------------------------------
+
     def fetch_metrics(
         self, *, account: Account, credentials: Credentials, remote_ids: list[str]
     ) -> list[MetricsSnapshot]:
+        """Reactions (likes) and comments from socialMetadata for every post; for organisation
+        posts also impressions, clicks and shares from the organic share statistics
+        (rw_organization_admin; without it those stay missing). 50 posts per request; a post
+        neither knows is gone and left out."""
         snapshots: list[MetricsSnapshot] = []
-        size = self.capabilities.metrics_batch_size
         organization = account.config.get("organization_urn", "")
-        for start in range(0, len(remote_ids), size):
-            batch = remote_ids[start : start + size]
+        for start in range(0, len(remote_ids), METRICS_BATCH):
+            batch = remote_ids[start : start + METRICS_BATCH]
             # Rest.li 2.0 lists: List(urn1,urn2) with each URN encoded, so build the query here.
             ids = ",".join(encoded(urn) for urn in batch)
             social = self.call(
@@ -379,26 +399,26 @@ class LinkedInAdapter(OAuth2Adapter):
                 meta = (social.get("results") or {}).get(urn)
                 if meta is None and urn not in stats:
                     continue
-                meta = meta or {}
-                values: dict[str, int] = {}
-                if meta:
-                    reactions = meta.get("reactionSummaries") or {}
-                    values["likes"] = sum(int(r.get("count", 0)) for r in reactions.values())
-                    values["comments"] = int((meta.get("commentSummary") or {}).get("count", 0))
-                total = stats.get(urn, {})
-                for ours, theirs in (
-                    ("impressions", "impressionCount"),
-                    ("clicks", "clickCount"),
-                    ("shares", "shareCount"),
-                ):
-                    if theirs in total:
-                        values[ours] = int(total[theirs])
-                snapshots.append(
-                    MetricsSnapshot(
-                        remote_id=urn, values=values, raw={"social": meta, "statistics": total}
-                    )
-                )
+                snapshots.append(self.snapshot(urn, meta or {}, stats.get(urn) or {}))
         return snapshots
+
+    @staticmethod
+    def snapshot(urn: str, meta: dict[str, Any], total: dict[str, Any]) -> MetricsSnapshot:
+        values: dict[str, int] = {}
+        reactions = meta.get("reactionSummaries")
+        if isinstance(reactions, dict):  # every reaction type (like, praise, empathy...)
+            values["likes"] = sum(
+                as_count(r.get("count")) or 0 for r in reactions.values() if isinstance(r, dict)
+            )
+        values |= counts(
+            comments=(meta.get("commentSummary") or {}).get("count"),
+            impressions=total.get("impressionCount"),
+            clicks=total.get("clickCount"),
+            shares=total.get("shareCount"),
+        )
+        return MetricsSnapshot(
+            remote_id=urn, values=values, raw={"social": meta, "statistics": total}
+        )
 
     def share_statistics(
         self, credentials: Credentials, organization: str, urns: list[str]
@@ -423,3 +443,90 @@ class LinkedInAdapter(OAuth2Adapter):
             element.get("share") or element.get("ugcPost"): element.get("totalShareStatistics", {})
             for element in response.json().get("elements", [])
         }
+
+    @staticmethod
+    def _organization(account: Account, refusal: str) -> str:
+        """The company page's URN; for a member's profile, PermanentError(refusal)."""
+        organization = account.config.get("organization_urn", "")
+        if not organization:
+            raise PermanentError(refusal, detail="member account: needs an organisation URN")
+        return organization
+
+    def fetch_account_metrics(
+        self, *, account: Account, credentials: Credentials
+    ) -> AccountMetrics:
+        """A company page's followers (networkSizes, COMPANY_FOLLOWED_BY_MEMBER). LinkedIn has
+        no follower count for a member's profile within our scopes: PermanentError."""
+        organization = self._organization(
+            account, _("LinkedIn shares follower counts only for company pages.")
+        )
+        data = self.call(
+            "GET",
+            f"/rest/networkSizes/{encoded(organization)}",
+            credentials=credentials,
+            params={"edgeType": "COMPANY_FOLLOWED_BY_MEMBER"},
+        ).json()
+        return AccountMetrics(
+            values=counts(followers=data.get("firstDegreeSize")),
+            raw={k: data[k] for k in ("firstDegreeSize",) if k in data},
+        )
+
+    def list_recent_posts(
+        self, *, account: Account, credentials: Credentials, since: dt.datetime, limit: int = 200
+    ) -> list[RemotePostInfo]:
+        """A company page's published posts since `since` (the posts author finder, newest
+        created first, r_organization_social), reshares left out. Members' posts can only be
+        read by approved partner apps: PermanentError."""
+        organization = self._organization(
+            account,
+            _(
+                "LinkedIn lets only approved partner apps read a member's posts; company pages work."
+            ),
+        )
+
+        def pages():
+            start = 0
+            while True:
+                body = self.call(
+                    "GET",
+                    "/rest/posts",
+                    credentials=credentials,
+                    params={
+                        "q": "author",
+                        "author": organization,
+                        "count": LISTING_PAGE,
+                        "start": start,
+                        "sortBy": "CREATED",
+                    },
+                    headers={"X-RestLi-Method": "FINDER"},
+                ).json()
+                elements = body.get("elements") or []
+                if not elements:
+                    return
+                yield [self._listed(post) for post in elements]
+                start += len(elements)
+                total = (body.get("paging") or {}).get("total")
+                if isinstance(total, int) and start >= total:
+                    return
+
+        return collect_recent(pages(), since=since, limit=limit)
+
+    def _listed(self, post: dict[str, Any]) -> ListedItem:
+        moment = parse_time(post.get("createdAt"))  # the finder's order (sortBy=CREATED)
+        published = parse_time(post.get("publishedAt")) or moment
+        own = (
+            moment is not None
+            and published is not None
+            and post.get("id")
+            and post.get("lifecycleState", "PUBLISHED") == "PUBLISHED"
+            and not post.get("reshareContext")
+        )
+        if not own:
+            return moment, None
+        urn = str(post["id"])
+        return moment, RemotePostInfo(
+            remote_id=urn,
+            url=self.post_url(urn),
+            text=excerpt(little_unescape(post.get("commentary", ""))),
+            published_at=published,
+        )
