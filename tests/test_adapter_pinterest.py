@@ -9,7 +9,6 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import responses
-import time_machine
 
 from publishing.adapters.base import (
     Account,
@@ -354,38 +353,6 @@ def test_given_the_pin_went_out_when_looking_for_it_then_the_board_has_it(
 
     assert found.remote_id == "P7"
     assert found.url == "https://www.pinterest.com/pin/P7/"
-
-
-@time_machine.travel("2026-11-23 12:00:00+00:00", tick=False)
-def test_given_pins_when_fetching_metrics_then_90_day_summaries_are_mapped(
-    adapter, api, account, creds
-):
-    api.get(
-        f"{API}/v5/pins/P1/analytics",
-        json={
-            "all": {
-                "daily_metrics": [],
-                "summary_metrics": {
-                    "IMPRESSION": 1000,
-                    "SAVE": 12,
-                    "PIN_CLICK": 40,
-                    "OUTBOUND_CLICK": 9,
-                },
-            }
-        },
-    )
-    api.get(
-        f"{API}/v5/pins/P2/analytics", status=404, json={"code": 50, "message": "Pin not found"}
-    )
-
-    snapshots = adapter.fetch_metrics(account=account, credentials=creds, remote_ids=["P1", "P2"])
-
-    query = parse_qs(urlsplit(api.calls[0].request.url).query)
-    assert query["start_date"] == ["2026-08-26"] and query["end_date"] == ["2026-11-23"]
-    assert query["metric_types"] == ["IMPRESSION,SAVE,PIN_CLICK,OUTBOUND_CLICK"]
-    assert len(snapshots) == 1
-    assert snapshots[0].values == {"impressions": 1000, "saves": 12, "clicks": 9}
-    assert snapshots[0].raw["PIN_CLICK"] == 40
 
 
 def test_given_the_settings_when_getting_the_adapter_then_the_registry_builds_it():

@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from publishing.adapters import http
 from publishing.adapters.base import (
     Account,
+    AccountMetrics,
     AdapterError,
     Capabilities,
     ConnectError,
@@ -27,8 +28,10 @@ from publishing.adapters.base import (
     PublishRequest,
     PublishResult,
     RateLimited,
+    RemotePostInfo,
     TransientError,
 )
+from publishing.adapters.listing import ListedItem, collect_recent, counts, excerpt, parse_time
 from publishing.adapters.oauth2 import OAuth2Adapter
 
 UPLOAD_QUANTUM = 256 * 1024  # chunks must be multiples of this (except the last)
@@ -36,6 +39,7 @@ PRIVACY = ("public", "unlisted", "private")
 PACIFIC = ZoneInfo("America/Los_Angeles")  # quotas reset at midnight Pacific time
 DAILY_REASONS = {"quotaExceeded", "dailyLimitExceeded", "uploadLimitExceeded"}
 SHORT_REASONS = {"rateLimitExceeded", "userRateLimitExceeded"}
+METRICS_BATCH = 50  # ids per videos.list call (1 quota unit)
 
 
 def seconds_until_pacific_midnight(now: dt.datetime | None = None) -> float:
@@ -52,7 +56,9 @@ class YouTubeAdapter(OAuth2Adapter):
         auth="oauth2",
         first_comment=True,
         metrics=frozenset({"video_views", "likes", "comments"}),
-        metrics_batch_size=50,
+        metrics_batch_size=METRICS_BATCH,
+        account_metrics=frozenset({"followers", "posts"}),
+        lists_recent_posts=True,
     )
     default_base_url = "https://www.googleapis.com"
     authorize_endpoint = "https://accounts.google.com/o/oauth2/v2/auth"
@@ -311,29 +317,113 @@ class YouTubeAdapter(OAuth2Adapter):
             ok=(404,),
         )
 
+    # -- metrics --------------------------------------------------------------------------------
+
+    @staticmethod
+    def snapshot(video: dict[str, Any]) -> MetricsSnapshot:
+        """Views, likes (missing when the channel hides them) and comments of one video."""
+        stats = video.get("statistics") or {}
+        return MetricsSnapshot(
+            remote_id=video["id"],
+            values=counts(
+                video_views=stats.get("viewCount"),
+                likes=stats.get("likeCount"),
+                comments=stats.get("commentCount"),
+            ),
+            raw=stats,
+        )
+
     def fetch_metrics(
         self, *, account: Account, credentials: Credentials, remote_ids: list[str]
     ) -> list[MetricsSnapshot]:
+        """Statistics of up to 50 videos per call (videos.list, 1 quota unit); deleted videos
+        are missing from the answer and so from the result."""
         snapshots = []
-        size = self.capabilities.metrics_batch_size
-        for start in range(0, len(remote_ids), size):
-            batch = remote_ids[start : start + size]
+        for start in range(0, len(remote_ids), METRICS_BATCH):
             data = self.call(
                 "GET",
                 "/youtube/v3/videos",
                 credentials=credentials,
-                params={"part": "statistics", "id": ",".join(batch)},
+                params={
+                    "part": "statistics",
+                    "id": ",".join(remote_ids[start : start + METRICS_BATCH]),
+                },
             ).json()
-            for video in data.get("items", []):
-                stats = video.get("statistics", {})
-                values = {
-                    ours: int(stats[theirs])
-                    for ours, theirs in (
-                        ("video_views", "viewCount"),
-                        ("likes", "likeCount"),
-                        ("comments", "commentCount"),
-                    )
-                    if theirs in stats  # likes can be hidden by the channel
-                }
-                snapshots.append(MetricsSnapshot(remote_id=video["id"], values=values, raw=stats))
+            snapshots += [self.snapshot(v) for v in data.get("items") or [] if v.get("id")]
         return snapshots
+
+    def fetch_account_metrics(
+        self, *, account: Account, credentials: Credentials
+    ) -> AccountMetrics:
+        """Subscribers (missing when the channel hides the count) and public videos."""
+        data = self.call(
+            "GET",
+            "/youtube/v3/channels",
+            credentials=credentials,
+            params={"part": "statistics", "mine": "true"},
+        ).json()
+        items = data.get("items") or []
+        if not items:
+            raise PermanentError(_("This Google account no longer has a YouTube channel."))
+        stats = items[0].get("statistics") or {}
+        hidden = bool(stats.get("hiddenSubscriberCount"))
+        return AccountMetrics(
+            values=counts(
+                followers=None if hidden else stats.get("subscriberCount"),
+                posts=stats.get("videoCount"),
+            ),
+            raw=stats,
+        )
+
+    def list_recent_posts(
+        self, *, account: Account, credentials: Credentials, since: dt.datetime, limit: int = 200
+    ) -> list[RemotePostInfo]:
+        """The channel's public and unlisted uploads since `since` (the uploads playlist, 50
+        per page, 1 unit each), with their statistics (one videos.list per 50, 1 unit each).
+        Private and scheduled videos are left out."""
+        playlist = self.uploads_playlist(account, credentials)
+        if not playlist:
+            return []
+
+        def pages():
+            params: dict[str, Any] = {
+                "part": "snippet,contentDetails,status",
+                "playlistId": playlist,
+                "maxResults": 50,
+            }
+            while True:
+                data = self.call(
+                    "GET", "/youtube/v3/playlistItems", credentials=credentials, params=params
+                ).json()
+                yield [self._listed(item) for item in data.get("items") or []]
+                token = data.get("nextPageToken")
+                if not token or token == params.get("pageToken"):
+                    return
+                params = {**params, "pageToken": token}
+
+        posts = collect_recent(pages(), since=since, limit=limit)
+        snapshots = {
+            s.remote_id: s
+            for s in self.fetch_metrics(
+                account=account, credentials=credentials, remote_ids=[p.remote_id for p in posts]
+            )
+        }
+        for post in posts:
+            post.metrics = snapshots.get(post.remote_id)
+        return posts
+
+    def _listed(self, item: dict[str, Any]) -> ListedItem:
+        details = item.get("contentDetails") or {}
+        snippet = item.get("snippet") or {}
+        video_id = details.get("videoId") or (snippet.get("resourceId") or {}).get("videoId")
+        # Deleted and private videos have no videoPublishedAt; scheduled ones are private.
+        moment = parse_time(details.get("videoPublishedAt"))
+        privacy = (item.get("status") or {}).get("privacyStatus")
+        if moment is None or not video_id or privacy == "private":
+            return moment, None
+        return moment, RemotePostInfo(
+            remote_id=video_id,
+            url=self.video_url(video_id),
+            text=excerpt(snippet.get("title")),
+            published_at=moment,
+        )
