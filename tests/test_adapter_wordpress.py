@@ -540,32 +540,6 @@ def test_given_remote_id_when_deleting_then_trashed_or_already_gone(
     assert api.calls[0].request.url == url
 
 
-def test_given_posts_when_fetching_metrics_then_comment_counts_from_total_header(
-    adapter, api, account, creds
-):
-    for post_id, total in (("101", "4"), ("102", "0")):
-        api.get(
-            ROOT + "wp/v2/comments",
-            match=[
-                matchers.query_param_matcher({"post": post_id, "per_page": "1", "_fields": "id"})
-            ],
-            json=[{"id": 1}] if total != "0" else [],
-            headers={"X-WP-Total": total, "X-WP-TotalPages": total},
-        )
-
-    snapshots = adapter.fetch_metrics(
-        account=account, credentials=creds, remote_ids=["101", "comment:900", "102"]
-    )
-
-    assert [(s.remote_id, s.values) for s in snapshots] == [
-        ("101", {"comments": 4}),
-        ("102", {"comments": 0}),
-    ]
-
-
-# --- validation ------------------------------------------------------------------------------
-
-
 @pytest.mark.parametrize(
     ("request_kwargs", "problem"),
     [

@@ -2,12 +2,14 @@
 
 The token travels in the URL path (/bot<token>/method), so every error detail is scrubbed of it
 and no requests exception is ever chained. The Bot API has no idempotency key and no way to list
-a channel's posts, so find_existing cannot work (the engine relies on its attempt records), and
-it exposes no per-message metrics.
+a channel's posts, so find_existing cannot work (the engine relies on its attempt records) and
+there is no history to import; it exposes no per-message metrics (views need the MTProto client
+API), only the number of subscribers (getChatMemberCount).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 from typing import Any
@@ -18,6 +20,7 @@ from django.utils.translation import gettext as _
 from publishing.adapters import http
 from publishing.adapters.base import (
     Account,
+    AccountMetrics,
     AdapterError,
     AuthExpired,
     Capabilities,
@@ -33,8 +36,10 @@ from publishing.adapters.base import (
     PublishRequest,
     PublishResult,
     RateLimited,
+    RemotePostInfo,
     TransientError,
 )
+from publishing.adapters.listing import counts
 
 MESSAGE_LIMIT = 4096
 CAPTION_LIMIT = 1024
@@ -78,6 +83,8 @@ class TelegramAdapter(PlatformAdapter):
         first_comment=True,  # a reply to the post
         idempotency_key=False,
         metrics=frozenset(),  # views need the MTProto client API, not the Bot API
+        account_metrics=frozenset({"followers"}),  # subscribers / members
+        lists_recent_posts=False,  # the Bot API cannot read a channel's history
     )
     default_base_url = "https://api.telegram.org"
 
@@ -394,6 +401,27 @@ class TelegramAdapter(PlatformAdapter):
         self, *, account: Account, credentials: Credentials, remote_ids: list[str]
     ) -> list[MetricsSnapshot]:
         return []  # the Bot API has no views or reactions per message
+
+    def fetch_account_metrics(
+        self, *, account: Account, credentials: Credentials
+    ) -> AccountMetrics:
+        """Subscribers of the channel (members of a group), bots included, from
+        getChatMemberCount."""
+        count = self._call(
+            credentials.access_token,
+            "getChatMemberCount",
+            payload={"chat_id": self._chat_id(account)},
+        )
+        return AccountMetrics(values=counts(followers=count), raw={"member_count": count})
+
+    def list_recent_posts(
+        self, *, account: Account, credentials: Credentials, since: dt.datetime, limit: int = 200
+    ) -> list[RemotePostInfo]:
+        raise PermanentError(
+            _(
+                "Telegram bots cannot read a channel's earlier messages, so there is no history to import."
+            )
+        )
 
 
 def _first_message_id(remote_id: str) -> int:

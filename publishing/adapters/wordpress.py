@@ -1,11 +1,13 @@
 """WordPress (self-hosted company blogs) through the core REST API with an application password
 (HTTP Basic). Posts go out published or as drafts, with a featured image, categories and tags;
 the slug is derived from the idempotency key so the reconciler finds a post by it; the comment
-count is the only metric core WordPress has.
+count is the only post metric core WordPress has, the number of published posts the only
+account-level one, and the site's posts list is the history.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import html
 import re
@@ -21,6 +23,7 @@ from requests.auth import HTTPBasicAuth
 from publishing.adapters import http
 from publishing.adapters.base import (
     Account,
+    AccountMetrics,
     AdapterError,
     AuthExpired,
     Capabilities,
@@ -35,12 +38,24 @@ from publishing.adapters.base import (
     PublishedPart,
     PublishRequest,
     PublishResult,
+    RemotePostInfo,
+)
+from publishing.adapters.listing import (
+    ListedItem,
+    as_count,
+    collect_recent,
+    counts,
+    excerpt,
+    parse_time,
+    require_aware,
 )
 from publishing.urlsafety import check_server_url
 
 STATUSES = ("publish", "draft")
 COMMENT_PREFIX = "comment:"
 MAX_REDIRECTS = 3
+METRICS_BATCH = 20  # posts per fetch_metrics call: one existence check, then one count each
+PER_PAGE = 100  # the most the REST API returns per page
 
 
 def slug_for(request: PublishRequest) -> str:
@@ -74,7 +89,9 @@ class WordPressAdapter(PlatformAdapter):
         first_comment=True,
         idempotency_key=True,  # slug derived from the key, looked up by find_existing
         metrics=frozenset({"comments"}),
-        metrics_batch_size=20,
+        metrics_batch_size=METRICS_BATCH,
+        account_metrics=frozenset({"posts"}),
+        lists_recent_posts=True,
         needs_instance_url=True,
     )
 
@@ -413,28 +430,118 @@ class WordPressAdapter(PlatformAdapter):
             route = f"wp/v2/posts/{int(remote_id)}"
         self._call("DELETE", account, credentials, route, tolerate=(404, 410))
 
+    # -- metrics --------------------------------------------------------------------------------
+
     def fetch_metrics(
         self, *, account: Account, credentials: Credentials, remote_ids: list[str]
     ) -> list[MetricsSnapshot]:
-        """Approved comments per post, from the X-WP-Total header (one small request each)."""
-        snapshots = []
-        for remote_id in remote_ids:
-            if remote_id.startswith(COMMENT_PREFIX):
-                continue
-            response = self._call(
+        """Approved comments per post (the X-WP-Total of a one-item comments page). Which posts
+        still exist is asked first, in one request per 100 (trashed and deleted posts are not
+        listed, so they are missing from the result)."""
+        post_ids = [int(r) for r in remote_ids if not r.startswith(COMMENT_PREFIX) and r.isdigit()]
+        existing: set[int] = set()
+        for start in range(0, len(post_ids), PER_PAGE):
+            batch = post_ids[start : start + PER_PAGE]
+            posts = self._call(
                 "GET",
                 account,
                 credentials,
-                "wp/v2/comments",
-                params={"post": int(remote_id), "per_page": 1, "_fields": "id"},
-                tolerate=(404,),
-            )
-            if response.status_code == 404:
-                continue  # the post is gone
-            total = int(response.headers.get("X-WP-Total", 0))
+                "wp/v2/posts",
+                params={
+                    "include": ",".join(map(str, batch)),
+                    "status": "any",
+                    "per_page": PER_PAGE,
+                    "_fields": "id",
+                },
+            ).json()
+            existing |= {int(p["id"]) for p in posts if isinstance(p, dict) and "id" in p}
+        snapshots = []
+        for post_id in post_ids:
+            if post_id not in existing:
+                continue
+            total = self._comment_count(account, credentials, post_id)
             snapshots.append(
                 MetricsSnapshot(
-                    remote_id=remote_id, values={"comments": total}, raw={"total": total}
+                    remote_id=str(post_id),
+                    values=counts(comments=total),
+                    raw={"comments_total": total},
                 )
             )
         return snapshots
+
+    def _comment_count(
+        self, account: Account, credentials: Credentials, post_id: int
+    ) -> int | None:
+        """None when the site has no comments endpoint (a plugin switched comments off)."""
+        response = self._call(
+            "GET",
+            account,
+            credentials,
+            "wp/v2/comments",
+            params={"post": post_id, "per_page": 1, "_fields": "id"},
+            tolerate=(404,),
+        )
+        if response.status_code == 404:
+            return None
+        return as_count(response.headers.get("X-WP-Total"))
+
+    def fetch_account_metrics(
+        self, *, account: Account, credentials: Credentials
+    ) -> AccountMetrics:
+        """The number of published posts on the site (X-WP-Total); WordPress has no followers."""
+        response = self._call(
+            "GET", account, credentials, "wp/v2/posts", params={"per_page": 1, "_fields": "id"}
+        )
+        total = response.headers.get("X-WP-Total")
+        return AccountMetrics(values=counts(posts=total), raw={"posts_total": total})
+
+    def list_recent_posts(
+        self, *, account: Account, credentials: Credentials, since: dt.datetime, limit: int = 200
+    ) -> list[RemotePostInfo]:
+        """The site's published posts since `since`, newest first (100 per page). `after` is
+        compared with the site's local time by WordPress, so a day earlier is asked for and
+        date_gmt decides. Comment counts come with the first pull."""
+        since = require_aware(since)
+        after = (since - dt.timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%S")
+
+        def pages():
+            page = 1
+            while True:
+                response = self._call(
+                    "GET",
+                    account,
+                    credentials,
+                    "wp/v2/posts",
+                    params={
+                        "after": after,
+                        "orderby": "date",
+                        "order": "desc",
+                        "per_page": PER_PAGE,
+                        "page": page,
+                        "_fields": "id,link,title,date_gmt",
+                    },
+                )
+                posts = response.json()
+                if not isinstance(posts, list) or not posts:
+                    return
+                yield [self._listed(post) for post in posts]
+                total_pages = as_count(response.headers.get("X-WP-TotalPages")) or page
+                if page >= total_pages:
+                    return
+                page += 1
+
+        return collect_recent(pages(), since=since, limit=limit)
+
+    @staticmethod
+    def _listed(post: dict[str, Any]) -> ListedItem:
+        moment = parse_time(post.get("date_gmt"))  # naive, in UTC
+        if moment is None or not post.get("id"):
+            return moment, None
+        title = post.get("title")
+        title = title.get("rendered", "") if isinstance(title, dict) else str(title or "")
+        return moment, RemotePostInfo(
+            remote_id=str(post["id"]),
+            url=post.get("link") or "",
+            text=excerpt(title, is_html=True),
+            published_at=moment,
+        )
