@@ -14,7 +14,13 @@ refresh_token); GET /api/v1/accounts/verify_credentials; GET /api/v2/instance;
 POST /api/v2/media (202 while "processing") and GET /api/v1/media/:id (206, then 200);
 POST /api/v1/statuses (honours Idempotency-Key: a repeat returns the first status, like
 Mastodon); GET /api/v1/statuses?id[]= (batch), GET/DELETE /api/v1/statuses/:id;
-GET /api/v1/accounts/:id/statuses (newest first). Unknown/invalid tokens get 401.
+GET /api/v1/accounts/:id/statuses (newest first; limit, max_id, exclude_replies and
+exclude_reblogs honoured). Unknown/invalid tokens get 401.
+
+Engagement numbers, for metrics tests:
+    server.add_status("Posted elsewhere", created_at=..., favourites=5)  # not made through the API
+    server.set_counts(status_id, favourites=3, reblogs=1, replies=2)     # likes, boosts, replies
+    server.account["followers_count"] = 1200                             # verify_credentials
 
 Faults, for chaos tests:
     server.fail_next("POST", "/api/v1/statuses", status=503)           # next matching call
@@ -32,6 +38,7 @@ All state is guarded by one lock; `reset()` clears statuses, requests and faults
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import hashlib
 import html
 import itertools
@@ -115,6 +122,9 @@ class FakeMastodon:
             "acct": username,
             "display_name": "Acme Corp",
             "avatar": "https://files.example/avatars/acme.png",
+            "followers_count": 0,
+            "following_count": 0,
+            "statuses_count": 0,
         }
         self.token = "fake-access-" + secrets.token_hex(8)
         self._server = _QuietServer(("127.0.0.1", 0), self._handler_class())
@@ -196,6 +206,54 @@ class FakeMastodon:
     def requests_to(self, method: str, path: str) -> list[Recorded]:
         with self.lock:
             return [r for r in self.requests if r.method == method and r.path == path]
+
+    def add_status(
+        self,
+        text: str,
+        *,
+        created_at: dt.datetime | None = None,
+        favourites: int = 0,
+        reblogs: int = 0,
+        replies: int = 0,
+    ) -> dict:
+        """A status on the account that did not come through our API calls (e.g. posted in the
+        Mastodon app), for history backfill tests."""
+        with self.lock:
+            status = self._new_status(text, created_at=created_at)
+            status.update(favourites_count=favourites, reblogs_count=reblogs, replies_count=replies)
+            self.statuses[status["id"]] = status
+            return self._status_json(status)
+
+    def set_counts(self, status_id: str, **counts: int) -> None:
+        """Change a status' favourites / reblogs / replies (as other people interact)."""
+        with self.lock:
+            status = self.statuses[status_id]
+            for name, value in counts.items():
+                status[f"{name}_count"] = value
+
+    def _new_status(self, text: str, *, created_at: dt.datetime | None = None, **fields) -> dict:
+        status_id = self._next_id()
+        moment = (created_at or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
+        status = {
+            "id": status_id,
+            "created_at": moment.strftime("%Y-%m-%dT%H:%M:%S.")
+            + f"{moment.microsecond // 1000:03d}Z",
+            "in_reply_to_id": None,
+            "visibility": "public",
+            "content": render_html(text),
+            "url": f"{self.url}/@{self.username}/{status_id}",
+            "uri": f"{self.url}/users/{self.username}/statuses/{status_id}",
+            "media_attachments": [],
+            "favourites_count": 0,
+            "reblogs_count": 0,
+            "replies_count": 0,
+            "spoiler_text": "",
+            "account": self.account,
+            "_text": text,
+            "_idempotency_key": "",
+            **fields,
+        }
+        return status
 
     # -- helpers used by the handler -----------------------------------------------------------------
     def _next_id(self) -> str:
@@ -452,7 +510,9 @@ class FakeMastodon:
 
             def verify_credentials(self, **kw) -> None:
                 if self._authorized():
-                    self._send(200, fake.account)
+                    with fake.lock:
+                        me = {**fake.account, "statuses_count": len(fake.statuses)}
+                    self._send(200, me)
 
             def instance(self, **kw) -> None:
                 self._send(
@@ -546,24 +606,15 @@ class FakeMastodon:
                     if reply_to and reply_to not in fake.statuses:
                         self._send(404, {"error": "Record not found"})
                         return
-                    status_id = fake._next_id()
-                    status = {
-                        "id": status_id,
-                        "created_at": "2026-01-01T00:00:00.000Z",
-                        "in_reply_to_id": reply_to,
-                        "visibility": form.get("visibility", ["public"])[0],
-                        "content": render_html(text),
-                        "url": f"{fake.url}/@{fake.username}/{status_id}",
-                        "uri": f"{fake.url}/users/{fake.username}/statuses/{status_id}",
-                        "media_attachments": [fake._status_json(fake.media[m]) for m in media_ids],
-                        "favourites_count": 0,
-                        "reblogs_count": 0,
-                        "replies_count": 0,
-                        "spoiler_text": form.get("spoiler_text", [""])[0],
-                        "account": fake.account,
-                        "_text": text,
-                        "_idempotency_key": key,
-                    }
+                    status = fake._new_status(
+                        text,
+                        in_reply_to_id=reply_to,
+                        visibility=form.get("visibility", ["public"])[0],
+                        media_attachments=[fake._status_json(fake.media[m]) for m in media_ids],
+                        spoiler_text=form.get("spoiler_text", [""])[0],
+                        _idempotency_key=key,
+                    )
+                    status_id = status["id"]
                     fake.statuses[status_id] = status
                     if reply_to:
                         fake.statuses[reply_to]["replies_count"] += 1
@@ -615,7 +666,9 @@ class FakeMastodon:
             def account_statuses(self, account_id: str, *, query, **kw) -> None:
                 if not self._authorized():
                     return
-                limit = int(query.get("limit", ["20"])[0])
+                limit = min(int(query.get("limit", ["20"])[0]), 40)
+                max_id = query.get("max_id", [""])[0]
+                no_replies = query.get("exclude_replies", [""])[0] == "true"
                 with fake.lock:
                     mine = [
                         fake._status_json(s)
@@ -623,6 +676,8 @@ class FakeMastodon:
                             fake.statuses.values(), key=lambda s: int(s["id"]), reverse=True
                         )
                         if s["account"]["id"] == account_id
+                        and (not max_id or int(s["id"]) < int(max_id))
+                        and not (no_replies and s["in_reply_to_id"])
                     ][:limit]
                 self._send(200, mine)
 
