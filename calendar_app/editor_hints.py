@@ -1,0 +1,49 @@
+"""What other parts of the product show in the post editor beside its fields (e.g. analytics'
+best time to post next to the date and time).
+
+The editor does not import them: providers are listed in settings.EDITOR_HINTS, like
+CALENDAR_DECORATORS, and are called as provider(workspace=..., post=...) (post None while a new
+post is written). Each returns EditorHint objects. Providers run on every editor render and must
+not query the database: one that needs data returns a slot that loads itself (hx-get).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+
+from django.conf import settings
+from django.core.signals import setting_changed
+from django.dispatch import receiver
+from django.utils.module_loading import import_string
+from django.utils.safestring import SafeString
+
+# Where a hint goes: beside the date and time, or above the publishing panel of a saved post.
+SLOTS = ("when", "post")
+
+
+@dataclass(frozen=True)
+class EditorHint:
+    slot: str  # one of SLOTS
+    html: SafeString  # already escaped by the provider
+
+
+@cache
+def _providers() -> list:
+    return [import_string(path) for path in getattr(settings, "EDITOR_HINTS", [])]
+
+
+@receiver(setting_changed)
+def _reset(*, setting: str, **kwargs) -> None:
+    if setting == "EDITOR_HINTS":
+        _providers.cache_clear()
+
+
+def hints_for(*, workspace, post, slot: str) -> list[SafeString]:
+    """The HTML of every provider's hints for `slot`, in settings order."""
+    return [
+        hint.html
+        for provider in _providers()
+        for hint in provider(workspace=workspace, post=post)
+        if hint.slot == slot
+    ]
