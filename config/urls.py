@@ -14,6 +14,7 @@ urlpatterns = [
     path("accounts/language/", account_views.set_language, name="set_language"),
     path("notifications/", include("notifications.urls")),
     path("", include("links.urls")),
+    path("", include("analytics.urls")),
     path("", include("publishing.urls")),
     # External reviewers have no account and no workspace in the URL: the signed token is all.
     path("review/<str:token>/", review_views.external_review, name="external_review"),
