@@ -382,3 +382,21 @@ def test_given_an_error_when_reading_numbers_then_mapped_and_no_secret_in_it(
     assert PAGE_TOKEN not in f"{error} {error.message} {error.detail}"
     if expected is RateLimited:
         assert error.retry_after == 300
+
+
+def test_given_more_posts_than_the_limit_when_listing_then_stops_without_the_next_page(
+    adapter, api, account, creds
+):
+    url = f"{API}/111/published_posts"
+    api.get(
+        url,
+        json={
+            "data": [listed(f"111_{n}", f"2026-05-20T{20 - n:02d}:00:00+0000") for n in range(6)],
+            "paging": {"cursors": {"after": "C1"}, "next": f"{url}?after=C1"},
+        },
+    )
+
+    posts = adapter.list_recent_posts(account=account, credentials=creds, since=SINCE, limit=3)
+
+    assert [p.remote_id for p in posts] == ["111_0", "111_1", "111_2"]
+    assert len(api.calls) == 1

@@ -239,3 +239,20 @@ def test_given_an_error_when_reading_numbers_then_mapped_and_no_secret_in_it(
     assert TOKEN not in f"{error} {error.message} {error.detail}"
     if expected is RateLimited:  # daily quotas without headers: wait for midnight UTC
         assert 0 < error.retry_after <= 86_400
+
+
+def test_given_more_posts_than_the_limit_when_listing_then_stops_without_the_next_page(
+    adapter, api, org, creds
+):
+    api.get(
+        f"{API}/rest/posts",
+        json={
+            "elements": [li_post(n, 20 - n) for n in range(5)],
+            "paging": {"start": 0, "count": 100, "total": 500},
+        },
+    )
+
+    posts = adapter.list_recent_posts(account=org, credentials=creds, since=SINCE, limit=2)
+
+    assert [p.remote_id for p in posts] == ["urn:li:share:0", "urn:li:share:1"]
+    assert len(api.calls) == 1

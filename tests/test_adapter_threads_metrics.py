@@ -243,3 +243,20 @@ def test_given_an_error_when_reading_numbers_then_mapped_and_no_secret_in_it(
     assert TOKEN not in f"{error} {error.message} {error.detail}"
     if expected is RateLimited:
         assert error.retry_after == 90
+
+
+def test_given_more_posts_than_the_limit_when_listing_then_stops_without_the_next_page(
+    adapter, api, account, creds
+):
+    api.get(
+        f"{API}/77/threads",
+        json={
+            "data": [thread(f"T{n}", f"2026-05-20T{20 - n:02d}:00:00+0000") for n in range(5)],
+            "paging": {"cursors": {"after": "A1"}, "next": "more"},
+        },
+    )
+
+    posts = adapter.list_recent_posts(account=account, credentials=creds, since=SINCE, limit=2)
+
+    assert [p.remote_id for p in posts] == ["T0", "T1"]
+    assert len(api.calls) == 1

@@ -227,3 +227,18 @@ def test_given_an_error_when_reading_numbers_then_mapped_and_no_password_in_it(
     assert PASSWORD not in f"{error} {error.message} {error.detail}"
     if expected is RateLimited:
         assert error.retry_after == 30
+
+
+def test_given_more_posts_than_the_limit_when_listing_then_stops_without_the_next_page(
+    adapter, api, account, creds
+):
+    api.get(
+        f"{ROOT}wp/v2/posts",
+        json=[wp_post(10 - n, f"2026-05-20T{20 - n:02d}:00:00") for n in range(5)],
+        headers={"X-WP-Total": "500", "X-WP-TotalPages": "5"},
+    )
+
+    posts = adapter.list_recent_posts(account=account, credentials=creds, since=SINCE, limit=2)
+
+    assert [p.remote_id for p in posts] == ["10", "9"]
+    assert len(api.calls) == 1

@@ -405,3 +405,23 @@ def test_given_an_error_when_reading_numbers_then_mapped_and_no_secret_in_it(
     assert TOKEN not in f"{error} {error.message} {error.detail}"
     if expected is RateLimited:
         assert error.retry_after == pytest.approx(600, abs=1)
+
+
+def test_given_a_post_older_than_since_in_the_answer_when_listing_then_the_walk_stops_there(
+    adapter, api, account, creds
+):
+    api.get(
+        f"{API}/2/users/42/tweets",
+        json={
+            "data": [
+                timeline_post(NOW - dt.timedelta(days=1)),
+                timeline_post(SINCE - dt.timedelta(minutes=1)),
+            ],
+            "meta": {"next_token": "more"},
+        },
+    )
+
+    posts = adapter.list_recent_posts(account=account, credentials=creds, since=SINCE)
+
+    assert len(posts) == 1
+    assert len(api.calls) == 1

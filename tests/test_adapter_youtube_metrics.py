@@ -249,3 +249,27 @@ def test_given_an_error_when_reading_numbers_then_mapped_and_no_secret_in_it(
     assert TOKEN not in f"{error} {error.message} {error.detail}"
     if expected is RateLimited:
         assert error.retry_after > 0
+
+
+def test_given_more_uploads_than_the_limit_when_listing_then_stops_and_reads_their_statistics(
+    adapter, api, account, creds
+):
+    api.get(
+        f"{API}/youtube/v3/playlistItems",
+        json={
+            "items": [upload(f"v{n}", f"2026-05-20T{20 - n:02d}:00:00Z") for n in range(5)],
+            "nextPageToken": "P2",
+        },
+    )
+    api.get(
+        f"{API}/youtube/v3/videos",
+        match=[matchers.query_param_matcher({"id": "v0,v1"}, strict_match=False)],
+        json={"items": [video("v0", viewCount="1"), video("v1", viewCount="2")]},
+    )
+
+    posts = adapter.list_recent_posts(account=account, credentials=creds, since=SINCE, limit=2)
+
+    assert [(p.remote_id, p.metrics.values) for p in posts] == [
+        ("v0", {"video_views": 1}),
+        ("v1", {"video_views": 2}),
+    ]
