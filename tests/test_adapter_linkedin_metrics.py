@@ -122,12 +122,13 @@ def test_given_a_company_page_when_fetching_account_metrics_then_followers(
     assert api.calls[0].request.headers["LinkedIn-Version"] == adapter.version
 
 
-def test_given_a_member_profile_when_fetching_account_metrics_then_permanent_and_no_call(
+def test_given_a_member_profile_when_fetching_account_metrics_then_missing_and_no_call(
     adapter, api, member, creds
 ):
-    with pytest.raises(PermanentError, match="only for company pages"):
-        adapter.fetch_account_metrics(account=member, credentials=creds)
+    metrics = adapter.fetch_account_metrics(account=member, credentials=creds)
 
+    assert metrics.values == {}  # not available: missing, never 0
+    assert metrics.raw == {"unavailable": "member profile"}
     assert len(api.calls) == 0
 
 

@@ -455,11 +455,12 @@ class LinkedInAdapter(OAuth2Adapter):
     def fetch_account_metrics(
         self, *, account: Account, credentials: Credentials
     ) -> AccountMetrics:
-        """A company page's followers (networkSizes, COMPANY_FOLLOWED_BY_MEMBER). LinkedIn has
-        no follower count for a member's profile within our scopes: PermanentError."""
-        organization = self._organization(
-            account, _("LinkedIn shares follower counts only for company pages.")
-        )
+        """A company page's followers (networkSizes, COMPANY_FOLLOWED_BY_MEMBER). A member's
+        profile has no follower count within our scopes: reported as missing (never 0), with
+        the reason in raw, and LinkedIn is not asked."""
+        organization = account.config.get("organization_urn", "")
+        if not organization:
+            return AccountMetrics(values={}, raw={"unavailable": "member profile"})
         data = self.call(
             "GET",
             f"/rest/networkSizes/{encoded(organization)}",
