@@ -35,8 +35,14 @@ def _page(
     **context,
 ) -> HttpResponse:
     period: Period | None = context.get("period")
+    # The printable report has no navigation: no switcher, no permissions to look up.
+    frame = (
+        {"workspace": membership.workspace, "membership": membership}
+        if section == "print"
+        else workspace_context(request, membership)
+    )
     full = {
-        **workspace_context(request, membership),
+        **frame,
         "nav": "analytics",
         "section": section,
         "form": form,
