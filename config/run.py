@@ -139,6 +139,7 @@ def main() -> None:
     # Kept in memory only: the demo passwords are printed, never written anywhere.
     seeded = io.StringIO()
     call_command("seed_demo", stdout=seeded, url=f"http://127.0.0.1:{env['PORT']}/")
+    call_command("seed_demo_metrics", stdout=seeded)  # a simulated week (and more) of numbers
 
     env["WORKER_QUEUES"] = ",".join(q.value for q in Queue)
     bin_dir = str(Path(sys.executable).parent)
