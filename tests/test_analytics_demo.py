@@ -87,7 +87,6 @@ def test_a_second_run_duplicates_nothing(demo):
 
 
 def test_a_later_run_only_adds_what_became_due(demo):
-    workspace, _out = demo
     before = counts()
 
     with time_machine.travel(NOW + dt.timedelta(days=1), tick=False):
@@ -128,5 +127,5 @@ def test_the_manager_sees_it_at_a_glance(client, demo):
 
 
 def test_without_the_demo_workspace_it_says_what_to_run(db):
-    with pytest.raises(CommandError, match="run manage.py seed_demo first"):
+    with pytest.raises(CommandError, match=r"run manage\.py seed_demo first"):
         call_command("seed_demo_metrics", stdout=io.StringIO())
