@@ -312,8 +312,9 @@ PUBLISHING_ADAPTERS = {
 }
 # What other apps add to calendar chips (calendar_app/decorations.py): publishing's outcome.
 CALENDAR_DECORATORS = ["publishing.selectors.calendar_decorations"]
-# What other apps show in the post editor (calendar_app/editor_hints.py): best time to post.
-EDITOR_HINTS = ["analytics.hints.editor_hints"]
+# What other apps show in the post editor (calendar_app/editor_hints.py): best time to post,
+# whether links will be tracked.
+EDITOR_HINTS = ["analytics.hints.editor_hints", "links.hints.editor_hints"]
 # Fernet keys for credentials at rest, comma-separated; the first encrypts, all decrypt (rotation).
 # Without one, a key is generated once into var/ (development only; set it in production).
 CREDENTIALS_KEYS = env_list("CREDENTIALS_KEYS")
