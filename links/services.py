@@ -184,6 +184,7 @@ def links_prepare_text(
     channel: Channel,
     post: Post,
     campaign: Campaign | object | None = _POST_CAMPAIGN,
+    has_media: bool = False,
 ) -> str:
     """The text as it goes out on `channel`: with the workspace's link tracking applied.
 
@@ -193,7 +194,8 @@ def links_prepare_text(
     `workspace.shorten_links` (and PUBLIC_BASE_URL configured), each link is replaced by our
     short link, the same one for the same target on every call. Our own short links are left
     alone. `campaign` defaults to the post's campaign, read only when a link needs it. A text
-    that fits the platform's limit but would not with its links tracked goes out unchanged.
+    that fits the platform's limit but would not with its links tracked goes out unchanged
+    (`has_media`: the text is a caption, where some platforms allow less, e.g. Telegram).
 
     Costs no query when both switches are off or the text has no link; with tagging, one for
     the campaign (if the post has one and it was not loaded); with shortening, one for the
@@ -242,7 +244,7 @@ def links_prepare_text(
         position = f.end
     parts.append(text[position:])
     prepared = "".join(parts)
-    if _too_long(prepared, original=text, platform=channel.platform):
+    if _too_long(prepared, original=text, platform=channel.platform, has_media=has_media):
         # Longer links must not turn a post that fits into one the platform refuses.
         logger.warning(
             "Post %s on channel %s: links left untracked, the text would exceed the limit.",
@@ -253,12 +255,15 @@ def links_prepare_text(
     return prepared
 
 
-def _too_long(prepared: str, *, original: str, platform: str) -> bool:
-    """Whether `prepared` exceeds the platform's text limit while `original` does not. With
-    media some platforms allow less (Telegram captions): the smaller limit is used."""
+def _too_long(prepared: str, *, original: str, platform: str, has_media: bool) -> bool:
+    """Whether `prepared` exceeds the platform's text limit while `original` does not. A caption
+    (text with media) has the smaller caption limit where the platform has one (Telegram)."""
     spec = SPECS.get(platform)
-    limits = [spec.text_limit, spec.caption_limit_with_media] if spec else []
-    limit = min((n for n in limits if n), default=None)
+    if spec is None:
+        return False
+    limit = spec.text_limit
+    if has_media and spec.caption_limit_with_media:
+        limit = min(n for n in (limit, spec.caption_limit_with_media) if n)
     if limit is None or len(prepared) <= len(original):
         return False
     return count_text(prepared, spec.counting) > limit >= count_text(original, spec.counting)

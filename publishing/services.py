@@ -171,7 +171,11 @@ def publish_request_for(delivery: Delivery, variant: PostVariant) -> PublishRequ
         options["created_at"] = delivery.due_at
     return PublishRequest(
         text=links_prepare_text(
-            variant.effective_body, workspace=post.workspace, channel=delivery.channel, post=post
+            variant.effective_body,
+            workspace=post.workspace,
+            channel=delivery.channel,
+            post=post,
+            has_media=bool(assets),
         ),
         title=variant.effective_title,
         idempotency_key=delivery.idempotency_key,

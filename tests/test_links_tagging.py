@@ -268,4 +268,10 @@ def test_given_telegram_the_shorter_caption_limit_is_respected(tagging):
     telegram = ChannelFactory(workspace=workspace, platform="telegram")
     text = "x" * 990 + " https://shop.example/beans"  # 1017: a caption with media allows 1024
 
-    assert links_prepare_text(text, workspace=workspace, channel=telegram, post=post) == text
+    as_caption = links_prepare_text(
+        text, workspace=workspace, channel=telegram, post=post, has_media=True
+    )
+    assert as_caption == text
+    # Without media it is a message (4,096 characters): the link is tagged.
+    as_message = links_prepare_text(text, workspace=workspace, channel=telegram, post=post)
+    assert "utm_source=telegram" in as_message
