@@ -27,11 +27,13 @@ from zoneinfo import ZoneInfo
 from django.db.models import (
     Avg,
     BigIntegerField,
+    BooleanField,
     Case,
     Count,
     DateTimeField,
     ExpressionWrapper,
     F,
+    FilteredRelation,
     FloatField,
     OuterRef,
     Q,
@@ -119,32 +121,39 @@ def _reports_interactions() -> Q:
     return reported
 
 
-def _followers_on_publish_day(tz: ZoneInfo) -> Coalesce:
-    """The channel's followers on the post's local publish day: the latest count up to that
-    day, else the earliest after it (a channel connected after the post was published)."""
+def with_rates(queryset: QuerySet, tz: ZoneInfo) -> QuerySet:
+    """RemotePosts annotated with `interactions`, `followers_then` (the channel's followers on
+    the local publish day) and `rate` (the post's engagement rate, a fraction, or NULL).
+
+    The publish day's follower count comes with a join on (channel, day), one row at most; only
+    where that day has no count do two subqueries look for the latest count before it, else the
+    earliest after it (a channel connected after the post was published)."""
+    day = TruncDate("published_at", tzinfo=tz)
     # (TruncDate needs to know the type of what it truncates; an OuterRef does not say.)
-    day = TruncDate(
+    outer_day = TruncDate(
         ExpressionWrapper(OuterRef("published_at"), output_field=DateTimeField()), tzinfo=tz
     )
     snapshots = AccountSnapshot.objects.filter(
         channel_id=OuterRef("channel_id"), followers__gt=0
     ).values("followers")
-    return Coalesce(
-        Subquery(snapshots.filter(day__lte=day).order_by("-day")[:1]),
-        Subquery(snapshots.filter(day__gt=day).order_by("day")[:1]),
+    followers = Coalesce(
+        NullIf(F("publish_day__followers"), 0),
+        Subquery(snapshots.filter(day__lte=outer_day).order_by("-day")[:1]),
+        Subquery(snapshots.filter(day__gt=outer_day).order_by("day")[:1]),
         output_field=BigIntegerField(),
     )
-
-
-def engagement_rate_expression(tz: ZoneInfo) -> Case:
-    """A post's engagement rate (a fraction): per impression, else per follower, else NULL."""
     interactions = Cast(interactions_expression(), FloatField())
-    return Case(
+    rate = Case(
         When(~_reports_interactions(), then=Value(None, output_field=FloatField())),
         When(impressions__gt=0, then=interactions / Cast(F("impressions"), FloatField())),
-        default=interactions / Cast(NullIf(_followers_on_publish_day(tz), 0), FloatField()),
+        default=interactions / Cast(followers, FloatField()),
         output_field=FloatField(),
     )
+    return queryset.annotate(
+        publish_day=FilteredRelation(
+            "channel__account_snapshots", condition=Q(channel__account_snapshots__day=day)
+        )
+    ).annotate(interactions=interactions_expression(), followers_then=followers, rate=rate)
 
 
 def _published_in(start: dt.datetime, end: dt.datetime) -> Q:
@@ -224,44 +233,43 @@ class Figures:
         )
 
 
-def _figure_aggregates(prefix: str, within: Q) -> dict:
-    """Aggregates for Figures over the posts `within` selects, named <prefix>_<name>."""
+def _figure_aggregates() -> dict:
+    """Aggregates for Figures over the posts of a group."""
     interactions = interactions_expression()
-    with_impressions = within & Q(impressions__gt=0)
-    without_impressions = within & (Q(impressions__isnull=True) | Q(impressions=0))
+    with_impressions = Q(impressions__gt=0)
+    without_impressions = Q(impressions__isnull=True) | Q(impressions=0)
     aggregates = {
-        f"{prefix}_posts": Count("pk", filter=within),
-        f"{prefix}_interactions": Sum(interactions, filter=within),
-        f"{prefix}_interaction_posts": Count("pk", filter=within & _reports_interactions()),
-        f"{prefix}_rated_impressions": Sum("impressions", filter=with_impressions),
-        f"{prefix}_impression_interactions": Sum(interactions, filter=with_impressions),
-        f"{prefix}_impression_posts": Count("pk", filter=with_impressions),
-        f"{prefix}_noimp_posts": Count("pk", filter=without_impressions & _reports_interactions()),
-        f"{prefix}_noimp_interactions": Sum(interactions, filter=without_impressions),
+        "n_posts": Count("pk"),
+        "sum_interactions": Sum(interactions),
+        "n_interaction_posts": Count("pk", filter=_reports_interactions()),
+        "sum_impression_interactions": Sum(interactions, filter=with_impressions),
+        "n_impression_posts": Count("pk", filter=with_impressions),
+        "n_noimp_posts": Count("pk", filter=without_impressions & _reports_interactions()),
+        "sum_noimp_interactions": Sum(interactions, filter=without_impressions),
     }
     for metric in POST_METRICS:
-        aggregates[f"{prefix}_{metric}"] = Sum(metric, filter=within)
-        aggregates[f"{prefix}_{metric}_n"] = Count(metric, filter=within)
+        aggregates[f"sum_{metric}"] = Sum(metric)
+        aggregates[f"n_{metric}"] = Count(metric)
     return aggregates
 
 
-def _figures(row: dict, prefix: str, followers: int | None) -> Figures:
+def _figures(row: dict, followers: int | None) -> Figures:
     def get(name: str) -> int:
-        return int(row.get(f"{prefix}_{name}") or 0)
+        return int(row.get(name) or 0)
 
-    noimp_posts = get("noimp_posts")
+    noimp_posts = get("n_noimp_posts")
     known = bool(followers) and noimp_posts > 0
     return Figures(
-        posts=get("posts"),
-        sums={m: get(m) for m in POST_METRICS},
-        reported={m: get(f"{m}_n") for m in POST_METRICS},
-        interactions=get("interactions"),
-        interaction_posts=get("interaction_posts"),
-        rated_impressions=get("rated_impressions"),
-        impression_interactions=get("impression_interactions"),
-        impression_posts=get("impression_posts"),
+        posts=get("n_posts"),
+        sums={m: get(f"sum_{m}") for m in POST_METRICS},
+        reported={m: get(f"n_{m}") for m in POST_METRICS},
+        interactions=get("sum_interactions"),
+        interaction_posts=get("n_interaction_posts"),
+        rated_impressions=get("sum_impressions"),  # posts with 0 impressions add nothing
+        impression_interactions=get("sum_impression_interactions"),
+        impression_posts=get("n_impression_posts"),
         follower_posts=noimp_posts if known else 0,
-        follower_interactions=get("noimp_interactions") if known else 0,
+        follower_interactions=get("sum_noimp_interactions") if known else 0,
         follower_exposure=noimp_posts * followers if known else 0,
     )
 
@@ -389,17 +397,21 @@ class Dashboard:
 
 
 def _channel_rows(workspace: Workspace, period: Period, previous: Period) -> list[ChannelRow]:
-    """Per channel: figures for both periods (one query) and followers (one query)."""
-    aggregates = {
-        **_figure_aggregates("cur", _published_in(period.start, period.end)),
-        **_figure_aggregates("prev", _published_in(previous.start, previous.end)),
-    }
+    """Per channel: figures for both periods (one query, grouped by channel and period) and
+    followers (one query)."""
     rows = {
-        row["channel_id"]: row
+        (row["channel_id"], row["current"]): row
         for row in _remote_posts(workspace)
         .filter(published_at__gte=previous.start, published_at__lt=period.end)
-        .values("channel_id")
-        .annotate(**aggregates)
+        .annotate(
+            current=Case(
+                When(published_at__gte=period.start, then=Value(True)),
+                default=Value(False),
+                output_field=BooleanField(),
+            )
+        )
+        .values("channel_id", "current")
+        .annotate(**_figure_aggregates())
     }
 
     def count(first: dt.date | None, last: dt.date, order: str) -> Subquery:
@@ -418,15 +430,15 @@ def _channel_rows(workspace: Workspace, period: Period, previous: Period) -> lis
     )
     result = []
     for channel in channels:
-        row = rows.get(channel.pk, {})
-        if not row and channel.followers_known is None:
+        current, before = rows.get((channel.pk, True), {}), rows.get((channel.pk, False), {})
+        if not current and not before and channel.followers_known is None:
             continue  # nothing to say about this channel
         followers_before = channel.followers_before or channel.followers_known
         result.append(
             ChannelRow(
                 channel=channel,
-                current=_figures(row, "cur", channel.followers_known),
-                previous=_figures(row, "prev", followers_before),
+                current=_figures(current, channel.followers_known),
+                previous=_figures(before, followers_before),
                 followers=channel.followers_known,
                 followers_first=channel.followers_first,
                 followers_last=channel.followers_last
@@ -569,12 +581,10 @@ def heatmap(*, workspace: Workspace, period: Period) -> Heatmap:
     """Mean engagement rate per post by local weekday and hour of publishing; one query."""
     tz = period.tz
     rows = (
-        _remote_posts(workspace)
-        .filter(_published_in(period.start, period.end))
+        with_rates(_remote_posts(workspace).filter(_published_in(period.start, period.end)), tz)
         .annotate(
             weekday=ExtractIsoWeekDay("published_at", tzinfo=tz),
             hour=ExtractHour("published_at", tzinfo=tz),
-            rate=engagement_rate_expression(tz),
         )
         .filter(rate__isnull=False)
         .values("weekday", "hour")
@@ -606,28 +616,38 @@ def ranked_posts(
     ascending: bool = False,
 ) -> list[RemotePost]:
     """The publications (one post on one channel) of the period ranked by `metric`; posts that
-    do not report it are left out. Each carries `interactions`, `rate` and `value`. One query."""
+    do not report it are left out. Each carries `interactions`, `rate` and `value`. One query:
+    the ranking runs on the remote posts alone, the page's columns are joined to the winners."""
     if metric not in RANKING_KEYS:
         raise ValueError(f"unknown metric {metric!r}")
-    queryset = (
-        _remote_posts(workspace)
-        .filter(_published_in(period.start, period.end))
-        .select_related("channel", "delivery__post")
-        .defer("delivery__post__body", "delivery__post__note", "delivery__parts")
-        .annotate(
-            interactions=interactions_expression(),
-            rate=engagement_rate_expression(period.tz),
-        )
-    )
+    candidates = _remote_posts(workspace).filter(_published_in(period.start, period.end))
     if metric == "interactions":
-        queryset = queryset.filter(_reports_interactions()).annotate(value=F("interactions"))
+        candidates = candidates.filter(_reports_interactions()).annotate(
+            value=interactions_expression()
+        )
     elif metric == "engagement_rate":
-        queryset = queryset.filter(rate__isnull=False).annotate(value=F("rate"))
+        candidates = with_rates(candidates, period.tz).filter(rate__isnull=False)
+        candidates = candidates.annotate(value=F("rate"))
     else:
-        queryset = queryset.filter(**{f"{metric}__isnull": False}).annotate(value=F(metric))
-    order = F("value").asc() if ascending else F("value").desc()
-    tiebreak = "published_at" if ascending else "-published_at"
-    return list(queryset.order_by(order, tiebreak, "pk")[:limit])
+        candidates = candidates.filter(**{f"{metric}__isnull": False}).annotate(value=F(metric))
+    order = [F("value").asc() if ascending else F("value").desc()]
+    order += ["published_at", "pk"] if ascending else ["-published_at", "-pk"]
+    winners = candidates.order_by(*order).values("pk")[:limit]
+    ranked = (
+        with_rates(
+            RemotePost.objects.filter(pk__in=Subquery(winners))
+            .select_related("channel", "delivery__post")
+            .defer("delivery__post__body", "delivery__post__note", "delivery__parts"),
+            period.tz,
+        )
+        .annotate(
+            value=F("rate")
+            if metric == "engagement_rate"
+            else (F("interactions") if metric == "interactions" else F(metric))
+        )
+        .order_by(*order)
+    )
+    return list(ranked)
 
 
 # --- campaigns ----------------------------------------------------------------------------------
@@ -743,13 +763,7 @@ class PostReport:
 
 
 def _post_report(workspace: Workspace, remote_posts: QuerySet, post: Post | None) -> PostReport:
-    remote_posts = list(
-        remote_posts.select_related("channel").annotate(
-            interactions=interactions_expression(),
-            rate=engagement_rate_expression(workspace.tz),
-            followers_then=_followers_on_publish_day(workspace.tz),
-        )
-    )
+    remote_posts = list(with_rates(remote_posts.select_related("channel"), workspace.tz))
     remote_posts.sort(key=lambda rp: (rp.channel.name, rp.pk))
     by_post: dict[int, list] = defaultdict(list)
     snapshots = (
