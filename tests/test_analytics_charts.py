@@ -141,3 +141,24 @@ def test_calendar_app_never_imports_analytics():
             elif isinstance(node, ast.Import):
                 imported.update(alias.name.split(".")[0] for alias in node.names)
     assert not imported & {"analytics", "links", "publishing"}
+
+
+# --- changes against the previous period ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("current", "previous", "kind", "shown"),
+    [
+        (150, 100, "ratio", "▲</span> +50\u00a0%"),
+        (99.6, 100, "ratio", "▼</span> \u22120.4\u00a0%"),  # small changes keep a decimal
+        (100, 100, "ratio", "±0.0\u00a0%"),
+        (5, 0, "ratio", ">new<"),
+        (None, 3, "ratio", ">—<"),
+        (0.05, 0.04, "points", "▲</span> +1.0 pp"),
+    ],
+)
+def test_change_badges(current, previous, kind, shown):
+    from analytics.selectors import Change
+    from analytics.templatetags.analytics_tags import change_badge
+
+    assert shown in str(change_badge(Change(current, previous), kind))

@@ -72,7 +72,9 @@ def change_badge(change: Change, kind: str = "ratio"):
             if change.current and change.previous == 0:
                 return format_html('<span class="change change-new">{}</span>', _("new"))
             return format_html('<span class="change change-none">{}</span>', DASH)
-        text = f"{number_format(abs(delta) * 100, 0, force_grouping=True)}\u00a0%"
+        shown = abs(delta) * 100
+        digits = 1 if shown < 10 else 0  # "+0.4 %", not "+0 %"
+        text = f"{number_format(shown, digits, force_grouping=True)}\u00a0%"
     if delta > 0:
         arrow, sign, css = "▲", "+", "change-up"
     elif delta < 0:
