@@ -31,6 +31,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from calendar_app.models import Campaign, Channel, Post, PostVariant, Workspace
+from calendar_app.platforms import Platform
 from calendar_app.services.approvals import post_transition
 from calendar_app.timeutils import local_to_utc
 from calendar_app.workflow import PostStatus
@@ -256,11 +257,13 @@ class DemoMetrics:
         )
         finals: dict[int, dict] = {}
         for post in posts:
-            variants = [v for v in post.variants.all() if v.channel.platform in PROFILES]
-            if not variants:
+            variants = list(post.variants.all())
+            if not any(v.channel.platform in PROFILES for v in variants):
                 continue
             if post.status not in {PostStatus.SCHEDULED} and not self._schedule(post):
                 continue  # waiting for approval: it would not have gone out
+            # Every channel gets its published delivery (a manual one too, as if marked as
+            # posted), so the engine finds nothing left to do for these posts.
             for variant in variants:
                 remote_post = self._deliver(post, variant)
                 if remote_post is not None:
@@ -300,15 +303,16 @@ class DemoMetrics:
                 "due_at": post.scheduled_at,
                 "run_at": post.scheduled_at,
                 "idempotency_key": f"demo-{post.pk}-{channel.pk}",
-                "attempts": 1,
+                "attempts": 0 if channel.platform == Platform.MANUAL else 1,
                 "remote_id": remote_id,
                 "url": self._url(channel, remote_id),
                 "published_at": published_at,
+                "assignee": post.author if channel.platform == Platform.MANUAL else None,
             },
         )
-        if delivery.state != DeliveryState.PUBLISHED:
-            return None  # a real delivery of this post: not ours to rewrite
-        if created:
+        if delivery.state != DeliveryState.PUBLISHED or channel.platform not in PROFILES:
+            return None  # a real delivery (not ours to rewrite), or a channel without numbers
+        if created and channel.platform != Platform.MANUAL:  # a manual one was marked done
             Attempt.objects.create(
                 delivery=delivery,
                 workspace=self.workspace,
@@ -344,6 +348,7 @@ class DemoMetrics:
             "mastodon": f"https://mastodon.social/@{handle}/{remote_id}",
             "bluesky": f"https://bsky.app/profile/{handle}/post/{remote_id}",
             "wordpress": f"{SITE}/blog/{remote_id}/",
+            "manual": f"https://www.xing.com/pages/{handle.lower()}/posts/{remote_id}",
         }.get(channel.platform, "")
 
     # --- history found on the accounts ---------------------------------------------------------

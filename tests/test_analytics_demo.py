@@ -59,6 +59,20 @@ def test_the_demo_gets_published_posts_with_curves_followers_and_clicks(demo):
     assert all(c.budget for c in Campaign.objects.filter(workspace=workspace))
 
 
+def test_the_publishing_engine_finds_nothing_left_to_do_for_the_simulated_posts(demo):
+    from publishing.dispatch import deliveries_sync
+
+    workspace, _out = demo
+    past = Delivery.objects.filter(workspace=workspace, post__scheduled_at__lt=NOW)
+    before = set(past.values_list("pk", "state"))
+
+    with time_machine.travel(NOW, tick=False):
+        deliveries_sync(now=NOW)
+
+    assert set(past.values_list("pk", "state")) == before
+    assert not past.exclude(state="published").exists()
+
+
 def test_snapshots_grow_and_flatten(demo):
     workspace, _out = demo
     old = (
