@@ -15,6 +15,7 @@ from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 
 from analytics.charts import Cell, Series, heatmap_chart, line_chart, style
+from analytics.periods import today_in
 from analytics.selectors import (
     METRIC_LABELS,
     Dashboard,
@@ -76,6 +77,7 @@ def trend_charts(data: Dashboard) -> list[dict]:
     shown = set(data.shown_metrics) | {"posts", "interactions", "link_clicks"}
     days = [row.day for row in data.days]
     first, last = _short_day(data.period.first), _short_day(data.period.last)
+    partial = data.period.last == today_in(data.period.tz)
     charts = []
     for metric in TREND_METRICS:
         if metric not in shown:
@@ -101,14 +103,20 @@ def trend_charts(data: Dashboard) -> list[dict]:
             "peak_day": _short_day(days[peak_index]),
             "peak": _count(peak[1]),
         }
+        series = [
+            Series(_("Previous period"), values(data.previous_days), "#6c757d", "4 3", True),
+            Series(label, current, "#0b5ed7"),
+        ]
+        if partial and len(current) > 1:
+            # Today is not over: its point is joined by a dotted line, not read as a drop.
+            series[1] = Series(label, current[:-1], "#0b5ed7")
+            series.append(Series(_("today so far"), current[-2:], "#0b5ed7", "2 3"))
+            desc += " " + _("The last day is today, so far.")
         svg = line_chart(
             chart_id=f"trend-{metric}",
             title=_("%(metric)s per day") % {"metric": label},
             desc=desc,
-            series=[
-                Series(_("Previous period"), values(data.previous_days), "#6c757d", "4 3", True),
-                Series(label, current, "#0b5ed7"),
-            ],
+            series=series,
             x_range=(0.0, float(max(len(days) - 1, 1))),
             x_ticks=_day_ticks(days),
             y_format=_count,

@@ -499,3 +499,16 @@ def test_post_hint_links_to_the_post_page_once_it_is_live(client, editor, publis
     assert reverse("analytics:post", args=["acme", published["post"].pk]) in live
     assert "Live on 2 channels" in live
     assert nothing == b""
+
+
+def test_today_is_drawn_as_unfinished_on_the_trend_charts(client, viewer, published):
+    login(client, viewer)
+
+    today = client.get(url("dashboard")).content.decode()
+    past = client.get(
+        url("dashboard"), {"period": "custom", "from": "2026-11-01", "to": "2026-11-19"}
+    ).content.decode()
+
+    assert 'stroke-dasharray="2 3"' in today
+    assert "The last day is today, so far." in today
+    assert 'stroke-dasharray="2 3"' not in past
