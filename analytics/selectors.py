@@ -13,7 +13,11 @@ Definitions (README "Analytics"):
   impressions, interactions / the channel's followers on the publish day (per follower);
 - engagement rate of a set of posts = their interactions / their impressions (per impression,
   over the posts that report impressions) and, for the posts without impressions, the mean
-  interactions per post / followers (per follower). The two are never mixed into one figure.
+  interactions per post / the channel's followers (its latest count up to the period's last
+  day; summed over channels as interactions / (posts x followers)). The two are never mixed
+  into one figure; a channel is rated per impression as soon as any of its posts reports them.
+- best time: the mean of the per-post rates of the posts published in a local weekday x hour
+  slot; a slot counts once it has MIN_SLOT_POSTS posts.
 """
 
 from __future__ import annotations
