@@ -254,7 +254,7 @@ METRICS_HOLD_SECONDS = float(os.environ.get("METRICS_HOLD_SECONDS", "3600"))
 # Failed pulls of one schedule step (with backoff) before that step is given up.
 METRICS_MAX_FAILURES = int(os.environ.get("METRICS_MAX_FAILURES", "5"))
 # At most this many posts are claimed per sweep (each minute); more wait for the next one.
-METRICS_SWEEP_LIMIT = int(os.environ.get("METRICS_SWEEP_LIMIT", "50000"))
+METRICS_SWEEP_LIMIT = int(os.environ.get("METRICS_SWEEP_LIMIT", "100000"))
 # A batch waiting for its rate-limit slot is sent again with a countdown up to this long
 # (below the broker's visibility timeout); a longer wait goes back to the sweep.
 METRICS_MAX_COUNTDOWN_SECONDS = float(os.environ.get("METRICS_MAX_COUNTDOWN_SECONDS", "1800"))

@@ -42,6 +42,7 @@ import zoneinfo
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -95,7 +96,8 @@ QUIET_AFTER = 2  # unchanged pulls in a row after which the next step is skipped
 # Published deliveries are enrolled while this young (a day more than the schedule lasts, so an
 # outage of the sweep does not lose them); older ones have nothing left to pull.
 ENROL_HORIZON = SCHEDULE[-1] + dt.timedelta(days=1)
-ENROL_BATCH = 2000
+ENROL_LIMIT = 100_000  # deliveries enrolled per sweep at most
+ENROL_BATCH = 2000  # ... read in full and inserted this many at a time
 CLAIM_BATCH = 5000
 TEXT_EXCERPT = 500  # characters of the post's text kept on the RemotePost
 
@@ -182,20 +184,18 @@ def _pulls_metrics(platform: str) -> bool:
 # --- enrolment ------------------------------------------------------------------------------------
 
 
-def remote_posts_enrol(*, now: dt.datetime | None = None, limit: int = ENROL_BATCH) -> int:
+def remote_posts_enrol(*, now: dt.datetime | None = None, limit: int = ENROL_LIMIT) -> int:
     """Give published deliveries that have none a RemotePost on the schedule (beat, through
     `metrics_sweep`; never on the publish path). Returns how many were enrolled.
 
-    Bounded and index-backed: published deliveries run within ENROL_HORIZON (the delivery's
-    (state, run_at) index) without a RemotePost (its unique delivery index), oldest first,
-    `limit` at a time. Idempotent: (channel, remote_id) and delivery are unique, conflicts are
-    skipped; a post found by the history backfill before the delivery was enrolled is linked
-    to it."""
+    Bounded and index-backed: one lean read finds published deliveries run within
+    ENROL_HORIZON (the delivery's (state, run_at) index) without a RemotePost (its unique
+    delivery index), oldest first, at most `limit`; they are then read in full and inserted
+    ENROL_BATCH at a time. Idempotent: (channel, remote_id) and delivery are unique, conflicts
+    are skipped; a post found by the history backfill before the delivery was enrolled is
+    linked to it."""
     now = now or timezone.now()
-    variant_body = PostVariant.objects.filter(
-        post_id=OuterRef("post_id"), channel_id=OuterRef("channel_id")
-    ).values("body_override")[:1]
-    rows = list(
+    ids = list(
         Delivery.objects.filter(
             state=DeliveryState.PUBLISHED,
             run_at__gte=now - ENROL_HORIZON,
@@ -204,8 +204,21 @@ def remote_posts_enrol(*, now: dt.datetime | None = None, limit: int = ENROL_BAT
         )
         .exclude(remote_id="")
         .exclude(channel__platform=Platform.MANUAL)
-        .annotate(own_body=Subquery(variant_body))
         .order_by("run_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+    return sum(
+        _enrol(ids[start : start + ENROL_BATCH], now) for start in range(0, len(ids), ENROL_BATCH)
+    )
+
+
+def _enrol(ids: list[int], now: dt.datetime) -> int:
+    variant_body = PostVariant.objects.filter(
+        post_id=OuterRef("post_id"), channel_id=OuterRef("channel_id")
+    ).values("body_override")[:1]
+    rows = (
+        Delivery.objects.filter(pk__in=ids)
+        .annotate(own_body=Subquery(variant_body))
         .values_list(
             "pk",
             "workspace_id",
@@ -216,10 +229,8 @@ def remote_posts_enrol(*, now: dt.datetime | None = None, limit: int = ENROL_BAT
             "published_at",
             "post__body",
             "own_body",
-        )[:limit]
+        )
     )
-    if not rows:
-        return 0
     posts = []
     for pk, workspace_id, channel_id, platform, remote_id, url, published_at, body, own in rows:
         step, next_pull_at = schedule_join(published_at=published_at, now=now)
@@ -239,6 +250,8 @@ def remote_posts_enrol(*, now: dt.datetime | None = None, limit: int = ENROL_BAT
                 next_pull_at=next_pull_at,
             )
         )
+    if not posts:
+        return 0
     with transaction.atomic():
         RemotePost.objects.bulk_create(posts, ignore_conflicts=True)
         enrolled = set(
@@ -295,7 +308,47 @@ def remote_posts_claim_due(
     platform not configured) move on by METRICS_HOLD_SECONDS with no failure counted; posts of
     a platform without metrics stop."""
     now = now or timezone.now()
-    lease = now + _seconds("METRICS_LEASE_SECONDS")
+    batcher = _Batcher(now + _seconds("METRICS_LEASE_SECONDS"))
+    _claim_due(now=now, limit=limit, batcher=batcher)
+    batches = batcher.take(everything=True)
+    if batches:
+        transaction.on_commit(lambda: _send(batches))
+    return batches
+
+
+class _Batcher:
+    """Claimed posts per channel, cut into batches of the adapter's metrics_batch_size. The
+    chunks one sweep claims share its lease, so a channel's posts from several chunks fill the
+    same batches (claimed in due order, a channel's posts are spread over the chunks)."""
+
+    def __init__(self, lease: dt.datetime) -> None:
+        self.lease = lease
+        self.open: dict[int, list[int]] = {}
+        self.sizes: dict[int, int] = {}
+
+    def add(self, channel_id: int, platform: str, ids: list[int]) -> None:
+        if channel_id not in self.sizes:
+            self.sizes[channel_id] = max(1, get_adapter(platform).capabilities.metrics_batch_size)
+        self.open.setdefault(channel_id, []).extend(ids)
+
+    def take(self, *, everything: bool = False) -> list[PullBatch]:
+        """The full batches (and with `everything`, the partly filled ones too)."""
+        batches = []
+        for channel_id, ids in self.open.items():
+            size = self.sizes[channel_id]
+            cut = len(ids) if everything else len(ids) - len(ids) % size
+            for start in range(0, cut, size):
+                batches.append(
+                    PullBatch(channel_id, tuple(ids[start : min(start + size, cut)]), self.lease)
+                )
+            self.open[channel_id] = ids[cut:]
+        return batches
+
+
+def _claim_due(*, now: dt.datetime, limit: int, batcher: _Batcher) -> int:
+    """One claim transaction (see remote_posts_claim_due); returns the due rows looked at.
+    The claimed posts go to `batcher`; the caller sends its batches once this committed."""
+    lease = batcher.lease
     due = RemotePost.objects.filter(next_pull_at__lte=now).order_by("next_pull_at")
     columns = ("pk", "channel_id", "channel__platform", "channel__state", "channel__credentials")
     skip_locked = connection.features.has_select_for_update_skip_locked
@@ -306,7 +359,7 @@ def remote_posts_claim_due(
         else:
             rows = list(due.values_list(*columns)[:limit])
         if not rows:
-            return []
+            return 0
         ready: dict[int, list[int]] = defaultdict(list)
         held: list[int] = []
         stopped: list[int] = []
@@ -339,14 +392,9 @@ def remote_posts_claim_due(
             )
         if stopped:
             RemotePost.objects.filter(pk__in=stopped).update(next_pull_at=None)
-        batches = []
-        for channel_id, ids in ready.items():
-            size = max(1, get_adapter(platforms[channel_id]).capabilities.metrics_batch_size)
-            for start in range(0, len(ids), size):
-                batches.append(PullBatch(channel_id, tuple(ids[start : start + size]), lease))
-        if batches:
-            transaction.on_commit(lambda: _send(batches))
-    return batches
+    for channel_id, ids in ready.items():
+        batcher.add(channel_id, platforms[channel_id], ids)
+    return len(rows)
 
 
 def _send(batches: Sequence[PullBatch], *, countdown: float | None = None) -> None:
@@ -367,24 +415,24 @@ class SweepResult:
     batches: int = 0
 
 
-def metrics_sweep(*, now: dt.datetime | None = None, max_claims: int | None = None) -> SweepResult:
+def metrics_sweep(*, now: dt.datetime | None = None) -> SweepResult:
     """The beat's sweep (every minute): enrol new deliveries, then claim what is due, at most
     METRICS_SWEEP_LIMIT posts a pass (more waits for the next pass: the queue never floods)."""
     now = now or timezone.now()
     result = SweepResult()
-    while True:
-        enrolled = remote_posts_enrol(now=now)
-        result.enrolled += enrolled
-        if enrolled < ENROL_BATCH:
-            break
-    budget = settings.METRICS_SWEEP_LIMIT if max_claims is None else max_claims
+    result.enrolled = remote_posts_enrol(now=now)
+    budget = settings.METRICS_SWEEP_LIMIT
+    batcher = _Batcher(now + _seconds("METRICS_LEASE_SECONDS"))
     while budget > 0:
-        batches = remote_posts_claim_due(now=now, limit=min(CLAIM_BATCH, budget))
-        claimed = sum(len(b.remote_post_ids) for b in batches)
-        result.claimed += claimed
-        result.batches += len(batches)
-        budget -= CLAIM_BATCH
-        if claimed < CLAIM_BATCH:
+        seen = _claim_due(now=now, limit=min(CLAIM_BATCH, budget), batcher=batcher)
+        budget -= seen
+        last = seen < CLAIM_BATCH or budget <= 0
+        batches = batcher.take(everything=last)
+        if batches:
+            result.claimed += sum(len(b.remote_post_ids) for b in batches)
+            result.batches += len(batches)
+            transaction.on_commit(partial(_send, batches))
+        if last:
             break
     return result
 

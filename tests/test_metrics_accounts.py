@@ -95,9 +95,7 @@ def test_given_a_connected_channel_when_its_account_is_pulled_then_a_row_for_the
     assert row.raw == {"followers": 1200, "following": 80, "posts": 310}
 
 
-def test_given_a_second_pull_the_same_day_then_the_row_is_updated_not_doubled(
-    workspace, mastodon
-):
+def test_given_a_second_pull_the_same_day_then_the_row_is_updated_not_doubled(workspace, mastodon):
     RecordingAdapter.account_values = {"followers": 1200}
     metrics.account_snapshot_take(channel_id=mastodon.pk, now=NOW)
     RecordingAdapter.account_values = {"followers": 1215}
@@ -189,9 +187,7 @@ def test_due_account_snapshots_are_connected_channels_without_todays_row(
     assert {paused.pk, telegram.pk, without_account.pk}.isdisjoint(due)
 
 
-def test_the_hourly_task_queues_one_snapshot_task_per_due_channel(
-    workspace, mastodon, monkeypatch
-):
+def test_the_hourly_task_queues_one_snapshot_task_per_due_channel(workspace, mastodon, monkeypatch):
     from publishing import tasks
 
     queued = []
@@ -272,9 +268,7 @@ def test_given_recent_posts_on_the_account_when_backfilled_then_followed_with_a_
     assert not RemotePost.objects.filter(remote_id="old").exists()
 
 
-def test_given_one_of_our_deliveries_among_them_then_it_is_linked_not_imported(
-    workspace, mastodon
-):
+def test_given_one_of_our_deliveries_among_them_then_it_is_linked_not_imported(workspace, mastodon):
     post = due_post(workspace, [mastodon], at=NOW - 2 * D)
     delivery = Delivery.objects.create(
         post=post,

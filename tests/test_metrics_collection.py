@@ -152,7 +152,9 @@ def followed(channel, remote_id: str, *, published_at=NOW - H, due=NOW, step=1, 
 def test_given_a_published_delivery_when_swept_then_it_is_followed_from_15_minutes_after_publishing(
     workspace, mastodon, sweep
 ):
-    delivery = published(workspace, mastodon, at=NOW - 5 * M, remote_id="111", body="Grand opening!")
+    delivery = published(
+        workspace, mastodon, at=NOW - 5 * M, remote_id="111", body="Grand opening!"
+    )
 
     sweep()
 
@@ -242,8 +244,8 @@ def test_enrolment_query_count_does_not_grow_with_the_deliveries(
     for i in range(25):
         published(workspace, mastodon, at=NOW - 5 * M, remote_id=f"{i}")
 
-    # the deliveries; SAVEPOINT, INSERT the posts, which were enrolled, RELEASE
-    with django_assert_num_queries(5):
+    # which deliveries; them in full; SAVEPOINT, INSERT the posts, which were enrolled, RELEASE
+    with django_assert_num_queries(6):
         assert metrics.remote_posts_enrol(now=NOW) == 25
     with django_assert_num_queries(1):  # nothing left: one bounded read
         assert metrics.remote_posts_enrol(now=NOW) == 0
@@ -469,9 +471,8 @@ def test_given_numbers_that_do_not_change_then_the_post_is_pulled_less_often(
         now = post.next_pull_at
 
     assert pulled_at == [15 * M, H, 6 * H, 3 * D, 30 * D]
-    assert list(
-        MetricSnapshot.objects.filter(remote_post=post).values_list("seq", flat=True)
-    ) == [1, 2, 3, 5, 7]
+    seqs = list(MetricSnapshot.objects.filter(remote_post=post).values_list("seq", flat=True))
+    assert seqs == [1, 2, 3, 5, 7]
     assert (post.step, post.next_pull_at, post.unchanged) == (7, None, 4)
 
 
@@ -665,9 +666,7 @@ def test_given_an_empty_read_bucket_then_the_batch_waits_for_its_slot_instead_of
         with django_capture_on_commit_callbacks(execute=True):
             assert pull(batches[1]) == "waiting"
     finally:
-        RecordingAdapter.capabilities = dataclasses.replace(
-            settings_batch, metrics_batch_size=10
-        )
+        RecordingAdapter.capabilities = dataclasses.replace(settings_batch, metrics_batch_size=10)
 
     ((again, countdown),) = sent
     assert 90 <= countdown <= 100
@@ -761,3 +760,19 @@ def test_a_batch_whose_lease_is_gone_costs_one_query(
 
     with django_assert_num_queries(1):
         assert pull(batch) == "skipped"
+
+
+def test_given_a_sweep_that_claims_in_several_chunks_then_a_channels_posts_still_fill_its_batches(
+    workspace, mastodon, sweep, monkeypatch
+):
+    monkeypatch.setattr(metrics, "CLAIM_BATCH", 4)
+    x = connected_channel(workspace, platform="x")
+    for i in range(12):  # due in turns, so every chunk of 4 has two posts of each channel
+        followed(mastodon if i % 2 else x, f"{i}", due=NOW - (12 - i) * M)
+
+    batches = sweep()
+
+    assert sorted((b.channel_id, len(b.remote_post_ids)) for b in batches) == sorted(
+        [(mastodon.pk, 6), (x.pk, 6)]
+    )
+    assert {b.lease for b in batches} == {NOW + LEASE}
