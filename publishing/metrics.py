@@ -195,7 +195,7 @@ def remote_posts_enrol(*, now: dt.datetime | None = None, limit: int = ENROL_LIM
     are skipped; a post found by the history backfill before the delivery was enrolled is
     linked to it."""
     now = now or timezone.now()
-    ids = list(
+    rows = list(
         Delivery.objects.filter(
             state=DeliveryState.PUBLISHED,
             run_at__gte=now - ENROL_HORIZON,
@@ -205,19 +205,102 @@ def remote_posts_enrol(*, now: dt.datetime | None = None, limit: int = ENROL_LIM
         .exclude(remote_id="")
         .exclude(channel__platform=Platform.MANUAL)
         .order_by("run_at")
-        .values_list("pk", flat=True)[:limit]
+        .values_list("pk", "published_at", "channel__platform")[:limit]
     )
+    enrol = _enrol_pg if connection.vendor == "postgresql" else _enrol
     return sum(
-        _enrol(ids[start : start + ENROL_BATCH], now) for start in range(0, len(ids), ENROL_BATCH)
+        enrol(rows[start : start + ENROL_BATCH], now) for start in range(0, len(rows), ENROL_BATCH)
     )
 
 
-def _enrol(ids: list[int], now: dt.datetime) -> int:
+def _schedule_of(published_at: dt.datetime, platform: str, now: dt.datetime):
+    step, next_pull_at = schedule_join(published_at=published_at, now=now)
+    return step, (next_pull_at if _pulls_metrics(platform) else None)
+
+
+# PostgreSQL: the chunk's RemotePosts in one INSERT ... SELECT (the text excerpt is the
+# variant's own text, else the post's, as PostVariant.effective_body); conflicts are skipped
+# and the enrolled deliveries returned.
+_PG_ENROL = """
+INSERT INTO {remote_post} (workspace_id, channel_id, delivery_id, source, remote_id, url, text,
+                           published_at, next_pull_at, step, unchanged, failures, last_error)
+SELECT d.workspace_id, d.channel_id, d.id, %(source)s, left(d.remote_id, 500), d.url,
+       left(coalesce(nullif(v.body_override, ''), p.body, ''), %(excerpt)s), d.published_at,
+       s.next_pull_at, s.step, 0, 0, ''
+  FROM jsonb_to_recordset(%(rows)s::jsonb) AS s(id bigint, step smallint, next_pull_at timestamptz)
+  JOIN {delivery} d ON d.id = s.id
+  JOIN {post} p ON p.id = d.post_id
+  LEFT JOIN {variant} v ON v.post_id = d.post_id AND v.channel_id = d.channel_id
+ON CONFLICT DO NOTHING
+RETURNING delivery_id
+"""
+
+
+def _enrol_pg(rows: list[tuple[int, dt.datetime, str]], now: dt.datetime) -> int:
+    from calendar_app.models import Post
+
+    chunk = []
+    for pk, published_at, platform in rows:
+        step, next_pull_at = _schedule_of(published_at, platform, now)
+        chunk.append(
+            {
+                "id": pk,
+                "step": step,
+                "next_pull_at": next_pull_at.isoformat() if next_pull_at else None,
+            }
+        )
+    sql = _PG_ENROL.format(
+        remote_post=RemotePost._meta.db_table,
+        delivery=Delivery._meta.db_table,
+        post=Post._meta.db_table,
+        variant=PostVariant._meta.db_table,
+    )
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute(
+                sql,
+                {
+                    "source": RemotePostSource.APP.value,
+                    "excerpt": TEXT_EXCERPT,
+                    "rows": json.dumps(chunk),
+                },
+            )
+            enrolled = {row[0] for row in cursor.fetchall()}
+        missing = [pk for pk, _published_at, _platform in rows if pk not in enrolled]
+        if missing:
+            enrolled |= _link_found(missing)
+    return len(enrolled)
+
+
+def _link_found(delivery_ids: list[int]) -> set[int]:
+    """Deliveries whose post the backfill found on the account before they were enrolled: the
+    RemotePost becomes theirs. Returns the deliveries linked."""
+    linked = set()
+    found = Delivery.objects.filter(pk__in=delivery_ids).values_list(
+        "pk", "channel_id", "remote_id"
+    )
+    for pk, channel_id, remote_id in found:
+        if RemotePost.objects.filter(
+            channel_id=channel_id, remote_id=remote_id[:500], delivery__isnull=True
+        ).update(delivery_id=pk, source=RemotePostSource.APP):
+            linked.add(pk)
+        else:
+            logger.warning(
+                "Delivery %s could not be enrolled: remote id %r is taken on channel %s",
+                pk,
+                remote_id,
+                channel_id,
+            )
+    return linked
+
+
+def _enrol(rows: list[tuple[int, dt.datetime, str]], now: dt.datetime) -> int:
+    """Elsewhere (SQLite): the same through the ORM, bulk_create ignoring conflicts."""
     variant_body = PostVariant.objects.filter(
         post_id=OuterRef("post_id"), channel_id=OuterRef("channel_id")
     ).values("body_override")[:1]
-    rows = (
-        Delivery.objects.filter(pk__in=ids)
+    found = (
+        Delivery.objects.filter(pk__in=[r[0] for r in rows])
         .annotate(own_body=Subquery(variant_body))
         .values_list(
             "pk",
@@ -232,10 +315,8 @@ def _enrol(ids: list[int], now: dt.datetime) -> int:
         )
     )
     posts = []
-    for pk, workspace_id, channel_id, platform, remote_id, url, published_at, body, own in rows:
-        step, next_pull_at = schedule_join(published_at=published_at, now=now)
-        if not _pulls_metrics(platform):
-            next_pull_at = None
+    for pk, workspace_id, channel_id, platform, remote_id, url, published_at, body, own in found:
+        step, next_pull_at = _schedule_of(published_at, platform, now)
         posts.append(
             RemotePost(
                 workspace_id=workspace_id,
@@ -254,27 +335,13 @@ def _enrol(ids: list[int], now: dt.datetime) -> int:
         return 0
     with transaction.atomic():
         RemotePost.objects.bulk_create(posts, ignore_conflicts=True)
+        ids = [p.delivery_id for p in posts]
         enrolled = set(
-            RemotePost.objects.filter(delivery_id__in=[p.delivery_id for p in posts]).values_list(
-                "delivery_id", flat=True
-            )
+            RemotePost.objects.filter(delivery_id__in=ids).values_list("delivery_id", flat=True)
         )
-        for post in posts:
-            if post.delivery_id in enrolled:
-                continue
-            # Found on the account by the backfill before we enrolled it: it is ours.
-            linked = RemotePost.objects.filter(
-                channel_id=post.channel_id, remote_id=post.remote_id, delivery__isnull=True
-            ).update(delivery_id=post.delivery_id, source=RemotePostSource.APP)
-            if linked:
-                enrolled.add(post.delivery_id)
-            else:
-                logger.warning(
-                    "Delivery %s could not be enrolled: remote id %r is taken on channel %s",
-                    post.delivery_id,
-                    post.remote_id,
-                    post.channel_id,
-                )
+        missing = [pk for pk in ids if pk not in enrolled]
+        if missing:
+            enrolled |= _link_found(missing)
     return len(enrolled)
 
 
@@ -349,6 +416,8 @@ def _claim_due(*, now: dt.datetime, limit: int, batcher: _Batcher) -> int:
     """One claim transaction (see remote_posts_claim_due); returns the due rows looked at.
     The claimed posts go to `batcher`; the caller sends its batches once this committed."""
     lease = batcher.lease
+    if connection.vendor == "postgresql":
+        return _claim_due_pg(now=now, limit=limit, batcher=batcher)
     due = RemotePost.objects.filter(next_pull_at__lte=now).order_by("next_pull_at")
     columns = ("pk", "channel_id", "channel__platform", "channel__state", "channel__credentials")
     skip_locked = connection.features.has_select_for_update_skip_locked
@@ -392,6 +461,68 @@ def _claim_due(*, now: dt.datetime, limit: int, batcher: _Batcher) -> int:
             )
         if stopped:
             RemotePost.objects.filter(pk__in=stopped).update(next_pull_at=None)
+    for channel_id, ids in ready.items():
+        batcher.add(channel_id, platforms[channel_id], ids)
+    return len(rows)
+
+
+# PostgreSQL: the claim in one statement. The due rows are locked in due order (SKIP LOCKED:
+# two sweeps never take the same row) and each moves to the lease, to the hold (channel not
+# connected or without credentials, platform not configured) or stops (platform without
+# metrics); the claimed ones come back in due order.
+_PG_CLAIM = """
+WITH due AS (
+    SELECT id, next_pull_at AS was FROM {remote_post}
+     WHERE next_pull_at <= %(now)s
+     ORDER BY next_pull_at
+     LIMIT %(limit)s
+       FOR UPDATE SKIP LOCKED
+), moved AS (
+    UPDATE {remote_post} AS rp
+       SET next_pull_at = CASE
+               WHEN ch.platform <> ALL(%(configured)s::text[]) THEN %(hold)s
+               WHEN ch.platform <> ALL(%(pulling)s::text[]) THEN NULL
+               WHEN ch.state = %(connected)s
+                    AND EXISTS (SELECT 1 FROM {credentials} c WHERE c.channel_id = ch.id)
+                    THEN %(lease)s
+               ELSE %(hold)s
+           END
+      FROM due, {channel} AS ch
+     WHERE rp.id = due.id AND ch.id = rp.channel_id
+    RETURNING rp.id, rp.channel_id, ch.platform, rp.next_pull_at = %(lease)s AS claimed
+)
+SELECT moved.id, moved.channel_id, moved.platform, moved.claimed
+  FROM moved JOIN due ON due.id = moved.id
+ ORDER BY due.was, due.id
+"""
+
+
+def _claim_due_pg(*, now: dt.datetime, limit: int, batcher: _Batcher) -> int:
+    configured = [p for p in configured_platforms() if _adapter_or_none(p) is not None]
+    pulling = [p for p in configured if get_adapter(p).capabilities.metrics]
+    sql = _PG_CLAIM.format(
+        remote_post=RemotePost._meta.db_table,
+        channel=Channel._meta.db_table,
+        credentials=ChannelCredentials._meta.db_table,
+    )
+    params = {
+        "now": now,
+        "limit": limit,
+        "configured": configured,
+        "pulling": pulling,
+        "connected": ChannelState.CONNECTED.value,
+        "lease": batcher.lease,
+        "hold": now + _seconds("METRICS_HOLD_SECONDS"),
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    ready: dict[int, list[int]] = defaultdict(list)
+    platforms: dict[int, str] = {}
+    for pk, channel_id, platform, claimed in rows:
+        if claimed:
+            ready[channel_id].append(pk)
+            platforms[channel_id] = platform
     for channel_id, ids in ready.items():
         batcher.add(channel_id, platforms[channel_id], ids)
     return len(rows)
@@ -682,19 +813,17 @@ def _wait(channel_id: int, ids: list[int], lease: dt.datetime, now: dt.datetime,
             transaction.on_commit(lambda: _send([batch], countdown=wait))
 
 
-# The write of one batch: one statement on PostgreSQL (rows as arrays, unnest'ed): the
-# compare-and-set UPDATE of the RemotePosts still at the lease, and the INSERT of the snapshots
-# of exactly those rows (a second run finds none; a duplicate seq is ignored anyway).
-_METRIC_SET = ", ".join(f"{m} = v.{m}" for m in METRIC_NAMES)
+# The write of one batch: one statement on PostgreSQL, the batch's rows as one JSON parameter
+# (jsonb_to_recordset): the compare-and-set UPDATE of the RemotePosts still at the lease, and
+# the INSERT of the snapshots of exactly those rows (a second run finds none; a duplicate seq
+# is ignored anyway).
 _PG_WRITE = """
 WITH v AS (
-    SELECT * FROM unnest(
-        %(id)s::bigint[], %(step)s::smallint[], %(next_pull_at)s::timestamptz[],
-        %(unchanged)s::smallint[], %(failures)s::smallint[], %(last_pulled_at)s::timestamptz[],
-        %(last_error)s::text[], {metric_arrays}, %(snapshot)s::boolean[], %(seq)s::integer[],
-        %(raw)s::text[]
-    ) AS v(id, step, next_pull_at, unchanged, failures, last_pulled_at, last_error,
-           {metrics}, snapshot, seq, raw)
+    SELECT * FROM jsonb_to_recordset(%(rows)s::jsonb) AS v(
+        id bigint, step smallint, next_pull_at timestamptz, unchanged smallint,
+        failures smallint, last_pulled_at timestamptz, last_error text, {metric_types},
+        snapshot boolean, seq integer, raw jsonb
+    )
 ), moved AS (
     UPDATE {remote_post} AS rp
        SET step = v.step, next_pull_at = v.next_pull_at, unchanged = v.unchanged,
@@ -705,7 +834,7 @@ WITH v AS (
     RETURNING rp.id
 ), stored AS (
     INSERT INTO {snapshot} (remote_post_id, seq, taken_at, {metrics}, raw)
-    SELECT v.id, v.seq, v.last_pulled_at, {v_metrics}, v.raw::jsonb
+    SELECT v.id, v.seq, v.last_pulled_at, {v_metrics}, coalesce(v.raw, '{{}}'::jsonb)
       FROM v JOIN moved ON moved.id = v.id
      WHERE v.snapshot
     ON CONFLICT (remote_post_id, seq) DO NOTHING
@@ -713,10 +842,10 @@ WITH v AS (
 )
 SELECT (SELECT count(*) FROM moved), (SELECT count(*) FROM stored)
 """.format(
-    metric_arrays=", ".join(f"%({m})s::bigint[]" for m in METRIC_NAMES),
+    metric_types=", ".join(f"{m} bigint" for m in METRIC_NAMES),
     metrics=", ".join(METRIC_NAMES),
     v_metrics=", ".join(f"v.{m}" for m in METRIC_NAMES),
-    metric_set=_METRIC_SET,
+    metric_set=", ".join(f"{m} = v.{m}" for m in METRIC_NAMES),
     remote_post=RemotePost._meta.db_table,
     snapshot=MetricSnapshot._meta.db_table,
 )
@@ -741,22 +870,28 @@ def _write(writes: list[_Write], lease: dt.datetime) -> tuple[int, int]:
     return _write_orm(writes, lease)
 
 
+def _iso(moment: dt.datetime | None) -> str | None:
+    return moment.isoformat() if moment is not None else None
+
+
 def _write_pg(writes: list[_Write], lease: dt.datetime) -> tuple[int, int]:
-    params: dict[str, Any] = {
-        "id": [w.id for w in writes],
-        "step": [w.step for w in writes],
-        "next_pull_at": [w.next_pull_at for w in writes],
-        "unchanged": [w.unchanged for w in writes],
-        "failures": [w.failures for w in writes],
-        "last_pulled_at": [w.last_pulled_at for w in writes],
-        "last_error": [w.last_error for w in writes],
-        "snapshot": [w.snapshot for w in writes],
-        "seq": [w.seq for w in writes],
-        "raw": [json.dumps(w.raw, cls=DjangoJSONEncoder) for w in writes],
-        "lease": lease,
-    }
-    for index, name in enumerate(METRIC_NAMES):
-        params[name] = [w.values[index] for w in writes]
+    rows = [
+        {
+            "id": w.id,
+            "step": w.step,
+            "next_pull_at": _iso(w.next_pull_at),
+            "unchanged": w.unchanged,
+            "failures": w.failures,
+            "last_pulled_at": _iso(w.last_pulled_at),
+            "last_error": w.last_error,
+            "snapshot": w.snapshot,
+            "seq": w.seq,
+            "raw": w.raw if w.snapshot else None,
+            **dict(zip(METRIC_NAMES, w.values, strict=True)),
+        }
+        for w in writes
+    ]
+    params = {"rows": json.dumps(rows, cls=DjangoJSONEncoder), "lease": lease}
     with connection.cursor() as cursor:
         cursor.execute(_PG_WRITE, params)
         moved, stored = cursor.fetchone()
