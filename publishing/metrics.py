@@ -899,8 +899,10 @@ def _write_pg(writes: list[_Write], lease: dt.datetime) -> tuple[int, int]:
 
 
 def _write_orm(writes: list[_Write], lease: dt.datetime) -> tuple[int, int]:
-    """Elsewhere (SQLite): the same, as a compare-and-set read, a bulk_update and a bulk
-    insert in one transaction (SQLite's IMMEDIATE transactions serialise the writers)."""
+    """Elsewhere (SQLite): the same in one transaction (SQLite's IMMEDIATE transactions
+    serialise the writers, so the compare-and-set read holds until the commit): the rows still
+    at the lease, one UPDATE statement run for each of them (executemany: Django's bulk_update
+    built its CASE expressions at ~5 ms a row), and one bulk insert of their snapshots."""
     with transaction.atomic():
         mine = set(
             RemotePost.objects.filter(
@@ -910,20 +912,30 @@ def _write_orm(writes: list[_Write], lease: dt.datetime) -> tuple[int, int]:
         writes = [w for w in writes if w.id in mine]
         if not writes:
             return 0, 0
-        posts = []
-        for w in writes:
-            post = RemotePost(
-                pk=w.id,
-                step=w.step,
-                next_pull_at=w.next_pull_at,
-                unchanged=w.unchanged,
-                failures=w.failures,
-                last_pulled_at=w.last_pulled_at,
-                last_error=w.last_error,
-                **dict(zip(METRIC_NAMES, w.values, strict=True)),
+        quote = connection.ops.quote_name
+        adapt = connection.ops.adapt_datetimefield_value
+        sql = "UPDATE {table} SET {columns} WHERE {pk} = %s".format(
+            table=quote(RemotePost._meta.db_table),
+            columns=", ".join(f"{quote(name)} = %s" for name in _WRITE_FIELDS),
+            pk=quote("id"),
+        )
+        with connection.cursor() as cursor:
+            cursor.executemany(
+                sql,
+                [
+                    (
+                        w.step,
+                        adapt(w.next_pull_at),
+                        w.unchanged,
+                        w.failures,
+                        adapt(w.last_pulled_at),
+                        w.last_error,
+                        *w.values,
+                        w.id,
+                    )
+                    for w in writes
+                ],
             )
-            posts.append(post)
-        RemotePost.objects.bulk_update(posts, _WRITE_FIELDS, batch_size=len(posts))
         snapshots = [
             MetricSnapshot(
                 remote_post_id=w.id,

@@ -750,7 +750,8 @@ def test_pull_query_count_does_not_grow_with_the_batch(
     (batch,) = sweep()
 
     # the claimed rows, the channel with its credentials, then the write: one statement on
-    # PostgreSQL; elsewhere SAVEPOINT, the compare-and-set read, bulk UPDATE, INSERT, RELEASE
+    # PostgreSQL; elsewhere SAVEPOINT, the compare-and-set read, UPDATE (one statement run
+    # for each row), INSERT, RELEASE
     expected = 3 if connection.vendor == "postgresql" else 7
     with django_assert_num_queries(expected):
         assert pull(batch) == "pulled"
