@@ -14,14 +14,16 @@ step `next_pull_at` stands for. Rules:
 - A failed pull (transient, rate limited) is retried with backoff (Retry-After honoured) without
   moving on; after `METRICS_MAX_FAILURES` failures, or at once when retrying cannot help
   (PermanentError), that step is given up and the post continues at its next step with the
-  error kept in `last_error`. A post the platform no longer returns stops, with `last_error`.
+  error kept in `last_error`. A post the platform leaves out of its answer is asked for again
+  soon; left out again, it stops (deleted on the platform), with `last_error`.
 - A channel that is paused, needs reconnecting or has no credentials is held: its posts come
   back after `METRICS_HOLD_SECONDS`, with no failure counted.
 
 Idempotency: the due sweep claims posts by moving `next_pull_at` to a lease (SKIP LOCKED on
 PostgreSQL, a compare-and-set elsewhere) and the batch task carries that lease; it writes only
-rows still at it (compare-and-set in the same statement as the write), so a task that runs twice
-or after its lease was taken over writes nothing. Snapshots are numbered by the schedule step
+rows still at it (a compare-and-set: on PostgreSQL in the same statement as the write, on SQLite
+inside its write transaction), so a task that runs twice or after its lease was taken over
+writes nothing. Snapshots are numbered by the schedule step
 they were taken for (`seq` = step + 1; a backfilled post's first snapshot, from the listing, gets
 the step it joins at): (remote_post, seq) is unique, a second insert is ignored.
 
@@ -653,7 +655,14 @@ def _after_pull(row: _Row, snapshot: MetricsSnapshot, now: dt.datetime) -> _Writ
     )
 
 
-def _after_gone(row: _Row) -> _Write:
+def _after_missing(row: _Row, now: dt.datetime) -> _Write:
+    """A post the platform left out of its answer. Stopping is for good, so one answer is not
+    taken for it: the post is asked for again soon (as a failure, with backoff), and stops when
+    that pull fails too (`failures` is reset by every pull that brought numbers)."""
+    if row.failures == 0:
+        return _retry_or_give_up(
+            row, now, error=_("The platform did not return this post; asking again.")
+        )
     return _Write(
         id=row.id,
         step=row.step,
@@ -668,11 +677,29 @@ def _after_gone(row: _Row) -> _Write:
 
 def _after_failure(row: _Row, exc: Exception, now: dt.datetime) -> _Write:
     message = getattr(exc, "message", "") or _("An unexpected error occurred.")
-    detail = getattr(exc, "detail", "")
-    error = f"{message} {detail}".strip()[:2000]
+    detail = getattr(exc, "detail", "")  # adapters keep secrets out of it; str(exc) might not
+    return _retry_or_give_up(
+        row,
+        now,
+        error=f"{message} {detail}".strip()[:2000],
+        retry_after=exc.retry_after if isinstance(exc, RateLimited) else None,
+        give_up=isinstance(exc, PermanentError),
+    )
+
+
+def _retry_or_give_up(
+    row: _Row,
+    now: dt.datetime,
+    *,
+    error: str,
+    retry_after: float | None = None,
+    give_up: bool = False,
+) -> _Write:
+    """Try this step again after a backoff (never sooner than Retry-After); after
+    METRICS_MAX_FAILURES failures, or when `give_up`, the step is lost and the post continues
+    at its next one."""
     failures = row.failures + 1
-    give_up = isinstance(exc, PermanentError) or failures >= settings.METRICS_MAX_FAILURES
-    if give_up:  # this step is lost; the post continues at its next one
+    if give_up or failures >= settings.METRICS_MAX_FAILURES:
         step, next_pull_at = schedule_next(
             published_at=row.published_at, step=row.step, unchanged=0, now=now
         )
@@ -680,7 +707,6 @@ def _after_failure(row: _Row, exc: Exception, now: dt.datetime) -> _Write:
     else:
         from publishing.services import backoff_seconds
 
-        retry_after = exc.retry_after if isinstance(exc, RateLimited) else None
         delay = backoff_seconds(failures, retry_after=retry_after)
         step, next_pull_at = row.step, now + dt.timedelta(seconds=delay)
     return _Write(
@@ -768,7 +794,7 @@ def remote_posts_pull(
         return "failed"
     found = {s.remote_id: s for s in snapshots}
     writes = [
-        _after_pull(r, found[r.remote_id], now) if r.remote_id in found else _after_gone(r)
+        _after_pull(r, found[r.remote_id], now) if r.remote_id in found else _after_missing(r, now)
         for r in rows
     ]
     _write(writes, lease)

@@ -34,6 +34,7 @@ from tests.factories import ChannelFactory
 from tests.publishing_helpers import RECORDING, connected_channel, due_post
 
 NOW = dt.datetime(2026, 3, 2, 10, 0, tzinfo=dt.UTC)
+S = dt.timedelta(seconds=1)
 M = dt.timedelta(minutes=1)
 H = dt.timedelta(hours=1)
 D = dt.timedelta(days=1)
@@ -501,7 +502,7 @@ def test_given_numbers_that_change_then_every_step_is_pulled_and_then_it_stops(
     assert sweep(now + 365 * D) == []
 
 
-def test_given_the_platform_no_longer_has_a_post_then_its_schedule_stops_with_the_reason(
+def test_given_the_platform_no_longer_has_a_post_then_asked_once_more_and_then_stopped(
     workspace, mastodon, sweep
 ):
     kept = followed(mastodon, "a")
@@ -512,11 +513,38 @@ def test_given_the_platform_no_longer_has_a_post_then_its_schedule_stops_with_th
     assert pull(batch) == "pulled"
 
     deleted.refresh_from_db()
+    assert deleted.failures == 1
+    assert NOW + 15 * S <= deleted.next_pull_at <= NOW + 30 * S  # asked again soon
+    assert "did not return this post" in deleted.last_error
+    assert MetricSnapshot.objects.filter(remote_post=kept).count() == 1
+
+    later = deleted.next_pull_at
+    (again,) = sweep(later)
+    assert again.remote_post_ids == (deleted.pk,)
+    assert pull(again, now=later) == "pulled"
+
+    deleted.refresh_from_db()
     assert deleted.next_pull_at is None
     assert "no longer has this post" in deleted.last_error
     assert deleted.likes == 12  # the last numbers we saw stay
     assert not MetricSnapshot.objects.filter(remote_post=deleted).exists()
-    assert MetricSnapshot.objects.filter(remote_post=kept).count() == 1
+
+
+def test_given_a_post_left_out_once_then_back_then_it_carries_on(workspace, mastodon, sweep):
+    post = followed(mastodon, "a")
+    RecordingAdapter.gone = {"a"}
+    (batch,) = sweep()
+    pull(batch)
+    RecordingAdapter.gone = set()
+    post.refresh_from_db()
+    later = post.next_pull_at
+
+    (again,) = sweep(later)
+    assert pull(again, now=later) == "pulled"
+
+    post.refresh_from_db()
+    assert (post.failures, post.last_error, post.step) == (0, "", 2)
+    assert post.snapshots.count() == 1
 
 
 @pytest.mark.parametrize(
