@@ -54,7 +54,7 @@ from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from calendar_app.models import Channel, ChannelState, PostVariant
+from calendar_app.models import Channel, ChannelState, Post, PostVariant
 from calendar_app.platforms import Platform
 from publishing import ratelimit
 from publishing.adapters.base import (
@@ -192,8 +192,8 @@ def remote_posts_enrol(*, now: dt.datetime | None = None, limit: int = ENROL_LIM
 
     Bounded and index-backed: one lean read finds published deliveries run within
     ENROL_HORIZON (the delivery's (state, run_at) index) without a RemotePost (its unique
-    delivery index), oldest first, at most `limit`; they are then read in full and inserted
-    ENROL_BATCH at a time. Idempotent: (channel, remote_id) and delivery are unique, conflicts
+    delivery index), oldest first, at most `limit`; they are then enrolled ENROL_BATCH at a
+    time (on PostgreSQL one INSERT ... SELECT each). Idempotent: (channel, remote_id) and delivery are unique, conflicts
     are skipped; a post found by the history backfill before the delivery was enrolled is
     linked to it."""
     now = now or timezone.now()
@@ -215,7 +215,9 @@ def remote_posts_enrol(*, now: dt.datetime | None = None, limit: int = ENROL_LIM
     )
 
 
-def _schedule_of(published_at: dt.datetime, platform: str, now: dt.datetime):
+def _schedule_of(
+    published_at: dt.datetime, platform: str, now: dt.datetime
+) -> tuple[int, dt.datetime | None]:
     step, next_pull_at = schedule_join(published_at=published_at, now=now)
     return step, (next_pull_at if _pulls_metrics(platform) else None)
 
@@ -239,8 +241,6 @@ RETURNING delivery_id
 
 
 def _enrol_pg(rows: list[tuple[int, dt.datetime, str]], now: dt.datetime) -> int:
-    from calendar_app.models import Post
-
     chunk = []
     for pk, published_at, platform in rows:
         step, next_pull_at = _schedule_of(published_at, platform, now)
@@ -1049,14 +1049,12 @@ def _call_with_refresh(channel: Channel, stored: ChannelCredentials, call):
     from publishing.connections import credentials_refresh
     from publishing.credentials import credentials_read
 
-    credentials = credentials_read(stored)
     try:
-        return call(credentials)
-    except AuthExpired:
-        credentials = credentials_refresh(channel.pk, stale_version=stored.version)
-        if credentials is None:
-            return None
-        return call(credentials)
+        try:
+            return call(credentials_read(stored))
+        except AuthExpired:
+            credentials = credentials_refresh(channel.pk, stale_version=stored.version)
+            return None if credentials is None else call(credentials)
     except RateLimited as exc:
         raise PullLater(exc.retry_after or 60.0) from exc
 
@@ -1067,7 +1065,8 @@ def account_snapshot_take(
     """Pull a channel's account numbers and store them as its snapshot for the workspace's
     current day: a second pull that day updates the row (one upsert), never adds one. None
     when the channel is not connected or its platform reports no account numbers.
-    Raises PullLater (rate limited) and TransientError (try later)."""
+    Raises PullLater (rate limited) and TransientError (try later); a refusal (PermanentError)
+    is logged and nothing stored."""
     from publishing.connections import channel_account
 
     now = now or timezone.now()
@@ -1090,6 +1089,11 @@ def account_snapshot_take(
             ),
         )
     except NotImplementedError:
+        return None
+    except PermanentError as exc:  # e.g. a missing permission: asked again in an hour
+        logger.warning(
+            "Account numbers of channel %s refused: %s", channel.pk, exc.detail or exc.message
+        )
         return None
     if metrics is None:
         return None
@@ -1139,7 +1143,8 @@ def remote_posts_backfill(
     our delivery when the remote id is one of ours, else source=imported), its first snapshot
     from the listing's numbers when it has some, then the normal schedule (joining at the first
     step still ahead). Posts already followed are left alone, so running it again is safe.
-    Returns how many posts were added. Raises PullLater (rate limited) and TransientError."""
+    Returns how many posts were added. Raises PullLater (rate limited), TransientError (try
+    later) and PermanentError (refused, e.g. a missing permission)."""
     from publishing.connections import channel_account
 
     now = now or timezone.now()

@@ -92,7 +92,12 @@ def release_on_restart(sender, **kwargs) -> None:
 # Every task here is named metrics_* and so routed to the metrics queue (CELERY_TASK_ROUTES):
 # bulk work that may lag, never in the way of the dispatcher or the publish queue.
 
+import logging  # noqa: E402
+
 from publishing import metrics  # noqa: E402  (kept with the metrics tasks, apart from the engine)
+from publishing.adapters.base import AdapterError  # noqa: E402
+
+logger = logging.getLogger(__name__)
 
 
 @shared_task(ignore_result=True)
@@ -145,3 +150,5 @@ def metrics_backfill_channel(self, channel_id: int) -> None:
         raise self.retry(countdown=wait.seconds) from None
     except TransientError as exc:
         raise self.retry(countdown=60 * 2**self.request.retries, exc=exc) from None
+    except AdapterError as exc:  # refused (a missing permission...): `manage.py metrics_backfill`
+        logger.warning("History backfill of channel %s refused: %s", channel_id, exc.detail)

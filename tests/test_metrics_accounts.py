@@ -19,6 +19,7 @@ from publishing.adapters.base import (
     ConnectResult,
     Credentials,
     MetricsSnapshot,
+    PermanentError,
     RateLimited,
     RemotePostInfo,
     TransientError,
@@ -442,3 +443,38 @@ def test_the_command_says_why_a_paused_channel_is_not_backfilled(workspace, mast
 
     assert "not connected" in capsys.readouterr().err
     assert RecordingAdapter.listing_calls == []
+
+
+def test_given_the_platform_refuses_the_account_numbers_then_nothing_is_stored_and_it_is_logged(
+    workspace, mastodon, caplog
+):
+    RecordingAdapter.faults = [PermanentError("Missing permission.", detail="HTTP 403 GET /me")]
+
+    with caplog.at_level(logging.WARNING):
+        assert metrics.account_snapshot_take(channel_id=mastodon.pk, now=NOW) is None
+
+    assert not AccountSnapshot.objects.exists()
+    assert "HTTP 403 GET /me" in caplog.text
+
+
+def test_given_the_platform_refuses_the_listing_then_the_backfill_task_logs_it(
+    workspace, mastodon, caplog
+):
+    from publishing import tasks
+
+    RecordingAdapter.faults = [PermanentError("Missing permission.", detail="HTTP 403 GET /feed")]
+
+    with caplog.at_level(logging.WARNING):
+        tasks.metrics_backfill_channel(mastodon.pk)
+
+    assert "HTTP 403 GET /feed" in caplog.text
+    assert not RemotePost.objects.exists()
+
+
+def test_the_command_says_what_the_platform_refused(workspace, mastodon, capsys):
+    RecordingAdapter.faults = [PermanentError("Missing permission to read posts.")]
+
+    with pytest.raises(CommandError):
+        call_command("metrics_backfill", str(mastodon.pk))
+
+    assert "Missing permission to read posts." in capsys.readouterr().err

@@ -4,7 +4,7 @@ on the platform are followed, ones already followed are left alone."""
 from django.core.management.base import BaseCommand, CommandError
 
 from calendar_app.models import Channel
-from publishing.adapters.base import TransientError
+from publishing.adapters.base import AdapterError, TransientError
 from publishing.metrics import PullLater, backfill_problem, remote_posts_backfill
 
 
@@ -40,6 +40,9 @@ class Command(BaseCommand):
                 failed = True
             except TransientError as exc:
                 self.stderr.write(f"Channel {channel_id}: {exc.message} Try again later.")
+                failed = True
+            except AdapterError as exc:
+                self.stderr.write(f"Channel {channel_id}: {exc.message}")
                 failed = True
             else:
                 self.stdout.write(f"Channel {channel_id}: {added} post(s) added.")
