@@ -141,7 +141,8 @@ def main() -> None:
     call_command("seed_demo", stdout=seeded, url=f"http://127.0.0.1:{env['PORT']}/")
     call_command("seed_demo_metrics", stdout=seeded)  # a simulated week (and more) of numbers
 
-    env["WORKER_QUEUES"] = ",".join(q.value for q in Queue)
+    env["WORKER_QUEUES"] = ",".join(q.value for q in Queue if q != Queue.METRICS)
+    env["METRICS_QUEUES"] = Queue.METRICS.value
     bin_dir = str(Path(sys.executable).parent)
     env["PATH"] = bin_dir + os.pathsep + env.get("PATH", "")
     honcho = shutil.which("honcho", path=bin_dir) or shutil.which("honcho")
@@ -152,7 +153,7 @@ def main() -> None:
     say("=" * 78)
     say(f"Content calendar: http://127.0.0.1:{env['PORT']}/")
     say(seeded.getvalue().rstrip())
-    say("Web, worker and beat start now; Ctrl-C stops all three.")
+    say("Web, workers and beat start now; Ctrl-C stops them all.")
     say("=" * 78)
     say("")
     os.execve(

@@ -21,13 +21,25 @@ def procfile() -> dict[str, str]:
     return entries
 
 
-def test_the_procfile_runs_web_worker_and_beat():
-    assert set(procfile()) == {"web", "worker", "beat"}
+def test_the_procfile_runs_web_two_workers_and_beat():
+    assert set(procfile()) == {"web", "worker", "metrics", "beat"}
 
 
-def test_given_no_worker_queues_env_then_the_procfile_worker_consumes_every_queue():
-    default = re.search(r"\$\{WORKER_QUEUES:-([^}]+)\}", procfile()["worker"])[1]
-    assert default.split(",") == [q.value for q in Queue]
+def _default_queues(entry: str, variable: str) -> list[str]:
+    return re.search(rf"\$\{{{variable}:-([^}}]+)\}}", procfile()[entry])[1].split(",")
+
+
+def test_given_no_queue_env_then_the_two_workers_together_consume_every_queue_once():
+    publishing = _default_queues("worker", "WORKER_QUEUES")
+    metrics = _default_queues("metrics", "METRICS_QUEUES")
+    assert sorted(publishing + metrics) == sorted(q.value for q in Queue)
+    assert metrics == [Queue.METRICS.value]  # bulk metrics never wait in front of a due post
+
+
+def test_the_workers_have_distinct_node_names():
+    # A restarted node frees the deliveries it held by its name (release_on_restart).
+    assert "-n worker@%h" in procfile()["worker"]
+    assert "-n metrics@%h" in procfile()["metrics"]
 
 
 def test_the_beat_schedule_file_lives_in_var():
