@@ -23,6 +23,7 @@ DISPATCH_SECONDS = 1.0  # due deliveries are handed over within about a second
 RECONCILE_SECONDS = 30.0
 METRICS_SWEEP_SECONDS = 60.0  # due metrics pulls are handed over within a minute
 ACCOUNT_SNAPSHOTS_SECONDS = 3600.0  # each channel's account numbers in the first hour of its day
+NOTIFICATIONS_PURGE_SECONDS = 24 * 3600.0  # old notifications leave the bell once a day
 
 # Celery's Django fixup closes the database connection before and after every task unless this
 # is set (celery#4116): reconnecting made an ORM publish task ~40% slower. The publish task
@@ -70,5 +71,10 @@ app.conf.beat_schedule = {
         "task": "publishing.tasks.metrics_account_snapshots_due",
         "schedule": ACCOUNT_SNAPSHOTS_SECONDS,
         "options": {"expires": ACCOUNT_SNAPSHOTS_SECONDS - 300},
+    },
+    "notifications-purge-old": {
+        "task": "notifications.tasks.notifications_purge_old",
+        "schedule": NOTIFICATIONS_PURGE_SECONDS,
+        "options": {"expires": NOTIFICATIONS_PURGE_SECONDS - 3600},
     },
 }
