@@ -13,6 +13,7 @@ from django.utils.dates import WEEKDAYS, WEEKDAYS_ABBR
 from django.utils.formats import date_format, number_format
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from analytics.charts import Cell, Series, heatmap_chart, line_chart, style
 from analytics.periods import today_in
@@ -63,7 +64,8 @@ def _percent(value: float) -> str:
 
 
 def _short_day(day: dt.date) -> str:
-    return date_format(day, "j M")
+    # Translators: a date format (Django's date filter) for chart axes, e.g. "22 Oct"; German "j. M".
+    return date_format(day, pgettext("chart axis day", "j M"))
 
 
 def _day_ticks(days: list[dt.date]) -> list[tuple[float, str]]:

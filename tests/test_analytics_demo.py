@@ -137,7 +137,7 @@ def test_the_manager_sees_it_at_a_glance(client, demo):
 
     assert "Top channel: <strong>Instagram</strong>" in html
     assert "Best hour to post: <strong>18:00" in html
-    assert "most bought by the campaign" in html
+    assert "most of them from the campaign" in html
 
 
 def test_without_the_demo_workspace_it_says_what_to_run(db):

@@ -113,7 +113,7 @@ def test_dashboard_says_at_a_glance_which_channel_and_hour_work_best(client, vie
     assert "Top channel: <strong>Acme LinkedIn</strong>" in html
     assert 'data-testid="glance-best-hour"' in html
     assert "Short-link clicks: <strong>45</strong>" in html
-    assert "most bought by the campaign <strong>Spring</strong> (45)" in html
+    assert "most of them from the campaign <strong>Spring</strong> (45)" in html
     assert html.count('data-testid="channel-row"') == 2
     assert "per follower" in html  # Mastodon reports no impressions
 
