@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, Min, OuterRef, Q, QuerySet
+from django.utils import timezone
 
 from accounts.models import User
 from calendar_app.decorations import ChipDecoration, decorations_for
@@ -401,7 +402,6 @@ def review_queue(membership, *, now: dt.datetime | None = None) -> list[QueueIte
     the media, the latest revision numbers: five, whatever the number of posts.
     """
     from django.db.models import Max
-    from django.utils import timezone
 
     from calendar_app.models import PostRevision
     from calendar_app.services.approvals import policy_for
@@ -475,3 +475,20 @@ def models_nulls_last(field_name: str):
     from django.db.models import F
 
     return F(field_name).asc(nulls_last=True)
+
+
+@dataclass(frozen=True)
+class UpcomingPosts:
+    count: int
+    next_at: dt.datetime | None
+
+
+def upcoming_scheduled_posts(
+    *, workspace: Workspace, now: dt.datetime | None = None
+) -> UpcomingPosts:
+    """How many of the workspace's posts have a time still ahead (any status), and the next
+    one's time. One query."""
+    found = Post.objects.filter(
+        workspace=workspace, scheduled_at__gte=now or timezone.now()
+    ).aggregate(count=Count("id"), next_at=Min("scheduled_at"))
+    return UpcomingPosts(count=found["count"], next_at=found["next_at"])

@@ -41,7 +41,10 @@ class WorkspaceForm(forms.Form):
     timezone = forms.ChoiceField(
         label=_("Time zone"),
         choices=timezone_choices,
-        help_text=_("Posts are planned and shown in this time zone."),
+        help_text=_(
+            "Posts are planned and shown in this time zone. Changing it keeps every planned "
+            "post's exact moment, so their local times shift."
+        ),
     )
     language = forms.ChoiceField(
         label=_("Language of the content"),

@@ -131,6 +131,50 @@ def test_given_an_owner_when_saving_the_general_form_then_the_workspace_changes(
     )
 
 
+def test_given_planned_posts_when_the_time_zone_changes_then_the_owner_is_told_what_shifts(
+    client, owner, workspace
+):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from tests.factories import PostFactory
+
+    nine_berlin = dt.datetime(2031, 3, 3, 8, 0, tzinfo=dt.UTC)  # 09:00 in Berlin (CET)
+    PostFactory(workspace=workspace, scheduled_at=nine_berlin)
+    PostFactory(workspace=workspace, scheduled_at=nine_berlin + dt.timedelta(days=1))
+    PostFactory(workspace=workspace, scheduled_at=timezone.now() - dt.timedelta(days=1))  # past
+
+    response = login(client, owner).post(
+        url("settings"),
+        {"name": "Acme", "timezone": "America/New_York", "language": "en"},
+        follow=True,
+    )
+
+    text = " ".join(str(m) for m in response.context["messages"])
+    assert "2 planned posts keep their exact moment" in text
+    assert "Europe/Berlin" in text and "America/New_York" in text
+    assert "9 a.m. in Europe/Berlin" in text  # the next post, before
+    assert "3 a.m. in America/New_York" in text  # and after
+    assert Workspace.objects.get(pk=workspace.pk).timezone == "America/New_York"
+
+
+def test_given_the_same_time_zone_when_saving_then_nothing_is_said_about_times(
+    client, owner, workspace
+):
+    import datetime as dt
+
+    from tests.factories import PostFactory
+
+    PostFactory(workspace=workspace, scheduled_at=dt.datetime(2031, 3, 3, 8, 0, tzinfo=dt.UTC))
+    response = login(client, owner).post(
+        url("settings"),
+        {"name": "Acme 2", "timezone": "Europe/Berlin", "language": "de"},
+        follow=True,
+    )
+    assert not any("exact moment" in str(m) for m in response.context["messages"])
+
+
 def test_given_an_unknown_time_zone_when_saving_then_the_form_says_so(client, owner, workspace):
     response = login(client, owner).post(
         url("settings"), {"name": "Acme", "timezone": "Mars/Olympus", "language": "de"}

@@ -6,6 +6,7 @@ roles that may not make them. Objects of another workspace answer 404.
 
 from __future__ import annotations
 
+import zoneinfo
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -16,9 +17,11 @@ from django.db import models
 from django.db.models import Count
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 
+from calendar_app import selectors
 from calendar_app import settings_forms as forms
 from calendar_app.models import Campaign, Channel, ChannelState, Label, Membership, Role
 from calendar_app.permissions import Action, can, require
@@ -77,8 +80,11 @@ def settings_home(request: HttpRequest, membership: Membership) -> HttpResponse:
         try:
             require(membership, Action.WORKSPACE_MANAGE)
             if form.is_valid():
-                services.workspace_update(membership=membership, **form.cleaned_data)
+                old_tz = workspace.tz
+                updated = services.workspace_update(membership=membership, **form.cleaned_data)
                 messages.success(request, _("The workspace settings were saved."))
+                if updated.timezone != old_tz.key:
+                    _warn_time_zone_change(request, updated, old_tz)
                 return redirect("calendar:settings", workspace.slug)
         except PermissionDenied as exc:
             return _refuse(request, membership, exc, "general")
@@ -87,6 +93,34 @@ def settings_home(request: HttpRequest, membership: Membership) -> HttpResponse:
     if not may_edit:
         forms.disable_all(form)
     return _render(request, membership, "general.html", "general", form=form, may_edit=may_edit)
+
+
+def _warn_time_zone_change(request: HttpRequest, workspace, old_tz: zoneinfo.ZoneInfo) -> None:
+    """Planned posts keep their moment when the time zone changes: say what that means for their
+    local times, with the next one as the example."""
+    upcoming = selectors.upcoming_scheduled_posts(workspace=workspace)
+    if not upcoming.count:
+        return
+    at = upcoming.next_at
+    messages.warning(
+        request,
+        ngettext(
+            "%(count)d planned post keeps its exact moment and now shows at a new local time: "
+            "%(old_time)s in %(old_tz)s is %(new_time)s in %(new_tz)s. Move it in the calendar "
+            "if it should go out at the same local time as before.",
+            "%(count)d planned posts keep their exact moment and now show at new local times: "
+            "the next one, %(old_time)s in %(old_tz)s, is %(new_time)s in %(new_tz)s. Move them "
+            "in the calendar if they should go out at the same local times as before.",
+            upcoming.count,
+        )
+        % {
+            "count": upcoming.count,
+            "old_time": date_format(at.astimezone(old_tz), "SHORT_DATETIME_FORMAT"),
+            "old_tz": old_tz.key,
+            "new_time": date_format(at.astimezone(workspace.tz), "SHORT_DATETIME_FORMAT"),
+            "new_tz": workspace.timezone,
+        },
+    )
 
 
 # --- channels, campaigns, labels: one list page and one edit page each --------------------------
