@@ -106,6 +106,11 @@ class Channel(models.Model):
     state = models.CharField(
         _("state"), max_length=20, choices=ChannelState.choices, default=ChannelState.CONNECTED
     )
+    # While paused: the state resuming returns to (a channel that needed reconnecting before it
+    # was paused still needs it afterwards).
+    state_before_pause = models.CharField(
+        max_length=20, choices=ChannelState.choices, blank=True, default=""
+    )
     # Non-secret account settings from the connection (instance/site URL, chat id, board id...);
     # secrets live encrypted in publishing.ChannelCredentials.
     config = models.JSONField(_("account settings"), default=dict, blank=True)

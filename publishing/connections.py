@@ -332,7 +332,9 @@ def channel_connect(
     if account.avatar_url:
         config["avatar_url"] = account.avatar_url
     channel.config = config
-    if channel.state != ChannelState.PAUSED:
+    if channel.state == ChannelState.PAUSED:
+        channel.state_before_pause = ChannelState.CONNECTED  # stays paused; fine once resumed
+    else:
         channel.state = ChannelState.CONNECTED
     channel.full_clean(exclude=["avatar"], validate_unique=False, validate_constraints=False)
     channel.save()
@@ -434,10 +436,18 @@ def channel_mark_needs_reconnect(*, channel_id: int, reason: str = "") -> Channe
         .filter(pk=channel_id)
         .first()
     )
-    if channel is None or channel.state == ChannelState.NEEDS_RECONNECT:
+    if channel is None or ChannelState.NEEDS_RECONNECT in (
+        channel.state,
+        channel.state_before_pause,
+    ):
         return channel
-    channel.state = ChannelState.NEEDS_RECONNECT
-    channel.save(update_fields=["state"])
+    if channel.state == ChannelState.PAUSED:
+        # It stays paused, and needs reconnecting once resumed.
+        channel.state_before_pause = ChannelState.NEEDS_RECONNECT
+        channel.save(update_fields=["state_before_pause"])
+    else:
+        channel.state = ChannelState.NEEDS_RECONNECT
+        channel.save(update_fields=["state"])
     notify(
         kind="channel_needs_reconnect",
         recipients=_managers(channel),

@@ -147,7 +147,11 @@ def test_given_same_account_connected_again_when_connecting_then_one_channel_upd
 
 def test_given_paused_channel_when_reconnected_then_stays_paused(workspace, manager):
     channel = ChannelFactory(
-        workspace=workspace, platform="telegram", account_id="-100123", state=ChannelState.PAUSED
+        workspace=workspace,
+        platform="telegram",
+        account_id="-100123",
+        state=ChannelState.PAUSED,
+        state_before_pause=ChannelState.NEEDS_RECONNECT,
     )
 
     connections.connection_connect_with_secret(
@@ -160,6 +164,7 @@ def test_given_paused_channel_when_reconnected_then_stays_paused(workspace, mana
 
     channel.refresh_from_db()
     assert channel.state == ChannelState.PAUSED
+    assert channel.state_before_pause == ChannelState.CONNECTED  # resuming finds it working
 
 
 def test_given_hand_made_channel_when_connected_through_it_then_adopts_the_account(

@@ -495,3 +495,39 @@ def test_given_channels_in_other_workspace_then_the_same_account_id_is_allowed(
     theirs = ChannelFactory(workspace=other_workspace, platform="x", account_id="same")
     svc.channel_create(membership=manager, platform="x", name="Ours", account_id="same")
     assert Channel.objects.filter(account_id=theirs.account_id).count() == 2
+
+
+def test_given_a_channel_needing_reconnect_when_paused_and_resumed_then_it_still_needs_it(
+    manager, channel
+):
+    Channel.objects.filter(pk=channel.pk).update(state=ChannelState.NEEDS_RECONNECT)
+    svc.channel_pause(membership=manager, channel_id=channel.pk)
+    svc.channel_resume(membership=manager, channel_id=channel.pk)
+    assert Channel.objects.get(pk=channel.pk).state == ChannelState.NEEDS_RECONNECT
+
+
+def test_given_a_paused_channel_whose_token_dies_then_it_stays_paused_and_needs_reconnect_after(
+    manager, channel
+):
+    from publishing.connections import channel_mark_needs_reconnect
+
+    svc.channel_pause(membership=manager, channel_id=channel.pk)
+    channel_mark_needs_reconnect(channel_id=channel.pk, reason="revoked")
+    assert Channel.objects.get(pk=channel.pk).state == ChannelState.PAUSED
+    svc.channel_resume(membership=manager, channel_id=channel.pk)
+    assert Channel.objects.get(pk=channel.pk).state == ChannelState.NEEDS_RECONNECT
+
+
+def test_given_a_channel_that_is_not_paused_when_resumed_then_nothing_changes(manager, channel):
+    Channel.objects.filter(pk=channel.pk).update(state=ChannelState.NEEDS_RECONNECT)
+    svc.channel_resume(membership=manager, channel_id=channel.pk)
+    assert Channel.objects.get(pk=channel.pk).state == ChannelState.NEEDS_RECONNECT
+
+
+def test_given_a_paused_channel_twice_paused_then_resume_still_restores_the_first_state(
+    manager, channel
+):
+    svc.channel_pause(membership=manager, channel_id=channel.pk)
+    svc.channel_pause(membership=manager, channel_id=channel.pk)
+    svc.channel_resume(membership=manager, channel_id=channel.pk)
+    assert Channel.objects.get(pk=channel.pk).state == ChannelState.CONNECTED

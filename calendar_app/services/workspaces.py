@@ -175,24 +175,30 @@ def channel_update(
     return _save(channel, duplicate=_channel_duplicate(platform), exclude=["avatar"])
 
 
-def _set_channel_state(membership: Membership, channel_id: int, state: str) -> Channel:
+@transaction.atomic
+def channel_pause(*, membership: Membership, channel_id: int) -> Channel:
+    """Stop publishing to a channel until it is resumed; its posts stay on the calendar. The
+    state it had is kept for resuming."""
     require(membership, Action.CHANNEL_MANAGE)
     channel = _locked(Channel, membership, channel_id)
-    if channel.state != state:
-        channel.state = state
-        channel.save(update_fields=["state"])
+    if channel.state != ChannelState.PAUSED:
+        channel.state_before_pause = channel.state
+        channel.state = ChannelState.PAUSED
+        channel.save(update_fields=["state", "state_before_pause"])
     return channel
 
 
 @transaction.atomic
-def channel_pause(*, membership: Membership, channel_id: int) -> Channel:
-    """Stop publishing to a channel until it is resumed; its posts stay on the calendar."""
-    return _set_channel_state(membership, channel_id, ChannelState.PAUSED)
-
-
-@transaction.atomic
 def channel_resume(*, membership: Membership, channel_id: int) -> Channel:
-    return _set_channel_state(membership, channel_id, ChannelState.CONNECTED)
+    """Publish to a paused channel again: it returns to the state it had when it was paused, so
+    one that needed reconnecting (or was marked so while paused) still needs it."""
+    require(membership, Action.CHANNEL_MANAGE)
+    channel = _locked(Channel, membership, channel_id)
+    if channel.state == ChannelState.PAUSED:
+        channel.state = channel.state_before_pause or ChannelState.CONNECTED
+        channel.state_before_pause = ""
+        channel.save(update_fields=["state", "state_before_pause"])
+    return channel
 
 
 # --- campaigns --------------------------------------------------------------------------------
