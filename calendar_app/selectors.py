@@ -3,6 +3,7 @@
 Query budget: one query per filter option list (channels, campaigns, labels, authors), one for the
 posts, and one each for the variants and the labels of all shown posts together; nothing per post.
 Channels and labels of a post are mapped in Python from the option lists, so no join per post.
+At the end: the media library's pages and the editor's picker (one query per page).
 """
 
 from __future__ import annotations
@@ -19,7 +20,15 @@ from django.utils import timezone
 
 from accounts.models import User
 from calendar_app.decorations import ChipDecoration, decorations_for
-from calendar_app.models import Campaign, Channel, Label, Post, PostVariant, Workspace
+from calendar_app.models import (
+    Campaign,
+    Channel,
+    Label,
+    MediaAsset,
+    Post,
+    PostVariant,
+    Workspace,
+)
 from calendar_app.platforms import SPECS
 from calendar_app.workflow import STATUS_BADGE, PostStatus
 
@@ -492,3 +501,84 @@ def upcoming_scheduled_posts(
         workspace=workspace, scheduled_at__gte=now or timezone.now()
     ).aggregate(count=Count("id"), next_at=Min("scheduled_at"))
     return UpcomingPosts(count=found["count"], next_at=found["next_at"])
+
+
+# --- media library ----------------------------------------------------------------------------
+
+# How many assets the editor's picker shows at first and adds with each "Load more".
+MEDIA_PICKER_PAGE_SIZE = 48
+
+
+def media_assets(workspace: Workspace, *, query: str = "") -> QuerySet[MediaAsset]:
+    """The workspace's media, newest first, optionally only those whose file name or alt text
+    contains `query`. Ordered by id (ids grow with uploads), so a keyset on it never skips."""
+    assets = workspace.media.order_by("-pk")
+    query = query.strip()
+    if query:
+        assets = assets.filter(Q(original_name__icontains=query) | Q(alt_text__icontains=query))
+    return assets
+
+
+@dataclass(frozen=True)
+class MediaPage:
+    """One page of the picker: its assets, newest first, and whether older ones follow."""
+
+    assets: list[MediaAsset]
+    has_more: bool
+
+    @property
+    def next_before(self) -> int | None:
+        """The `before` that asks for the next page, if there is one."""
+        return self.assets[-1].pk if self.has_more and self.assets else None
+
+
+def media_picker_page(
+    workspace: Workspace,
+    *,
+    query: str = "",
+    before: int | None = None,
+    size: int = MEDIA_PICKER_PAGE_SIZE,
+) -> MediaPage:
+    """The `size` newest assets (matching `query`) older than the asset `before`. One query."""
+    assets = media_assets(workspace, query=query)
+    if before is not None:
+        assets = assets.filter(pk__lt=before)
+    rows = list(assets[: size + 1])  # one more tells whether there is a next page
+    return MediaPage(assets=rows[:size], has_more=len(rows) > size)
+
+
+@dataclass(frozen=True)
+class EditorMedia:
+    """What the editor embeds: the picker's first page and every asset the post refers to."""
+
+    recent: MediaPage
+    by_id: dict[str, MediaAsset]  # the recent ones and the used ones, keyed by str(pk)
+
+
+def _as_media_ids(raw_ids: Iterable[str]) -> set[int]:
+    """The well-formed ids among the values of a form (a re-rendered invalid form may carry
+    anything)."""
+    ids = set()
+    for raw in raw_ids:
+        text = str(raw).strip()
+        if text.isascii() and text.isdigit() and len(text) <= 18:
+            ids.add(int(text))
+    return ids
+
+
+def media_for_editor(
+    workspace: Workspace, *, used_ids: Iterable[str], size: int = MEDIA_PICKER_PAGE_SIZE
+) -> EditorMedia:
+    """The picker's first page and the assets of `used_ids` (the post's, however old), in one
+    query whatever the size of the library or the number of used assets.
+
+    The query asks for "used OR among the size+1 newest", newest first: its first size+1 rows
+    are therefore exactly the newest ones, and anything after them is an older used asset.
+    """
+    wanted = _as_media_ids(used_ids)
+    newest = workspace.media.order_by("-pk").values("pk")[: size + 1]
+    rows = list(workspace.media.filter(Q(pk__in=wanted) | Q(pk__in=newest)).order_by("-pk"))
+    # More than `size` rows means size+1 newest ones exist, so older assets follow the page.
+    recent = MediaPage(assets=rows[:size], has_more=len(rows) > size)
+    known = recent.assets + [asset for asset in rows[size:] if asset.pk in wanted]
+    return EditorMedia(recent=recent, by_id={str(asset.pk): asset for asset in known})

@@ -39,6 +39,7 @@ urlpatterns = [
     # media library
     path(ws + "media/", media.media_library, name="media_library"),
     path(ws + "media/upload/", media.media_upload, name="media_upload"),
+    path(ws + "media/picker/", media.media_picker, name="media_picker"),
     # workspace settings
     path(ws + "settings/", workspace.settings_home, name="settings"),
     path(ws + "settings/channels/", workspace.channel_list, name="channels"),

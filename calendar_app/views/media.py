@@ -1,37 +1,81 @@
-"""The media library page and uploads (library form and the editor's inline fetch upload)."""
+"""The media library page, the editor picker's JSON pages, and uploads (library form and the
+editor's inline fetch upload)."""
 
 from __future__ import annotations
+
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 
+from calendar_app.media_forms import MediaPickerForm, MediaSearchForm
 from calendar_app.models import Membership
 from calendar_app.permissions import Action, can
+from calendar_app.selectors import media_assets, media_picker_page
 from calendar_app.services.media import media_asset_json
 from calendar_app.services.media import media_upload as service_media_upload
 from calendar_app.views.base import deny_message, workspace_context, workspace_view
+
+LIBRARY_PAGE_SIZE = 60
 
 
 @workspace_view(Action.VIEW)
 @require_GET
 def media_library(request: HttpRequest, membership: Membership) -> HttpResponse:
-    assets = list(membership.workspace.media.select_related("uploaded_by"))
+    """The library, newest first, 60 a page, searchable by file name and alt text.
+
+    A page number that is not one (or past the end) shows the first (or last) page.
+    """
+    search = MediaSearchForm(request.GET)
+    query = search.cleaned_data["q"] if search.is_valid() else ""
+    assets = media_assets(membership.workspace, query=query)
+    page = Paginator(assets, LIBRARY_PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
         request,
         "calendar_app/media/library.html",
         {
             **workspace_context(request, membership),
             "nav": "media",
-            "assets": assets,
+            "search": search,
+            "query": query,
+            "page": page,
+            "page_range": page.paginator.get_elided_page_range(page.number, on_each_side=2),
+            "query_string": urlencode({"q": query}) if query else "",
             "max_image": settings.MEDIA_MAX_IMAGE_BYTES,
             "max_video": settings.MEDIA_MAX_VIDEO_BYTES,
         },
+        status=200 if search.is_valid() else 400,
+    )
+
+
+@workspace_view(Action.VIEW)
+@require_GET
+def media_picker(request: HttpRequest, membership: Membership) -> JsonResponse:
+    """The editor picker's next assets as JSON: `?q=` to search, `?before=<id>` for older ones.
+
+    Newest first, MEDIA_PICKER_PAGE_SIZE at a time; `next_before` asks for the following page.
+    """
+    search = MediaPickerForm(request.GET)
+    if not search.is_valid():
+        return JsonResponse({"error": search.error_text()}, status=400)
+    page = media_picker_page(
+        membership.workspace,
+        query=search.cleaned_data["q"],
+        before=search.cleaned_data["before"],
+    )
+    return JsonResponse(
+        {
+            "assets": [media_asset_json(asset) for asset in page.assets],
+            "has_more": page.has_more,
+            "next_before": page.next_before,
+        }
     )
 
 
