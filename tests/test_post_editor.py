@@ -11,6 +11,7 @@ from django.db import connections
 from django.urls import reverse
 
 from calendar_app.models import MediaAsset, Post, PostVariant
+from calendar_app.selectors import MEDIA_PICKER_PAGE_SIZE
 from calendar_app.services.posts import PostInput, VariantInput, post_create, post_update
 from tests.conftest import login
 from tests.factories import ChannelFactory, LabelFactory, PostFactory
@@ -407,10 +408,157 @@ def test_edit_page_query_count_does_not_grow_with_channels_and_labels(
     client.get(edit_url(post))  # warm the session
 
     # session, user, membership; post, labels, post media, variants, their media; channels,
-    # my workspaces, library, campaigns (select), labels (checkboxes)
+    # my workspaces, media (the picker's first page and the post's own, one query), campaigns
+    # (select), labels (checkboxes)
     with django_assert_num_queries(14):  # incl. the navbar's unread notification count
         response = client.get(edit_url(post))
     assert response.status_code == 200
+
+
+# --- the media the editor embeds --------------------------------------------------------------
+
+
+def make_library(workspace, count: int, stem: str = "photo") -> list[MediaAsset]:
+    """`count` assets in upload order (the last is the newest), in one insert."""
+    return MediaAsset.objects.bulk_create(
+        MediaAsset(
+            workspace=workspace,
+            file=f"media/{workspace.pk}/{stem}-{i:03d}.jpg",
+            kind="image",
+            mime_type="image/jpeg",
+            size_bytes=1000,
+            original_name=f"{stem}-{i:03d}.jpg",
+        )
+        for i in range(count)
+    )
+
+
+def embedded_ids(response) -> set[int]:
+    return {asset["id"] for asset in response.context["library_json"]}
+
+
+def picker_ids(response) -> list[int]:
+    html = response.content.decode()
+    return [int(i) for i in re.findall(r'class="media-pick" data-pick-id="(\d+)"', html)]
+
+
+@pytest.mark.parametrize("count", [10, 500])
+def test_edit_page_query_count_and_embedded_media_stay_the_same_however_big_the_library(
+    client, editor, workspace, channel, django_assert_num_queries, count
+):
+    oldest, second, *rest = make_library(workspace, count)
+    post = post_create(
+        membership=editor,
+        data=PostInput(
+            body="Hi", media=[oldest], variants={channel: VariantInput(media_override=[second])}
+        ),
+    )
+    login(client, editor)
+    client.get(edit_url(post))  # warm the session
+
+    with django_assert_num_queries(14):  # the same as for the test above
+        response = client.get(edit_url(post))
+
+    page_size = response.context["library"].assets
+    newest_first = [a.pk for a in reversed([oldest, second, *rest])]
+    assert picker_ids(response) == newest_first[:MEDIA_PICKER_PAGE_SIZE]
+    assert len(page_size) == min(count, MEDIA_PICKER_PAGE_SIZE)
+    assert embedded_ids(response) == set(newest_first[:MEDIA_PICKER_PAGE_SIZE]) | {
+        oldest.pk,
+        second.pk,
+    }
+    assert response.context["library"].has_more is (count > MEDIA_PICKER_PAGE_SIZE)
+
+
+def test_given_a_post_with_old_media_then_the_editor_shows_it_although_not_in_the_picker_page(
+    client, editor, workspace, channel
+):
+    old_main, old_override = make_library(workspace, 2, stem="old")
+    make_library(workspace, MEDIA_PICKER_PAGE_SIZE + 20, stem="new")
+    post = post_create(
+        membership=editor,
+        data=PostInput(
+            body="Hi",
+            media=[old_main],
+            variants={channel: VariantInput(media_override=[old_override])},
+        ),
+    )
+    login(client, editor)
+
+    response = client.get(edit_url(post))
+
+    [panel] = response.context["panels"]
+    assert response.context["post_media"] == [old_main]
+    assert panel.media_assets == [old_override]
+    assert {old_main.pk, old_override.pk} <= embedded_ids(response)
+    assert old_main.pk not in picker_ids(response)
+    html = response.content.decode()
+    assert f'<input type="hidden" name="media" value="{old_main.pk}">' in html
+    assert f'name="v{channel.pk}-media_override" value="{old_override.pk}"' in html
+    assert 'class="btn btn-outline-secondary" id="media-picker-more"' in html  # shown
+
+
+def test_given_an_invalid_form_with_old_media_then_the_re_rendered_editor_keeps_it(
+    client, editor, workspace, channel, other_workspace
+):
+    old_main, old_override = make_library(workspace, 2, stem="old")
+    make_library(workspace, MEDIA_PICKER_PAGE_SIZE + 5, stem="new")
+    login(client, editor)
+
+    response = client.post(
+        create_url(),
+        form_data(
+            date="2026-07-10",  # no time: invalid
+            channels=[channel.pk],
+            media=[old_main.pk],
+            **{f"v{channel.pk}-media_override": [old_override.pk]},
+        ),
+    )
+
+    [panel] = response.context["panels"]
+    assert response.status_code == 400
+    assert response.context["post_media"] == [old_main]
+    assert panel.media_assets == [old_override]
+    assert {old_main.pk, old_override.pk} <= embedded_ids(response)
+    assert len(embedded_ids(response)) == MEDIA_PICKER_PAGE_SIZE + 2
+
+
+@pytest.mark.parametrize("bad", ["abc", "-1", "1e3", "٣"])
+def test_given_a_malformed_media_id_in_an_invalid_form_then_it_is_refused_not_embedded(
+    client, editor, workspace, bad
+):
+    [asset] = make_library(workspace, 1)
+    login(client, editor)
+
+    response = client.post(create_url(), form_data(media=[bad, asset.pk]))
+
+    assert response.status_code == 400
+    assert embedded_ids(response) == {asset.pk}
+
+
+def test_given_media_of_another_workspace_in_an_invalid_form_then_it_is_not_embedded(
+    client, editor, workspace, other_workspace
+):
+    [ours] = make_library(workspace, 1)
+    [theirs] = make_library(other_workspace, 1, stem="secret")
+    login(client, editor)
+
+    response = client.post(create_url(), form_data(media=[theirs.pk, ours.pk]))
+
+    assert response.status_code == 400
+    assert embedded_ids(response) == {ours.pk}
+    assert "secret-000.jpg" not in response.content.decode()
+
+
+def test_given_a_new_post_then_the_picker_embeds_only_its_first_page(client, editor, workspace):
+    assets = make_library(workspace, MEDIA_PICKER_PAGE_SIZE + 1)
+    login(client, editor)
+
+    response = client.get(create_url())
+
+    assert embedded_ids(response) == {a.pk for a in assets[1:]}
+    assert response.context["library"].next_before == assets[1].pk
+    assert f'data-before="{assets[1].pk}"' in response.content.decode()
 
 
 # --- live check -------------------------------------------------------------------------------
@@ -629,3 +777,102 @@ def test_in_the_browser_tabs_follow_channels_and_counters_and_check_go_live(
 
     page.click(f"label[for=channel-{x_channel.pk}]")
     assert page.is_hidden(x_tab)
+
+
+def make_thumbed_library(workspace, names: list[str]) -> list[MediaAsset]:
+    """Assets in upload order (the last is the newest) with thumbnails, as the picker shows."""
+    return MediaAsset.objects.bulk_create(
+        MediaAsset(
+            workspace=workspace,
+            file=f"media/{workspace.pk}/{name}",
+            thumbnail=f"thumbs/{workspace.pk}/{name}.webp",
+            kind="image",
+            mime_type="image/jpeg",
+            size_bytes=1000,
+            original_name=name,
+        )
+        for name in names
+    )
+
+
+PICK_ITEM_SHAPE = """(node) => {
+    const shape = (n) => n.nodeType === Node.TEXT_NODE ? n.textContent.trim() : {
+        tag: n.tagName,
+        attrs: Object.fromEntries(Array.from(n.attributes, (a) => [a.name, a.value])),
+        children: Array.from(n.childNodes).map(shape).filter((c) => c !== ""),
+    };
+    return shape(node);
+}"""
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_in_the_browser_the_picker_searches_loads_older_media_and_picks_it_into_the_preview(
+    browser_page, live_server, workspace, channel
+):
+    page = browser_page
+    harbour = make_thumbed_library(
+        workspace, [f"harbour-{i:03d}.jpg" for i in range(MEDIA_PICKER_PAGE_SIZE + 5)]
+    )
+    make_thumbed_library(workspace, [f"office-{i:03d}.jpg" for i in range(60)])
+    oldest = harbour[0]
+    grid = page.locator("#media-picker-grid [data-pick-id]")
+    page.goto(live_server.url + create_url())
+    page.click(f"label[for=channel-{channel.pk}]")
+
+    page.click("#media-main [data-media-add]")
+    page.wait_for_selector("#media-picker.show")
+    assert grid.count() == MEDIA_PICKER_PAGE_SIZE
+    assert grid.first.get_attribute("title") == "office-059.jpg"
+
+    with page.expect_response(lambda r: "/media/picker/?q=harbour" in r.url):
+        page.fill("#media-picker-search", "harbour")
+    page.wait_for_function(
+        "document.querySelector('#media-picker-grid [data-pick-id]').title === 'harbour-052.jpg'"
+    )
+    assert grid.count() == MEDIA_PICKER_PAGE_SIZE
+    assert page.locator(f"[data-pick-id='{oldest.pk}']").count() == 0
+
+    with page.expect_response(lambda r: "before=" in r.url):
+        page.click("[data-testid=media-picker-more]")
+    page.wait_for_selector(f"[data-pick-id='{oldest.pk}']")
+    assert grid.count() == MEDIA_PICKER_PAGE_SIZE + 5
+    assert page.is_hidden("[data-testid=media-picker-more]")  # nothing older left
+    titles = [grid.nth(i).get_attribute("title") for i in range(grid.count())]
+    assert titles == [f"harbour-{i:03d}.jpg" for i in range(MEDIA_PICKER_PAGE_SIZE + 4, -1, -1)]
+
+    page.click(f"[data-pick-id='{oldest.pk}']")
+    assert "chosen" in page.get_attribute(f"[data-pick-id='{oldest.pk}']", "class")
+    page.click("#media-picker .modal-footer [data-bs-dismiss=modal]")
+    page.wait_for_selector("#media-picker", state="hidden")
+
+    thumb = f"/media/thumbs/{workspace.pk}/harbour-000.jpg.webp"
+    assert page.get_attribute("#media-main .media-item input", "value") == str(oldest.pk)
+    assert page.get_attribute(f"#pane-{channel.pk} [data-preview] .preview-thumb", "src") == thumb
+
+    page.click("[data-testid=save-continue]")
+    page.wait_for_url(f"**/posts/{Post.objects.get().pk}/")
+    assert [pm.media for pm in Post.objects.get().post_media.all()] == [oldest]
+    assert page.get_attribute(f"#pane-{channel.pk} [data-preview] .preview-thumb", "src") == thumb
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_in_the_browser_fetched_picker_items_have_the_server_items_markup(
+    browser_page, live_server, workspace
+):
+    page = browser_page
+    [asset] = make_thumbed_library(workspace, ['Café "night" <1>.jpg'])
+    page.goto(live_server.url + create_url())
+    item = f"#media-picker-grid [data-pick-id='{asset.pk}']"
+    server_rendered = page.eval_on_selector(item, PICK_ITEM_SHAPE)
+
+    page.eval_on_selector(item, "(node) => { node.fromServer = true; }")  # not an attribute
+
+    page.click("#media-main [data-media-add]")
+    page.fill("#media-picker-search", "night")
+    page.wait_for_function(f"(s => s && !s.fromServer)(document.querySelector({item!r}))")
+    fetched = page.eval_on_selector(item, PICK_ITEM_SHAPE)
+
+    assert fetched == server_rendered
+    assert fetched["attrs"]["title"] == 'Café "night" <1>.jpg'

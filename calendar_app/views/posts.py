@@ -19,6 +19,7 @@ from calendar_app.forms import PostForm
 from calendar_app.models import Membership, Post, PostMedia, PostVariant
 from calendar_app.permissions import Action, can
 from calendar_app.platforms import specs_as_json
+from calendar_app.selectors import media_for_editor
 from calendar_app.services import approvals
 from calendar_app.services import posts as post_services
 from calendar_app.services.media import media_asset_json
@@ -72,13 +73,17 @@ def _initial_from_query(request: HttpRequest) -> dict:
 
 def _editor_context(request, membership: Membership, form: PostForm, post: Post | None) -> dict:
     workspace = membership.workspace
-    library = list(workspace.media.all())
-    by_id = {str(asset.pk): asset for asset in library}
+    panels = form.channel_panels()
+    # Only the picker's first page and the assets this form refers to (saved or just posted):
+    # the rest of the library is fetched by the picker on demand (media_picker).
+    used_ids = form.ordered_ids("media")
+    for panel in panels:
+        used_ids += form.ordered_ids(panel.media.name)
+    media = media_for_editor(workspace, used_ids=used_ids)
 
     def assets(ids: list[str]) -> list:
-        return [by_id[i] for i in ids if i in by_id]
+        return [media.by_id[i] for i in ids if i in media.by_id]
 
-    panels = form.channel_panels()
     for panel in panels:
         panel.media_assets = assets(form.ordered_ids(panel.media.name))
     channels_json = {
@@ -101,8 +106,8 @@ def _editor_context(request, membership: Membership, form: PostForm, post: Post 
         "labels": list(workspace.labels.all()),
         "selected_labels": form.selected_ids("labels"),
         "post_media": assets(form.ordered_ids("media")),
-        "library": library,
-        "library_json": [media_asset_json(asset) for asset in library],
+        "library": media.recent,
+        "library_json": [media_asset_json(asset) for asset in media.by_id.values()],
         "channels_json": channels_json,
         "specs": specs_as_json(),
         "stale": getattr(form, "stale", False),

@@ -146,14 +146,15 @@
     changed();
   });
 
+  // The page embeds the picker's first page only; search and "Load more" fetch the rest as JSON
+  // (media_picker) and render it with the markup of calendar_app/media/_picker_item.html.
   const pickerGrid = document.getElementById("media-picker-grid");
   function pickerButton(asset) {
-    const b = el("button", { type: "button", class: "media-pick", "data-pick-id": asset.id, title: asset.name }, [
-      asset.thumb_url ? el("img", { src: asset.thumb_url, alt: asset.alt || "" })
+    return el("button", { type: "button", class: "media-pick", "data-pick-id": asset.id, title: asset.name }, [
+      asset.thumb_url ? el("img", { src: asset.thumb_url, alt: asset.alt || "", loading: "lazy" })
         : el("span", { class: "media-pick-video" }, [el("i", { class: "bi bi-film" })]),
       el("span", { class: "media-pick-name", text: asset.name }),
     ]);
-    return b;
   }
   function refreshPicker() {
     if (!pickerGrid) return;
@@ -175,6 +176,69 @@
         addToList(pickTarget, library.get(id));
       }
     });
+  }
+
+  const pickerSearch = document.getElementById("media-picker-search");
+  const pickerMore = document.getElementById("media-picker-more");
+  const picker = { query: "", before: pickerMore ? pickerMore.dataset.before : "", request: 0 };
+
+  function showPickerState(hasMore) {
+    const empty = !pickerGrid.querySelector("[data-pick-id]");
+    document.getElementById("media-picker-empty").classList.toggle("d-none", !empty || picker.query !== "");
+    document.getElementById("media-picker-no-match").classList.toggle("d-none", !empty || picker.query === "");
+    pickerMore.classList.toggle("d-none", !hasMore);
+  }
+
+  // Fetch a page: the first one of a (new) search, or the next older one. A newer request wins:
+  // the answer of a search the user has typed past is dropped.
+  async function loadPicker(fresh) {
+    const request = ++picker.request;
+    const params = new URLSearchParams();
+    if (picker.query) params.set("q", picker.query);
+    if (!fresh && picker.before) params.set("before", picker.before);
+    pickerMore.disabled = true;
+    let response, data;
+    try {
+      response = await fetch(editor.dataset.pickerUrl + "?" + params, { headers: { Accept: "application/json" } });
+      data = await response.json();
+    } catch (e) {
+      data = null;
+    }
+    if (request !== picker.request) return;
+    pickerMore.disabled = false;
+    if (!response || !response.ok || !data || !Array.isArray(data.assets)) {
+      App.toast((data && data.error) || t("LoadFailed"), "danger");
+      return;
+    }
+    if (fresh) pickerGrid.replaceChildren();
+    for (const asset of data.assets) {
+      library.set(String(asset.id), asset);
+      if (!pickerGrid.querySelector(`[data-pick-id="${CSS.escape(String(asset.id))}"]`)) {
+        pickerGrid.append(pickerButton(asset));
+      }
+    }
+    picker.before = data.next_before == null ? "" : String(data.next_before);
+    showPickerState(data.has_more);
+    refreshPicker();
+  }
+
+  if (pickerSearch && pickerMore) {
+    let searchTimer = null;
+    const search = () => {
+      clearTimeout(searchTimer);
+      const query = pickerSearch.value.trim();
+      if (query === picker.query) return;
+      picker.query = query;
+      loadPicker(true);
+    };
+    pickerSearch.addEventListener("input", () => {
+      clearTimeout(searchTimer);
+      searchTimer = setTimeout(search, 250);
+    });
+    pickerSearch.addEventListener("keydown", (event) => {
+      if (event.key === "Enter") { event.preventDefault(); search(); }
+    });
+    pickerMore.addEventListener("click", () => loadPicker(false));
   }
 
   const uploadInput = document.getElementById("inline-upload");
@@ -199,6 +263,7 @@
         library.set(String(data.id), data);
         pickerGrid.prepend(pickerButton(data));
         document.getElementById("media-picker-empty").classList.add("d-none");
+        document.getElementById("media-picker-no-match").classList.add("d-none");
         if (pickTarget) addToList(pickTarget, data);
       }
       status.textContent = "";
