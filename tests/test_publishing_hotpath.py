@@ -253,3 +253,106 @@ def test_given_many_calls_to_one_host_then_the_environment_is_read_once(proxy_en
     assert reads == ["https://social.example.test/a", "https://other.example.test/a"]
     again = _merged(session, "https://social.example.test/d")["proxies"]
     assert again["https"] == "http://proxy.example.test:3128"
+
+
+# --- the HTTP session's short way for plain calls ------------------------------------------------
+
+
+@pytest.fixture
+def recorder():
+    """A local HTTP server that records every request (method, path, headers, body) and answers
+    by path: /see-other -> 303 to /ok, /temporary -> 307 to /ok, /cookie sets a cookie."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    seen: list[dict] = []
+
+    class Recorder(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def _answer(self):
+            length = int(self.headers.get("Content-Length") or 0)
+            seen.append(
+                {
+                    "method": self.command,
+                    "path": self.path,
+                    "headers": {k.lower(): v for k, v in self.headers.items()},
+                    "body": self.rfile.read(length) if length else b"",
+                }
+            )
+            redirects = {"/see-other": 303, "/temporary": 307}
+            self.send_response(redirects.get(self.path, 200))
+            if self.path in redirects:
+                self.send_header("Location", "/ok")
+            if self.path == "/cookie":
+                self.send_header("Set-Cookie", "session=abc; Path=/")
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"{}")
+
+        do_GET = do_POST = do_DELETE = _answer
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Recorder)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02})
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}", seen
+    server.shutdown()
+    server.server_close()
+
+
+def _plain_requests_session() -> requests.Session:
+    session = requests.Session()
+    session.headers["User-Agent"] = http.USER_AGENT
+    return session
+
+
+@pytest.mark.parametrize("path", ["/ok", "/see-other", "/temporary"])
+def test_given_a_plain_form_post_then_the_wire_is_what_requests_sends(recorder, path, monkeypatch):
+    base, seen = recorder
+    short_way_only = lambda *args, **kwargs: pytest.fail("took requests' long way")  # noqa: E731
+    monkeypatch.setattr(http.PlatformSession, "prepare_request", short_way_only)
+    data = {"status": "Grüße & more", "media_ids[]": ["1", "2"], "language": None}
+    headers = {"Authorization": "Bearer t", "Idempotency-Key": "k-1", "Accept": None}
+
+    ours = http.session(platform="mastodon").request(
+        "POST", base + path, data=data, headers=headers
+    )
+    ours_seen = list(seen)
+    seen.clear()
+    theirs = _plain_requests_session().request("POST", base + path, data=data, headers=headers)
+
+    assert (ours.status_code, ours.json(), ours.url) == (
+        theirs.status_code,
+        theirs.json(),
+        theirs.url,
+    )
+    assert len(ours.history) == len(theirs.history)
+    assert ours_seen == seen  # method, path, every header and the body, redirects included
+    assert (
+        ours_seen[0]["body"]
+        == b"status=Gr%C3%BC%C3%9Fe+%26+more&media_ids%5B%5D=1&media_ids%5B%5D=2"
+    )
+
+
+def test_given_a_cookie_from_the_server_then_it_is_kept_and_sent_back(recorder):
+    base, seen = recorder
+    session = http.session(platform="mastodon")
+
+    session.request("POST", base + "/cookie", data={"a": "1"})
+    session.request("DELETE", base + "/ok")
+
+    assert session.cookies.get("session") == "abc"
+    assert seen[-1]["headers"]["cookie"] == "session=abc"
+
+
+def test_given_a_header_with_a_line_break_then_refused_like_requests(recorder):
+    base, _seen = recorder
+
+    with pytest.raises(requests.exceptions.InvalidHeader):
+        http.session(platform="mastodon").request(
+            "POST", base + "/ok", data={"a": "1"}, headers={"Authorization": "Bearer t\r\nX: y"}
+        )
