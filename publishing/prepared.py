@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import sys
 
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.backends.utils import CursorDebugWrapper
 
 try:
@@ -25,6 +25,8 @@ except ImportError:  # psycopg2, or no PostgreSQL driver at all
 
 
 if psycopg is not None:
+    TIMESTAMPTZ_OID = psycopg.adapters.types["timestamptz"].oid
+    TEXT = psycopg.pq.Format.TEXT
 
     class _PreparedCursor(psycopg.Cursor):
         """Server-side parameters; every statement prepared on first use."""
@@ -43,11 +45,12 @@ class _DebugWrapper(CursorDebugWrapper):
             return super(CursorDebugWrapper, self).execute(sql, params)
 
 
-def enabled() -> bool:
+def enabled(db=None) -> bool:
+    db = db or connections[DEFAULT_DB_ALIAS]
     return (
         psycopg is not None
-        and connection.vendor == "postgresql"
-        and not connection.settings_dict.get("DISABLE_SERVER_SIDE_CURSORS")
+        and db.vendor == "postgresql"
+        and not db.settings_dict.get("DISABLE_SERVER_SIDE_CURSORS")
     )
 
 
@@ -55,25 +58,21 @@ def cursor():
     """A cursor of the default connection whose statements are prepared where that is possible
     (else Django's ordinary cursor). Use it for statements run again and again with new
     parameters, written with %s / %(name)s placeholders and no literal % signs."""
-    if not enabled():
-        return connection.cursor()
-    connection.ensure_connection()
-    raw = connection.connection
+    db = connections[DEFAULT_DB_ALIAS]  # the wrapper itself: no proxy lookup per attribute
+    if not enabled(db):
+        return db.cursor()
+    db.ensure_connection()
+    raw = db.connection
     if raw.prepare_threshold is None:
         # Django turns automatic preparing off (None), which refuses prepare=True as well. A
         # threshold nobody reaches keeps Django's own queries unprepared and lets ours be.
         raw.prepare_threshold = sys.maxsize
     prepared = _PreparedCursor(raw)
     # Like Django's create_cursor: the time zone of loaded datetimes is the connection's.
-    timezone_loader = raw.adapters.get_loader(_timestamptz_oid(), psycopg.pq.Format.TEXT)
-    if connection.timezone != timezone_loader.timezone:
+    if db.timezone != raw.adapters.get_loader(TIMESTAMPTZ_OID, TEXT).timezone:
         from django.db.backends.postgresql.psycopg_any import register_tzloader
 
-        register_tzloader(connection.timezone, prepared)
-    if connection.queries_logged:
-        return _DebugWrapper(prepared, connection)
-    return connection.make_cursor(prepared)
-
-
-def _timestamptz_oid() -> int:
-    return psycopg.adapters.types["timestamptz"].oid
+        register_tzloader(db.timezone, prepared)
+    if db.queries_logged:
+        return _DebugWrapper(prepared, db)
+    return db.make_cursor(prepared)
