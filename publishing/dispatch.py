@@ -15,10 +15,11 @@ within about a second of the post's time.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import uuid
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import OperationalError, connection, transaction
 from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -29,6 +30,7 @@ from calendar_app.workflow import PostStatus
 from publishing.models import Delivery, DeliveryState
 from publishing.services import _lateness, _post_url, delivery_move, notify_failed
 
+logger = logging.getLogger(__name__)
 D = DeliveryState
 BATCH = 500
 # Scheduled posts older than this that never got a delivery (e.g. created while the engine was
@@ -74,9 +76,12 @@ def deliveries_sync(*, now: dt.datetime | None = None) -> int:
                 run_at=when,
                 late_ok=False,
             )
-    # 2. Variants of posts due soon without a live delivery for their current time.
+    # 2. Variants of posts due soon without a live delivery for their current time. Their ids
+    # first: in a burst every post in the window has its delivery, and joining post, workspace,
+    # policy, author and channel to thousands of rows only to drop them all cost ~40 ms a pass.
     live = Delivery.objects.filter(post_id=OuterRef("post_id"), channel_id=OuterRef("channel_id"))
-    candidates = (
+    ordering = ("post__scheduled_at", "post_id")
+    missing = (
         PostVariant.objects.filter(
             post__status=PostStatus.SCHEDULED,
             post__scheduled_at__lte=now + _lookahead(),
@@ -90,11 +95,20 @@ def deliveries_sync(*, now: dt.datetime | None = None) -> int:
                 )
             )
         )
-        # The policy comes along, so post_is_publishable asks nothing more without approval.
-        .select_related("post__workspace__approval_policy", "post__author", "channel")
-        .order_by("post__scheduled_at", "post_id")
+        .order_by(*ordering)
+        .values_list("pk", flat=True)
     )
-    variants = list(candidates[: BATCH * 10])
+    missing_ids = list(missing[: BATCH * 10])
+    variants = (
+        list(
+            PostVariant.objects.filter(pk__in=missing_ids)
+            # The policy comes along, so post_is_publishable asks nothing more without approval.
+            .select_related("post__workspace__approval_policy", "post__author", "channel")
+            .order_by(*ordering)
+        )
+        if missing_ids
+        else []
+    )
     if not variants:
         return changed
     earlier = {
@@ -141,7 +155,38 @@ def deliveries_sync(*, now: dt.datetime | None = None) -> int:
     if new:
         Delivery.objects.bulk_create(new, ignore_conflicts=True)
         changed += len(new)
+        _refresh_statistics(len(new))
     return changed
+
+
+# Autovacuum's default: a table's statistics are stale once 50 rows + 10% of it changed.
+STALE_ROWS, STALE_FRACTION = 50, 0.1
+
+
+def _refresh_statistics(inserted: int) -> None:
+    """ANALYZE the delivery table at once when a burst of new deliveries made its statistics
+    stale. Autovacuum would, but only on its next round (up to a minute later), and until then
+    PostgreSQL plans for the old size: measured with 5,000 deliveries created in a table that
+    held none, the next dispatcher passes nested-looped 5,000 x 5,000 rows, 1.4 s instead of
+    70 ms, once a second throughout the burst. Skipped inside a caller's transaction (the lock
+    would be held to its end), when another ANALYZE or VACUUM holds the table (the wait is
+    short), and when the database is not PostgreSQL."""
+    if connection.vendor != "postgresql" or connection.in_atomic_block or inserted < STALE_ROWS:
+        return
+    table = connection.ops.quote_name(Delivery._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT reltuples FROM pg_class WHERE oid = %s::regclass", [table])
+        row = cursor.fetchone()
+    # reltuples: the rows at its last ANALYZE or VACUUM; -1 when it never had one.
+    before = max(0.0, row[0] if row else 0.0)
+    if inserted < STALE_ROWS + STALE_FRACTION * before:
+        return
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("SET LOCAL lock_timeout = '200ms'")
+            cursor.execute(f"ANALYZE {table}")
+    except OperationalError:
+        logger.info("Statistics of %s not refreshed: the table is busy", table)
 
 
 def deliveries_mark_missed(*, now: dt.datetime | None = None) -> int:

@@ -18,7 +18,7 @@ from urllib.parse import urljoin
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import connection, connections, transaction
+from django.db import connection, transaction
 from django.db.models import Exists, F, OuterRef, Subquery
 from django.db.models.functions import JSONObject
 from django.db.models.query import get_related_populators
@@ -40,7 +40,7 @@ from calendar_app.permissions import Action, require
 from calendar_app.platforms import Platform
 from calendar_app.workflow import PostStatus
 from links.services import links_prepare_text
-from publishing import ratelimit
+from publishing import prepared, ratelimit
 from publishing.adapters.base import (
     AdapterError,
     AuthExpired,
@@ -254,7 +254,7 @@ class _CompiledRead:
     def fetch(self, delivery_id: int, job: int) -> Delivery | None:
         params = list(self.params)
         params[self.id_at], params[self.job_at] = delivery_id, job
-        with connections[self.alias].cursor() as cursor:
+        with prepared.cursor() as cursor:
             cursor.execute(self.sql, params)
             row = cursor.fetchone()
         if row is None:
@@ -378,7 +378,7 @@ def _claim_and_start_sql(delivery_id: int, job: int, worker: str, now: dt.dateti
         "job": job,
         "worker": worker,
     }
-    with connection.cursor() as cursor:
+    with prepared.cursor() as cursor:
         cursor.execute(sql, params)
         row = cursor.fetchone()
     return row[0] if row else None
@@ -483,6 +483,12 @@ def _record_published(
 
 
 # The result and the attempt's end: one statement, so one round trip and atomic on its own.
+# On its own (not inside a caller's transaction) it is committed without waiting for the WAL
+# flush (`synchronous_commit` off for this statement only): should PostgreSQL itself crash in
+# the next fraction of a second and lose it, the delivery is back in publishing with
+# reconcile = TRUE, and the reconciler looks the post up on the platform before any retry,
+# exactly as after a worker killed at that instant. The claim above stays a durable commit: it
+# is what makes the next attempt look first.
 _PUBLISHED_SQL = """
 WITH moved AS (
     UPDATE {delivery}
@@ -497,14 +503,19 @@ WITH moved AS (
      WHERE id = %(attempt_id)s
     RETURNING id
 )
-SELECT (SELECT count(*) FROM moved), (SELECT count(*) FROM ended)
+SELECT (SELECT count(*) FROM moved), (SELECT count(*) FROM ended){commit}
 """
+_ASYNC_COMMIT = ", set_config('synchronous_commit', 'off', true)"
 
 
 def _record_published_sql(
     delivery: Delivery, attempt: Attempt, result: PublishResult, outcome: str, parts: list
 ) -> bool:
-    sql = _PUBLISHED_SQL.format(delivery=Delivery._meta.db_table, attempt=Attempt._meta.db_table)
+    sql = _PUBLISHED_SQL.format(
+        delivery=Delivery._meta.db_table,
+        attempt=Attempt._meta.db_table,
+        commit="" if connection.in_atomic_block else _ASYNC_COMMIT,
+    )
     params = {
         "to": D.PUBLISHED,
         "from": D.PUBLISHING,
@@ -517,9 +528,9 @@ def _record_published_sql(
         "outcome": outcome,
         "attempt_id": attempt.pk,
     }
-    with connection.cursor() as cursor:
+    with prepared.cursor() as cursor:
         cursor.execute(sql, params)
-        moved, _ended = cursor.fetchone()
+        moved, _ended = cursor.fetchone()[:2]
     return bool(moved)
 
 

@@ -1,5 +1,6 @@
 """Celery tasks: one-line wrappers around services; the schedule lives in config/celery.py."""
 
+import threading
 import time
 
 from celery import shared_task
@@ -16,7 +17,8 @@ BEAT_HEARTBEAT = "beat"
 # A connection that worked for a publish task less than this long ago, without errors, is used
 # as it is: in a burst, a health check per task (`SELECT 1`) cost a round trip per post.
 CONNECTION_CHECK_SECONDS = 1.0
-_last_checked = [float("-inf")]
+# Per thread, like Django's connections (a threads pool runs one connection per thread).
+_checked = threading.local()
 
 
 @shared_task(ignore_result=True)
@@ -74,9 +76,10 @@ def _connection_check() -> None:
     honours CONN_MAX_AGE and drops a broken connection (health check). Skipped while the
     connection was checked less than CONNECTION_CHECK_SECONDS ago and has seen no error."""
     now = time.monotonic()
-    if connection.errors_occurred or now - _last_checked[0] >= CONNECTION_CHECK_SECONDS:
+    last = getattr(_checked, "at", float("-inf"))
+    if connection.errors_occurred or now - last >= CONNECTION_CHECK_SECONDS:
         close_old_connections()
-        _last_checked[0] = now
+        _checked.at = now
 
 
 @worker_ready.connect
