@@ -510,12 +510,13 @@ MEDIA_PICKER_PAGE_SIZE = 48
 
 
 def media_assets(workspace: Workspace, *, query: str = "") -> QuerySet[MediaAsset]:
-    """The workspace's media, newest first, optionally only those whose file name or alt text
-    contains `query`. Ordered by id (ids grow with uploads), so a keyset on it never skips."""
+    """The workspace's media, newest first; with a `query`, only those where each of its words
+    appears in the file name or the alt text ("harbour 2024" finds "harbour-2024-05.jpg" and a
+    "harbour.jpg" described as "… in 2024"). Ordered by id (ids grow with uploads), so a
+    keyset on it never skips."""
     assets = workspace.media.order_by("-pk")
-    query = query.strip()
-    if query:
-        assets = assets.filter(Q(original_name__icontains=query) | Q(alt_text__icontains=query))
+    for word in query.split():
+        assets = assets.filter(Q(original_name__icontains=word) | Q(alt_text__icontains=word))
     return assets
 
 

@@ -127,6 +127,18 @@ def test_given_a_search_then_alt_texts_match_too(client, editor, workspace):
     assert names(payload) == ["IMG_0001.jpg"]
 
 
+def test_given_several_words_then_each_must_appear_in_the_name_or_the_alt_text(
+    client, editor, workspace
+):
+    make_assets(workspace, ["harbour.jpg"], alt="Boats at night, 2024")
+    make_assets(workspace, ["harbour-2024-05.jpg", "harbour-2023.jpg", "office-2024.jpg"])
+    login(client, editor)
+
+    payload = client.get(picker_url(), {"q": "Harbour  2024"}).json()
+
+    assert names(payload) == ["harbour-2024-05.jpg", "harbour.jpg"]
+
+
 def test_given_a_search_with_like_wildcards_then_they_match_literally(client, editor, workspace):
     make_assets(workspace, ["100%_real.jpg", "1000 real.jpg"])
     login(client, editor)

@@ -189,6 +189,14 @@
     pickerMore.classList.toggle("d-none", !hasMore);
   }
 
+  function setPickerBusy(busy, fresh) {
+    pickerMore.disabled = busy;
+    pickerMore.querySelector("[data-idle-icon]").classList.toggle("d-none", busy && !fresh);
+    pickerMore.querySelector("[data-busy-icon]").classList.toggle("d-none", !busy || fresh);
+    pickerGrid.classList.toggle("loading", busy && fresh);
+    pickerGrid.setAttribute("aria-busy", String(busy));
+  }
+
   // Fetch a page: the first one of a (new) search, or the next older one. A newer request wins:
   // the answer of a search the user has typed past is dropped.
   async function loadPicker(fresh) {
@@ -196,7 +204,7 @@
     const params = new URLSearchParams();
     if (picker.query) params.set("q", picker.query);
     if (!fresh && picker.before) params.set("before", picker.before);
-    pickerMore.disabled = true;
+    setPickerBusy(true, fresh);
     let response, data;
     try {
       response = await fetch(editor.dataset.pickerUrl + "?" + params, { headers: { Accept: "application/json" } });
@@ -205,12 +213,15 @@
       data = null;
     }
     if (request !== picker.request) return;
-    pickerMore.disabled = false;
+    setPickerBusy(false, fresh);
     if (!response || !response.ok || !data || !Array.isArray(data.assets)) {
       App.toast((data && data.error) || t("LoadFailed"), "danger");
       return;
     }
-    if (fresh) pickerGrid.replaceChildren();
+    if (fresh) {
+      pickerGrid.replaceChildren();
+      pickerGrid.closest(".modal-body").scrollTop = 0; // a new search starts at its top
+    }
     for (const asset of data.assets) {
       library.set(String(asset.id), asset);
       if (!pickerGrid.querySelector(`[data-pick-id="${CSS.escape(String(asset.id))}"]`)) {
