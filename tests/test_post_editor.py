@@ -876,3 +876,36 @@ def test_in_the_browser_fetched_picker_items_have_the_server_items_markup(
 
     assert fetched == server_rendered
     assert fetched["attrs"]["title"] == 'Café "night" <1>.jpg'
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_in_the_browser_an_upload_during_a_search_is_added_to_the_grid_list_and_preview(
+    browser_page, live_server, workspace, channel, tmp_path
+):
+    from PIL import Image
+
+    page = browser_page
+    make_thumbed_library(
+        workspace, [f"office-{i:03d}.jpg" for i in range(MEDIA_PICKER_PAGE_SIZE + 1)]
+    )
+    image = tmp_path / "new-harbour.png"
+    Image.new("RGB", (64, 48), "#3366cc").save(image)
+    page.goto(live_server.url + create_url())
+    page.click(f"label[for=channel-{channel.pk}]")
+    page.click("#media-main [data-media-add]")
+    page.fill("#media-picker-search", "nothing-like-this")
+    page.wait_for_selector("#media-picker-no-match:not(.d-none)")
+
+    with page.expect_response(lambda r: "/media/upload/" in r.url) as uploaded:
+        page.set_input_files("#inline-upload", str(image))
+    asset = MediaAsset.objects.get(original_name="new-harbour.png")
+
+    assert uploaded.value.status == 201
+    page.wait_for_selector(f"#media-picker-grid [data-pick-id='{asset.pk}'].chosen")
+    assert page.is_hidden("#media-picker-no-match")
+    assert page.get_attribute("#media-main .media-item input", "value") == str(asset.pk)
+    assert (
+        page.get_attribute(f"#pane-{channel.pk} [data-preview] .preview-thumb", "src")
+        == asset.thumbnail.url
+    )
