@@ -25,7 +25,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from calendar_app.models import Campaign, Channel, Post, Workspace
-from calendar_app.platforms import SPECS, count_text
+from calendar_app.platforms import SPECS, Platform, count_text
 from links.bots import is_bot
 from links.models import LinkClick, TrackedLink
 
@@ -98,7 +98,12 @@ def utm_campaign_for(campaign: Campaign | None) -> str:
 
 def utm_params(*, channel: Channel, post: Post | None, campaign: Campaign | None) -> dict[str, str]:
     return {
-        "utm_source": channel.platform,
+        # a manual channel (e.g. Xing) is named by its own name, not "manual"
+        "utm_source": (
+            (slugify(channel.name) or channel.platform)
+            if channel.platform == Platform.MANUAL
+            else channel.platform
+        ),
         "utm_medium": UTM_MEDIUM,
         "utm_campaign": utm_campaign_for(campaign),
         "utm_content": f"post-{post.pk}" if post is not None and post.pk else "",

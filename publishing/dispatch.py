@@ -27,6 +27,7 @@ from django.utils.translation import gettext as _
 from calendar_app.models import ChannelState, PostVariant
 from calendar_app.platforms import Platform
 from calendar_app.workflow import PostStatus
+from links.services import links_prepare_text
 from publishing.models import Delivery, DeliveryState
 from publishing.services import _lateness, _post_url, delivery_move, notify_failed
 
@@ -240,7 +241,13 @@ def deliveries_manual_due(*, now: dt.datetime | None = None) -> int:
                 post=delivery.post,
                 params={
                     "channel": delivery.channel.name,
-                    "detail": variant.effective_body if variant else delivery.post.body,
+                    # the text as it should go out: with the workspace's link tracking
+                    "detail": links_prepare_text(
+                        variant.effective_body if variant else delivery.post.body,
+                        workspace=delivery.post.workspace,
+                        channel=delivery.channel,
+                        post=delivery.post,
+                    ),
                 },
                 url=_post_url(delivery.post),
             )

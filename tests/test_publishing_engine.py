@@ -589,6 +589,22 @@ def test_given_a_manual_post_due_then_the_author_gets_the_text_and_marks_it_done
     assert (delivery.state, delivery.url) == (D.PUBLISHED, "https://xing.example/p/1")
 
 
+def test_given_link_tagging_then_the_manual_copy_text_has_the_tracked_links(
+    workspace, editor, work
+):
+    workspace.utm_tagging = True
+    workspace.save(update_fields=["utm_tagging"])
+    xing = connected_channel(workspace, platform="manual", name="Xing")
+    post = due_post(workspace, [xing], author=editor.user, body="Read https://shop.example/a")
+
+    work()
+
+    note = Notification.objects.get(kind="manual_post_due", recipient=editor.user)
+    assert note.params["detail"] == (
+        f"Read https://shop.example/a?utm_source=xing&utm_medium=social&utm_content=post-{post.pk}"
+    )
+
+
 def test_given_an_overdue_manual_post_then_the_managers_are_told_once(
     workspace, editor, manager, owner, work
 ):
