@@ -42,6 +42,7 @@ from calendar_app.workflow import PostStatus
 from links.services import links_prepare_text
 from publishing import prepared, ratelimit
 from publishing.adapters.base import (
+    CLOCK_SKEW,
     AdapterError,
     AuthExpired,
     MediaItem,
@@ -185,6 +186,8 @@ def publish_request_for(delivery: Delivery, variant: PostVariant) -> PublishRequ
         ),
         options=options,
         done_parts=[PublishedPart(p["remote_id"], p.get("url", "")) for p in delivery.parts],
+        # Every attempt, however often the row was retried or revived, came after its creation.
+        not_before=delivery.created_at - CLOCK_SKEW,
     )
 
 

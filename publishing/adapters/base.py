@@ -133,6 +133,10 @@ class PublishRequest:
     under the main post. `done_parts` are parts that already went out in an earlier attempt
     (main post first): the adapter resumes after them and never re-posts them.
     `idempotency_key` is stable across retries of the same delivery.
+    `not_before` (aware, UTC) is a moment no attempt of this delivery can predate (the engine
+    sets it to the delivery's creation minus a clock-skew margin): `find_existing` must ignore
+    posts created before it, so an older post with the same text (last week's "Good morning!",
+    a monthly announcement) is never taken for this one. None: no bound, any post may match.
     """
 
     text: str
@@ -144,6 +148,18 @@ class PublishRequest:
     link: str = ""
     options: dict[str, Any] = field(default_factory=dict)
     done_parts: list[PublishedPart] = field(default_factory=list)
+    not_before: dt.datetime | None = None
+
+    def __post_init__(self) -> None:
+        if self.not_before is not None and (
+            self.not_before.tzinfo is None or self.not_before.utcoffset() is None
+        ):
+            raise ValueError("not_before must be a timezone-aware datetime")
+
+
+# How far a platform's clock (the creation time it reports) may run behind ours: `not_before`
+# is set this much earlier than the delivery's creation.
+CLOCK_SKEW = dt.timedelta(minutes=2)
 
 
 @dataclass
@@ -286,7 +302,8 @@ class PlatformAdapter:
         self, *, account: Account, credentials: Credentials, request: PublishRequest
     ) -> PublishResult | None:
         """For the reconciler: the post this request already created, if any (by idempotency
-        key where the platform has one, else by scanning the account's recent posts)."""
+        key where the platform has one, else by scanning the account's recent posts, ignoring
+        any created before `request.not_before`)."""
         raise NotImplementedError
 
     def delete(self, *, account: Account, credentials: Credentials, remote_id: str) -> None:

@@ -37,6 +37,7 @@ from publishing.adapters.listing import (
     ListedItem,
     collect_recent,
     counts,
+    created_since,
     excerpt,
     parse_time,
     require_aware,
@@ -403,16 +404,19 @@ class FacebookAdapter(GraphAPIAdapter):
     def find_existing(
         self, *, account: Account, credentials: Credentials, request: PublishRequest
     ) -> PublishResult | None:
-        """No idempotency key on Graph: look for the message among the Page's latest posts."""
+        """No idempotency key on Graph: look for the message among the Page's latest posts
+        created since `request.not_before`."""
         page = account.config.get("page_id") or account.account_id
         posts = self.graph(
             "GET",
             f"/{page}/posts",
             credentials=credentials,
-            params={"fields": "id,message,permalink_url", "limit": self.recent_posts},
+            params={"fields": "id,message,permalink_url,created_time", "limit": self.recent_posts},
         ).json()
         for post in posts.get("data", []):
-            if self.same_text(post.get("message", ""), request.text):
+            if self.same_text(post.get("message", ""), request.text) and created_since(
+                post.get("created_time"), request.not_before
+            ):
                 url = post.get("permalink_url") or self.post_url(post["id"])
                 part = PublishedPart(remote_id=post["id"], url=url)
                 return PublishResult(remote_id=post["id"], url=url, parts=[part])

@@ -30,6 +30,7 @@ from publishing.adapters.listing import (
     ListedItem,
     collect_recent,
     counts,
+    created_since,
     excerpt,
     parse_time,
 )
@@ -225,8 +226,12 @@ class InstagramAdapter(GraphAPIAdapter):
                 params["caption"] = request.text
             container = self.create_container(account, credentials, params)
             if self.wait_until_ready(credentials, container) == "PUBLISHED":
-                return self.recover_published(account, credentials, request.text, container)
-            return self.publish_container(account, credentials, request.text, container)
+                return self.recover_published(
+                    account, credentials, request.text, container, not_before=request.not_before
+                )
+            return self.publish_container(
+                account, credentials, request.text, container, not_before=request.not_before
+            )
 
         def comment(parts: list[PublishedPart]) -> PublishedPart:
             data = self.graph(
@@ -243,7 +248,13 @@ class InstagramAdapter(GraphAPIAdapter):
         return self.publish_parts(request, steps, on_part)
 
     def publish_container(
-        self, account: Account, credentials: Credentials, text: str, container: str
+        self,
+        account: Account,
+        credentials: Credentials,
+        text: str,
+        container: str,
+        *,
+        not_before: dt.datetime | None = None,
     ) -> PublishedPart:
         try:
             data = self.graph(
@@ -255,18 +266,28 @@ class InstagramAdapter(GraphAPIAdapter):
         except TransientError:
             # The answer got lost, but the post may be live: never publish a container twice.
             if self.container_status(credentials, container) == "PUBLISHED":
-                return self.recover_published(account, credentials, text, container)
+                return self.recover_published(
+                    account, credentials, text, container, not_before=not_before
+                )
             raise
         media_id = str(data["id"])
         return PublishedPart(remote_id=media_id, url=self.permalink(credentials, media_id))
 
     def recover_published(
-        self, account: Account, credentials: Credentials, text: str, container: str
+        self,
+        account: Account,
+        credentials: Credentials,
+        text: str,
+        container: str,
+        *,
+        not_before: dt.datetime | None = None,
     ) -> PublishedPart:
+        """The media a container we saw PUBLISHED became, found by its text (never an older
+        post with the same text: `not_before` is the delivery's)."""
         found = self.find_existing(
             account=account,
             credentials=credentials,
-            request=PublishRequest(text=text, idempotency_key=container),
+            request=PublishRequest(text=text, idempotency_key=container, not_before=not_before),
         )
         if found is None:
             raise TransientError(
@@ -285,7 +306,8 @@ class InstagramAdapter(GraphAPIAdapter):
     def find_existing(
         self, *, account: Account, credentials: Credentials, request: PublishRequest
     ) -> PublishResult | None:
-        """No idempotency key: match the caption among the account's latest media."""
+        """No idempotency key: match the caption among the account's latest media created
+        since `request.not_before`."""
         data = self.graph(
             "GET",
             f"/{account.account_id}/media",
@@ -293,7 +315,9 @@ class InstagramAdapter(GraphAPIAdapter):
             params={"fields": "id,caption,permalink,timestamp", "limit": self.recent_posts},
         ).json()
         for media in data.get("data", []):
-            if self.same_text(media.get("caption", ""), request.text):
+            if self.same_text(media.get("caption", ""), request.text) and created_since(
+                media.get("timestamp"), request.not_before
+            ):
                 part = PublishedPart(remote_id=str(media["id"]), url=media.get("permalink", ""))
                 return PublishResult(remote_id=part.remote_id, url=part.url, parts=[part])
         return None

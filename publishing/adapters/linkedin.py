@@ -36,6 +36,7 @@ from publishing.adapters.listing import (
     as_count,
     collect_recent,
     counts,
+    created_since,
     excerpt,
     parse_time,
 )
@@ -349,7 +350,9 @@ class LinkedInAdapter(OAuth2Adapter):
     ) -> PublishResult | None:
         """LinkedIn has no idempotency key: scan the author's latest posts for the text (needs
         r_member_social / r_organization_social; without it LinkedIn answers 403 and we cannot
-        tell, so None). A 422 DUPLICATE_POST on publish also names the existing URN."""
+        tell, so None). A 422 DUPLICATE_POST on publish also names the existing URN. Posts
+        created (`createdAt`, else `publishedAt`, ms epoch) before `request.not_before` are
+        not ours."""
         response = self.call(
             "GET",
             "/rest/posts",
@@ -361,6 +364,9 @@ class LinkedInAdapter(OAuth2Adapter):
         if response.status_code == 403:
             return None
         for post in response.json().get("elements", []):
+            created = post.get("createdAt") or post.get("publishedAt")
+            if not created_since(created, request.not_before):
+                continue  # older than this delivery: the same text posted before
             if self.same_text(little_unescape(post.get("commentary", "")), request.text):
                 urn = post["id"]
                 part = PublishedPart(remote_id=urn, url=self.post_url(urn))

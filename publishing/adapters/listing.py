@@ -51,6 +51,18 @@ def parse_time(value: Any) -> dt.datetime | None:
     return moment.astimezone(dt.UTC)
 
 
+def created_since(value: Any, not_before: dt.datetime | None) -> bool:
+    """Whether a listed post created at `value` (a platform timestamp, see parse_time) can be
+    the one a publish request made (`PublishRequest.not_before`, for find_existing). Without
+    a bound any post can, as before. With one, a post whose time is missing or unreadable
+    cannot: taking an older identical post for ours loses the post silently, whereas posting
+    again at worst makes a visible duplicate."""
+    if not_before is None:
+        return True
+    moment = parse_time(value)
+    return moment is not None and moment >= not_before
+
+
 def as_count(value: Any) -> int | None:
     """A reported count as an int (platforms send numbers or numeric strings); None when the
     platform did not report it or sent something that is not a count."""

@@ -46,7 +46,14 @@ from publishing.adapters.base import (
     RemotePostInfo,
     TransientError,
 )
-from publishing.adapters.listing import ListedItem, collect_recent, counts, excerpt, parse_time
+from publishing.adapters.listing import (
+    ListedItem,
+    collect_recent,
+    counts,
+    created_since,
+    excerpt,
+    parse_time,
+)
 from publishing.urlsafety import check_server_url
 
 SCOPES = "read:statuses write:statuses write:media"
@@ -480,7 +487,8 @@ class MastodonAdapter(PlatformAdapter):
     ) -> PublishResult | None:
         """Mastodon keeps an Idempotency-Key only for an hour, so look at the account's recent
         statuses: the main post is the newest top-level status with the same text (and as many
-        attachments); then its thread replies and first comment, as far as they went out."""
+        attachments); then its thread replies and first comment, as far as they went out.
+        Statuses created before `request.not_before` are never ours (an older identical post)."""
         instance = self._instance(account)
         statuses = self._call(
             "GET",
@@ -490,6 +498,8 @@ class MastodonAdapter(PlatformAdapter):
         ).json()
 
         def matches(status: dict, text: str) -> bool:
+            if not created_since(status.get("created_at"), request.not_before):
+                return False  # older than this delivery: the same text posted before
             return plain_text(status.get("content", "")) == comparable_text(text)
 
         main = next(

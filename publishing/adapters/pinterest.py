@@ -27,7 +27,14 @@ from publishing.adapters.base import (
     RemotePostInfo,
     TransientError,
 )
-from publishing.adapters.listing import ListedItem, collect_recent, counts, excerpt, parse_time
+from publishing.adapters.listing import (
+    ListedItem,
+    collect_recent,
+    counts,
+    created_since,
+    excerpt,
+    parse_time,
+)
 from publishing.adapters.oauth2 import OAuth2Adapter
 
 LISTING_PAGE = 100  # pins per page of GET /v5/pins (the API allows up to 250)
@@ -210,7 +217,8 @@ class PinterestAdapter(OAuth2Adapter):
     def find_existing(
         self, *, account: Account, credentials: Credentials, request: PublishRequest
     ) -> PublishResult | None:
-        """No idempotency key: match title/description among the board's latest pins."""
+        """No idempotency key: match title/description among the board's latest pins created
+        since `request.not_before` (`created_at`, naive UTC)."""
         board = request.options.get("board_id") or account.config.get("board_id")
         if not board:
             return None
@@ -223,7 +231,8 @@ class PinterestAdapter(OAuth2Adapter):
         for pin in data.get("items", []):
             same_description = self.same_text(pin.get("description") or "", request.text)
             same_title = bool(request.title) and (pin.get("title") or "") == request.title
-            if same_description or (same_title and not request.text):
+            recent = created_since(pin.get("created_at"), request.not_before)
+            if recent and (same_description or (same_title and not request.text)):
                 part = PublishedPart(remote_id=str(pin["id"]), url=self.pin_url(str(pin["id"])))
                 return PublishResult(remote_id=part.remote_id, url=part.url, parts=[part])
         return None

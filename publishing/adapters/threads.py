@@ -31,6 +31,7 @@ from publishing.adapters.listing import (
     as_count,
     collect_recent,
     counts,
+    created_since,
     excerpt,
     parse_time,
     require_aware,
@@ -164,8 +165,12 @@ class ThreadsAdapter(InstagramAdapter):
                 params["text"] = text
             container = self.create_container(account, credentials, params)
             if self.wait_until_ready(credentials, container) == "PUBLISHED":
-                return self.recover_published(account, credentials, text, container)
-            return self.publish_container(account, credentials, text, container)
+                return self.recover_published(
+                    account, credentials, text, container, not_before=request.not_before
+                )
+            return self.publish_container(
+                account, credentials, text, container, not_before=request.not_before
+            )
 
         def main(parts: list[PublishedPart]) -> PublishedPart:
             media = request.media
@@ -198,7 +203,8 @@ class ThreadsAdapter(InstagramAdapter):
         self, *, account: Account, credentials: Credentials, request: PublishRequest
     ) -> PublishResult | None:
         """No idempotency key: match the text among the latest posts, then the latest replies
-        (thread parts and first comments are replies)."""
+        (thread parts and first comments are replies); either created since
+        `request.not_before`."""
         for edge in ("threads", "replies"):
             data = self.graph(
                 "GET",
@@ -207,7 +213,9 @@ class ThreadsAdapter(InstagramAdapter):
                 params={"fields": "id,text,permalink,timestamp", "limit": self.recent_posts},
             ).json()
             for media in data.get("data", []):
-                if self.same_text(media.get("text", ""), request.text):
+                if self.same_text(media.get("text", ""), request.text) and created_since(
+                    media.get("timestamp"), request.not_before
+                ):
                     part = PublishedPart(remote_id=str(media["id"]), url=media.get("permalink", ""))
                     return PublishResult(remote_id=part.remote_id, url=part.url, parts=[part])
         return None

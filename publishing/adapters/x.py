@@ -43,6 +43,7 @@ from publishing.adapters.listing import (
     ListedItem,
     collect_recent,
     counts,
+    created_since,
     excerpt,
     parse_time,
     require_aware,
@@ -512,7 +513,8 @@ class XAdapter(OAuth2Adapter):
         self, *, account: Account, credentials: Credentials, request: PublishRequest
     ) -> PublishResult | None:
         """X has no idempotency key: look for the main text among the account's latest posts
-        (X rewrites links to t.co, so links are ignored in the comparison)."""
+        (X rewrites links to t.co, so links are ignored in the comparison), created since
+        `request.not_before`."""
         data = http.json_or_empty(
             self.call(
                 "GET",
@@ -522,7 +524,9 @@ class XAdapter(OAuth2Adapter):
             )
         )
         for post in data.get("data") or []:
-            if self.same_text(post.get("text", ""), request.text):
+            if self.same_text(post.get("text", ""), request.text) and created_since(
+                post.get("created_at"), request.not_before
+            ):
                 remote_id = str(post["id"])
                 part = PublishedPart(remote_id=remote_id, url=self.post_url(account, remote_id))
                 return PublishResult(remote_id=remote_id, url=part.url, parts=[part])

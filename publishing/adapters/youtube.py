@@ -31,7 +31,14 @@ from publishing.adapters.base import (
     RemotePostInfo,
     TransientError,
 )
-from publishing.adapters.listing import ListedItem, collect_recent, counts, excerpt, parse_time
+from publishing.adapters.listing import (
+    ListedItem,
+    collect_recent,
+    counts,
+    created_since,
+    excerpt,
+    parse_time,
+)
 from publishing.adapters.oauth2 import OAuth2Adapter
 
 UPLOAD_QUANTUM = 256 * 1024  # chunks must be multiples of this (except the last)
@@ -287,7 +294,8 @@ class YouTubeAdapter(OAuth2Adapter):
     ) -> PublishResult | None:
         """An upload session does not survive the attempt, so a retry would create a second
         video: look for the title among the channel's latest uploads (1 quota unit, unlike
-        search.list's 100)."""
+        search.list's 100). An item added to the uploads playlist (`snippet.publishedAt`, when
+        it was uploaded) before `request.not_before` is not ours."""
         playlist = self.uploads_playlist(account, credentials)
         if not playlist:
             return None
@@ -299,8 +307,10 @@ class YouTubeAdapter(OAuth2Adapter):
         ).json()
         for entry in data.get("items", []):
             snippet = entry.get("snippet", {})
-            if snippet.get("title") == request.title and self.same_text(
-                snippet.get("description", "") or request.text, request.text
+            if (
+                snippet.get("title") == request.title
+                and self.same_text(snippet.get("description", "") or request.text, request.text)
+                and created_since(snippet.get("publishedAt"), request.not_before)
             ):
                 video_id = snippet.get("resourceId", {}).get("videoId", "")
                 if video_id:
