@@ -7,7 +7,9 @@ Every benchmark works in a throwaway database (`throwaway_database()`), never in
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -42,3 +44,35 @@ def throwaway_database(suffix: str) -> Iterator[str]:
         yield name
     finally:
         connection.creation.destroy_test_db(old_name, verbosity=0, keepdb=False)
+
+
+# --- rigs with real Celery workers and a local fake platform (publish_burst, metrics_ingest) ----
+
+
+def workers_wait_ready(app, names: list[str], *, timeout: float = 60) -> None:
+    """Wait until every named worker answers a ping; RuntimeError after `timeout` seconds."""
+    pending = set(names)
+    deadline = time.monotonic() + timeout
+    while pending and time.monotonic() < deadline:
+        for reply in app.control.ping(destination=list(pending), timeout=0.5):
+            pending -= set(reply)
+    if pending:
+        raise RuntimeError(f"bench workers did not start: {pending}")
+
+
+def processes_stop(processes: list[subprocess.Popen]) -> None:
+    """Terminate, then wait; kill what does not stop within 20 s."""
+    for process in processes:
+        process.terminate()
+    for process in processes:
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def server_stats(url: str) -> dict:
+    """The fake platform's counters (GET <url>/stats)."""
+    import requests
+
+    return requests.get(url + "/stats", timeout=5).json()

@@ -23,7 +23,14 @@ import time
 import uuid
 from pathlib import Path
 
-from bench import progress, setup_django, throwaway_database
+from bench import (
+    processes_stop,
+    progress,
+    server_stats,
+    setup_django,
+    throwaway_database,
+    workers_wait_ready,
+)
 
 DELIVERIES = int(os.environ.get("BENCH_METRICS_DELIVERIES", "100000"))
 CHANNELS = 200
@@ -89,27 +96,13 @@ class Rig:
             )
             for i, name in enumerate(self.names)
         ]
-        pending = set(self.names)
-        deadline = time.monotonic() + 60
-        while pending and time.monotonic() < deadline:
-            for reply in app.control.ping(destination=list(pending), timeout=0.5):
-                pending -= set(reply)
-        if pending:
-            raise RuntimeError(f"bench workers did not start: {pending}")
+        workers_wait_ready(app, self.names)
 
     def stop(self) -> None:
-        for process in [*self.workers, self.server]:
-            process.terminate()
-        for process in [*self.workers, self.server]:
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
+        processes_stop([*self.workers, self.server])
 
     def server_stats(self) -> dict:
-        import requests
-
-        return requests.get(self.url + "/stats", timeout=5).json()
+        return server_stats(self.url)
 
     def tail(self) -> str:
         return "\n".join(p.read_text(errors="replace")[-2000:] for p in self.logs)

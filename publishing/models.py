@@ -225,12 +225,29 @@ class Attempt(models.Model):
 # the account's own daily numbers (followers). The two kinds are never summed into each other.
 
 
+class MetricColumns(models.Model):
+    """A post's lifetime numbers (adapters.base.METRIC_NAMES); NULL where the platform does not
+    report the number. On RemotePost the latest ones, on MetricSnapshot those of one pull."""
+
+    likes = models.BigIntegerField(_("likes"), null=True, blank=True)
+    comments = models.BigIntegerField(_("comments"), null=True, blank=True)
+    shares = models.BigIntegerField(_("shares"), null=True, blank=True)
+    impressions = models.BigIntegerField(_("impressions"), null=True, blank=True)
+    clicks = models.BigIntegerField(_("clicks"), null=True, blank=True)
+    saves = models.BigIntegerField(_("saves"), null=True, blank=True)
+    video_views = models.BigIntegerField(_("video views"), null=True, blank=True)
+    quotes = models.BigIntegerField(_("quotes"), null=True, blank=True)
+
+    class Meta:
+        abstract = True
+
+
 class RemotePostSource(models.TextChoices):
     APP = "app", _("Published with this app")
     IMPORTED = "imported", _("Found on the account")
 
 
-class RemotePost(models.Model):
+class RemotePost(MetricColumns):
     """A post on a platform whose engagement we follow, with its pull schedule and the latest
     lifetime totals (copied from its newest snapshot, so aggregates never scan the series).
 
@@ -267,15 +284,6 @@ class RemotePost(models.Model):
     failures = models.PositiveSmallIntegerField(default=0)
     last_pulled_at = models.DateTimeField(_("last pulled"), null=True, blank=True)
     last_error = models.TextField(_("last error"), blank=True)
-    # latest lifetime totals
-    likes = models.BigIntegerField(_("likes"), null=True, blank=True)
-    comments = models.BigIntegerField(_("comments"), null=True, blank=True)
-    shares = models.BigIntegerField(_("shares"), null=True, blank=True)
-    impressions = models.BigIntegerField(_("impressions"), null=True, blank=True)
-    clicks = models.BigIntegerField(_("clicks"), null=True, blank=True)
-    saves = models.BigIntegerField(_("saves"), null=True, blank=True)
-    video_views = models.BigIntegerField(_("video views"), null=True, blank=True)
-    quotes = models.BigIntegerField(_("quotes"), null=True, blank=True)
 
     class Meta:
         ordering = ["-published_at", "-id"]
@@ -298,21 +306,13 @@ class RemotePost(models.Model):
         return f"{self.remote_id} on channel {self.channel_id}"
 
 
-class MetricSnapshot(models.Model):
+class MetricSnapshot(MetricColumns):
     """A remote post's lifetime totals at one moment. `seq` is the pull's number for this post:
     (remote_post, seq) is unique, so a pull that runs twice never stores two snapshots."""
 
     remote_post = models.ForeignKey(RemotePost, on_delete=models.CASCADE, related_name="snapshots")
     seq = models.PositiveIntegerField()
     taken_at = models.DateTimeField(_("taken"))
-    likes = models.BigIntegerField(_("likes"), null=True, blank=True)
-    comments = models.BigIntegerField(_("comments"), null=True, blank=True)
-    shares = models.BigIntegerField(_("shares"), null=True, blank=True)
-    impressions = models.BigIntegerField(_("impressions"), null=True, blank=True)
-    clicks = models.BigIntegerField(_("clicks"), null=True, blank=True)
-    saves = models.BigIntegerField(_("saves"), null=True, blank=True)
-    video_views = models.BigIntegerField(_("video views"), null=True, blank=True)
-    quotes = models.BigIntegerField(_("quotes"), null=True, blank=True)
     raw = models.JSONField(default=dict, blank=True)  # the platform's payload, as received
 
     class Meta:
