@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+from collections.abc import Iterator
 from typing import Any, ClassVar
 
 import requests
@@ -178,6 +179,20 @@ class GraphAPIAdapter(OAuth2Adapter):
             return False
         code = int(info.get("code") or 0)
         return code in GONE_CODES or (code == 100 and info.get("error_subcode") in GONE_SUBCODES)
+
+    def graph_pages(
+        self, path: str, *, credentials: Credentials, params: dict[str, Any], item
+    ) -> Iterator[list[Any]]:
+        """The pages of a Graph listing (GET `path`), each mapped through `item`, following the
+        `after` cursor until Meta gives no next page (or repeats a cursor)."""
+        while True:
+            body = self.graph("GET", path, credentials=credentials, params=params).json()
+            yield [item(entry) for entry in body.get("data") or []]
+            paging = body.get("paging") or {}
+            after = (paging.get("cursors") or {}).get("after")
+            if not paging.get("next") or not after or after == params.get("after"):
+                return
+            params = {**params, "after": after}
 
     def graph_batch(
         self, credentials: Credentials, relative_urls: list[str]
@@ -521,24 +536,17 @@ class FacebookAdapter(GraphAPIAdapter):
         since = require_aware(since)
         page = account.config.get("page_id") or account.account_id
 
-        def pages():
-            params: dict[str, Any] = {
+        pages = self.graph_pages(
+            f"/{page}/published_posts",
+            credentials=credentials,
+            params={
                 "fields": f"id,message,created_time,permalink_url,{POST_COUNTS}",
                 "since": int(since.timestamp()),
                 "limit": LISTING_PAGE,
-            }
-            while True:
-                body = self.graph(
-                    "GET", f"/{page}/published_posts", credentials=credentials, params=params
-                ).json()
-                yield [self._listed(post) for post in body.get("data") or []]
-                paging = body.get("paging") or {}
-                after = (paging.get("cursors") or {}).get("after")
-                if not paging.get("next") or not after or after == params.get("after"):
-                    return
-                params = {**params, "after": after}
-
-        return collect_recent(pages(), since=since, limit=limit)
+            },
+            item=self._listed,
+        )
+        return collect_recent(pages, since=since, limit=limit)
 
     def _listed(self, post: dict[str, Any]) -> ListedItem:
         moment = parse_time(post.get("created_time"))

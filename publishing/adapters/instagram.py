@@ -420,20 +420,13 @@ class InstagramAdapter(GraphAPIAdapter):
         """The account's own media since `since` (GET /{user}/media, newest first, following
         the `after` cursor), with like and comment counts (insights come with the first pull)."""
 
-        def pages():
-            params: dict[str, Any] = {"fields": MEDIA_FIELDS, "limit": LISTING_PAGE}
-            while True:
-                body = self.graph(
-                    "GET", f"/{account.account_id}/media", credentials=credentials, params=params
-                ).json()
-                yield [self._listed(media) for media in body.get("data") or []]
-                paging = body.get("paging") or {}
-                after = (paging.get("cursors") or {}).get("after")
-                if not paging.get("next") or not after or after == params.get("after"):
-                    return
-                params = {**params, "after": after}
-
-        return collect_recent(pages(), since=since, limit=limit)
+        pages = self.graph_pages(
+            f"/{account.account_id}/media",
+            credentials=credentials,
+            params={"fields": MEDIA_FIELDS, "limit": LISTING_PAGE},
+            item=self._listed,
+        )
+        return collect_recent(pages, since=since, limit=limit)
 
     def _listed(self, media: dict[str, Any]) -> ListedItem:
         moment = parse_time(media.get("timestamp"))

@@ -261,24 +261,17 @@ class ThreadsAdapter(InstagramAdapter):
         since = require_aware(since)
         since_param = max(since, EARLIEST_SINCE)
 
-        def pages():
-            params: dict[str, Any] = {
+        pages = self.graph_pages(
+            f"/{account.account_id}/threads",
+            credentials=credentials,
+            params={
                 "fields": POST_FIELDS,
                 "since": int(since_param.timestamp()),
                 "limit": LISTING_PAGE,
-            }
-            while True:
-                body = self.graph(
-                    "GET", f"/{account.account_id}/threads", credentials=credentials, params=params
-                ).json()
-                yield [self._listed(post) for post in body.get("data") or []]
-                paging = body.get("paging") or {}
-                after = (paging.get("cursors") or {}).get("after")
-                if not paging.get("next") or not after or after == params.get("after"):
-                    return
-                params = {**params, "after": after}
-
-        return collect_recent(pages(), since=since, limit=limit)
+            },
+            item=self._listed,
+        )
+        return collect_recent(pages, since=since, limit=limit)
 
     def _listed(self, post: dict[str, Any]) -> ListedItem:
         moment = parse_time(post.get("timestamp"))
