@@ -103,14 +103,17 @@ class Delivery(models.Model):
     `idempotency_key` is fixed at creation, so every retry of this delivery sends the same key.
     """
 
+    # No index of their own for post and workspace: the unique (post, channel) and the
+    # (workspace, -updated_at) indexes lead with them, and every claim and result writes to each
+    # index of this table.
     post = models.ForeignKey(
-        "calendar_app.Post", on_delete=models.CASCADE, related_name="deliveries"
+        "calendar_app.Post", on_delete=models.CASCADE, related_name="deliveries", db_index=False
     )
     channel = models.ForeignKey(
         "calendar_app.Channel", on_delete=models.CASCADE, related_name="deliveries"
     )
     workspace = models.ForeignKey(
-        "calendar_app.Workspace", on_delete=models.CASCADE, related_name="+"
+        "calendar_app.Workspace", on_delete=models.CASCADE, related_name="+", db_index=False
     )
     state = models.CharField(
         _("state"), max_length=12, choices=DeliveryState.choices, default=DeliveryState.PENDING
