@@ -49,6 +49,22 @@ def throwaway_database(suffix: str) -> Iterator[str]:
 # --- rigs with real Celery workers and a local fake platform (publish_burst, metrics_ingest) ----
 
 
+def server_start(module: str, tmp) -> tuple[subprocess.Popen, str]:
+    """Start a local fake platform (`python -m <module> <port file>`); it writes the port it
+    listens on to the file. Returns the process and its base URL."""
+    from pathlib import Path
+
+    port_file = Path(tmp) / "port"
+    server = subprocess.Popen(
+        [sys.executable, "-m", module, str(port_file)], cwd=Path(__file__).resolve().parent.parent
+    )
+    for _ in range(100):
+        if port_file.exists() and port_file.read_text():
+            break
+        time.sleep(0.05)
+    return server, f"http://127.0.0.1:{port_file.read_text()}"
+
+
 def workers_wait_ready(app, names: list[str], *, timeout: float = 60) -> None:
     """Wait until every named worker answers a ping; RuntimeError after `timeout` seconds."""
     pending = set(names)

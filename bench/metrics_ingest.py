@@ -26,6 +26,7 @@ from pathlib import Path
 from bench import (
     processes_stop,
     progress,
+    server_start,
     server_stats,
     setup_django,
     throwaway_database,
@@ -50,15 +51,7 @@ class Rig:
 
         self.app = app
         self.queue = f"bench-metrics-{uuid.uuid4().hex[:8]}"
-        port_file = tmp / "port"
-        self.server = subprocess.Popen(
-            [sys.executable, "-m", "bench.fake_metrics_platform", str(port_file)], cwd=ROOT
-        )
-        for _ in range(100):
-            if port_file.exists() and port_file.read_text():
-                break
-            time.sleep(0.05)
-        self.url = f"http://127.0.0.1:{port_file.read_text()}"
+        self.server, self.url = server_start("bench.fake_metrics_platform", tmp)
         env = {
             **os.environ,
             "DATABASE_URL": database_url,

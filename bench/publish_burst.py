@@ -22,6 +22,7 @@ from pathlib import Path
 from bench import (
     processes_stop,
     progress,
+    server_start,
     server_stats,
     setup_django,
     throwaway_database,
@@ -51,15 +52,7 @@ class Rig:
 
         self.app = app
         self.queue = f"bench-{uuid.uuid4().hex[:8]}"
-        port_file = tmp / "port"
-        self.server = subprocess.Popen(
-            [sys.executable, "-m", "bench.noop_platform", str(port_file)], cwd=ROOT
-        )
-        for _ in range(100):
-            if port_file.exists() and port_file.read_text():
-                break
-            time.sleep(0.05)
-        self.url = f"http://127.0.0.1:{port_file.read_text()}"
+        self.server, self.url = server_start("bench.noop_platform", tmp)
         env = {
             **os.environ,
             "DATABASE_URL": database_url,
