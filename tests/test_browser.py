@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from django.db import connections
 from django.utils import timezone
+from playwright.sync_api import expect
 
 from calendar_app.models import Post, Role
 from tests.factories import (
@@ -186,8 +187,9 @@ def test_given_idea_when_dragged_onto_a_day_then_it_is_scheduled_at_nine(page, l
         chip(page, idea).drag_to(cell(page, target))
 
     assert moved.value.status == 200
-    assert cell(page, target).locator(".cal-chip-time", has_text="09:00").count() == 1
-    assert ideas.locator('[data-testid="ideas-count"]').inner_text() == "0"
+    # The chip moves once the script has read the answer: assertions that wait for the DOM.
+    expect(cell(page, target).locator(".cal-chip-time", has_text="09:00")).to_have_count(1)
+    expect(ideas.locator('[data-testid="ideas-count"]')).to_have_text("0")
     idea.refresh_from_db()
     assert idea.scheduled_at.astimezone(workspace.tz) == dt.datetime.combine(
         target, dt.time(9, 0), tzinfo=workspace.tz
@@ -236,7 +238,7 @@ def test_given_week_view_when_dropping_on_an_hour_slot_then_post_keeps_its_minut
         chip(page, post).drag_to(slot)
 
     assert moved.value.status == 200
-    assert slot.locator(".cal-chip-time", has_text="12:15").count() == 1
+    expect(slot.locator(".cal-chip-time", has_text="12:15")).to_have_count(1)
     post.refresh_from_db()
     assert post.scheduled_at == dt.datetime.combine(post_day, dt.time(12, 15), tzinfo=workspace.tz)
 
@@ -260,7 +262,7 @@ def test_given_scheduled_chip_when_dropped_on_the_ideas_sidebar_then_it_becomes_
         chip(page, post).drag_to(ideas)
 
     assert moved.value.status == 200
-    assert ideas.locator(f'[data-post-id="{post.pk}"]').count() == 1
-    assert ideas.locator('[data-testid="ideas-count"]').inner_text() == "1"
+    expect(ideas.locator(f'[data-post-id="{post.pk}"]')).to_have_count(1)
+    expect(ideas.locator('[data-testid="ideas-count"]')).to_have_text("1")
     post.refresh_from_db()
     assert post.scheduled_at is None
