@@ -234,6 +234,9 @@ PUBLISHING_RATE_LIMITS = {
         float(os.environ.get("PUBLISHING_RATE_PER_SECOND", "0.5")),
     )
 }
+# A token the dispatcher took for a delivery is spent by the worker within this long, or the
+# worker takes a fresh one (a backlog clearing at once must not burst past the limit).
+PUBLISHING_RATE_TOKEN_SECONDS = float(os.environ.get("PUBLISHING_RATE_TOKEN_SECONDS", "30"))
 PUBLISHING_REDIS_URL = os.environ.get(
     "PUBLISHING_REDIS_URL",
     CELERY_BROKER_URL if CELERY_BROKER_URL.startswith(("redis://", "rediss://")) else "",

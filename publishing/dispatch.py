@@ -29,6 +29,7 @@ from calendar_app.platforms import Platform
 from calendar_app.workflow import PostStatus
 from links.services import links_prepare_text
 from publishing.models import Delivery, DeliveryState
+from publishing.ratelimit import rate_take_many
 from publishing.services import _lateness, _post_url, delivery_move, notify_failed
 
 logger = logging.getLogger(__name__)
@@ -255,9 +256,12 @@ def deliveries_manual_due(*, now: dt.datetime | None = None) -> int:
     return count
 
 
-def _claim_batch(now: dt.datetime) -> list[tuple[int, int, dt.datetime]]:
-    """Lock up to BATCH due deliveries in due-time order and move them to queued; returns
-    (id, new job, run_at) of those this call took."""
+def _claim_batch(now: dt.datetime) -> tuple[list[tuple[int, int, dt.datetime]], bool]:
+    """Lock up to BATCH due deliveries in due-time order and move them to queued, each with a
+    rate-limit token (taken here for the whole batch in one round trip to Redis); those whose
+    channel has no token left wait in pending for the slot reserved for them. Returns
+    (id, new job, run_at) of those this call queued, and whether the batch was full (more may
+    be due)."""
     due = (
         Delivery.objects.filter(
             state=D.PENDING,
@@ -267,27 +271,60 @@ def _claim_batch(now: dt.datetime) -> list[tuple[int, int, dt.datetime]]:
         .exclude(channel__platform=Platform.MANUAL)
         .order_by("run_at", "id")
     )
+    columns = ("pk", "job", "run_at", "rate_reserved", "channel_id", "channel__platform")
+    locking = connection.features.has_select_for_update_skip_locked
     taken: list[tuple[int, int, dt.datetime]] = []
     with transaction.atomic():
-        if connection.features.has_select_for_update_skip_locked:
-            rows = list(
-                due.select_for_update(skip_locked=True, of=("self",)).values_list(
-                    "pk", "job", "run_at"
-                )[:BATCH]
+        if locking:
+            due = due.select_for_update(skip_locked=True, of=("self",))
+        rows = list(due.values_list(*columns)[:BATCH])
+        go, later = _tokens(rows, now)
+        if locking:
+            # The rows are locked: nobody else can move them before we commit.
+            Delivery.objects.filter(pk__in=[pk for pk, _job, _run_at in go]).update(
+                state=D.QUEUED, job=F("job") + 1, updated_at=now, claimed_at=now, rate_reserved=True
             )
-            if rows:
-                # The rows are locked: nobody else can move them before we commit.
-                Delivery.objects.filter(pk__in=[r[0] for r in rows]).update(
-                    state=D.QUEUED, job=F("job") + 1, updated_at=now, claimed_at=now
-                )
-                taken = [(pk, job + 1, run_at) for pk, job, run_at in rows]
+            taken = [(pk, job + 1, run_at) for pk, job, run_at in go]
         else:  # SQLite: writers are serialized; each row moves only if nobody moved it first
-            for pk, job, run_at in due.values_list("pk", "job", "run_at")[:BATCH]:
-                if delivery_move(pk, job=job, from_states=[D.PENDING], to=D.QUEUED, claimed_at=now):
+            for pk, job, run_at in go:
+                if delivery_move(
+                    pk,
+                    job=job,
+                    from_states=[D.PENDING],
+                    to=D.QUEUED,
+                    claimed_at=now,
+                    rate_reserved=True,
+                ):
                     taken.append((pk, job + 1, run_at))
+        for pk, job, wait in later:
+            delivery_move(
+                pk,
+                job=job,
+                from_states=[D.PENDING],
+                to=D.PENDING,
+                run_at=now + dt.timedelta(seconds=wait),
+                rate_reserved=True,
+            )
         if taken:
             transaction.on_commit(lambda: _send(taken, now))
-    return taken
+    return taken, len(rows) == BATCH
+
+
+def _tokens(rows: list[tuple], now: dt.datetime) -> tuple[list[tuple], list[tuple]]:
+    """Split due rows into those that go now, (id, job, run_at), and those that wait for their
+    channel's next free slot, (id, job, seconds). A row that already holds a reserved slot goes
+    without taking another token."""
+    need = [row for row in rows if not row[3]]
+    tokens = rate_take_many([(row[4], row[5]) for row in need])
+    waits = {row[0]: wait for row, wait in zip(need, tokens, strict=True)}
+    go, later = [], []
+    for pk, job, run_at, _reserved, _channel, _platform in rows:
+        wait = waits.get(pk, 0.0)
+        if wait > 0:
+            later.append((pk, job, wait))
+        else:
+            go.append((pk, job, run_at))
+    return go, later
 
 
 def _send(taken: list[tuple[int, int, dt.datetime]], now: dt.datetime) -> None:
@@ -306,8 +343,8 @@ def deliveries_dispatch_due(*, now: dt.datetime | None = None, max_batches: int 
     deliveries_manual_due(now=now)
     total = 0
     for _batch in range(max_batches):
-        taken = _claim_batch(now)
+        taken, full = _claim_batch(now)
         total += len(taken)
-        if len(taken) < BATCH:
+        if not full:
             break
     return total

@@ -3,11 +3,15 @@
 A caller that finds the bucket empty reserves the next free slot (the bucket goes negative) and
 is told how long to wait; it comes back then and publishes without taking another token. So
 500 posts due at 09:00 on one account go out one slot after another instead of failing or
-stampeding. Without a Redis URL (the embedded development broker) nothing is limited.
+stampeding. The dispatcher takes the tokens of a whole batch in one round trip
+(`rate_take_many`); a worker takes one itself only when its delivery waited in the queue longer
+than a token stays valid. Without a Redis URL (the embedded development broker) nothing is
+limited.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from functools import cache
 
 import redis
@@ -71,6 +75,28 @@ def rate_take(*, channel_id: int, platform: str) -> float:
         return 0.0
     burst, rate = limits_for(platform)
     return float(script(keys=[bucket_key(channel_id)], args=[burst, rate]))
+
+
+def rate_take_many(channels: list[tuple[int, str]]) -> list[float]:
+    """`rate_take` for each (channel id, platform) in turn, in one round trip to Redis (a
+    pipeline; each take is still atomic on its own). The seconds to wait, in the same order."""
+    script = _script()
+    if script is None or not channels:
+        return [0.0] * len(channels)
+    pipe = _client().pipeline(transaction=False)
+    for channel_id, platform in channels:
+        burst, rate = limits_for(platform)
+        script(keys=[bucket_key(channel_id)], args=[burst, rate], client=pipe)
+    return [float(wait) for wait in pipe.execute()]
+
+
+def token_fresh(taken_at: dt.datetime | None, now: dt.datetime) -> bool:
+    """Whether a token taken at `taken_at` may still be spent at `now`. A token spent late
+    lets calls bunch up (a backlog clearing at once), by at most this validity's worth of the
+    channel's rate."""
+    if taken_at is None:
+        return False
+    return (now - taken_at).total_seconds() <= settings.PUBLISHING_RATE_TOKEN_SECONDS
 
 
 def rate_reset(*, channel_id: int) -> None:

@@ -174,7 +174,7 @@ def test_given_both_switches_off_then_the_text_goes_out_unchanged(workspace, mas
 
 # The engine's own hot-path budget (test_publishing_engine.py): PostgreSQL 3 statements, SQLite 9.
 def hot_path_budget() -> int:
-    return 3 if connection.vendor == "postgresql" else 5 + 2 * 2
+    return 2 if connection.vendor == "postgresql" else 5 + 2 * 2
 
 
 def test_given_switches_off_then_links_cost_the_hot_path_no_query(

@@ -74,15 +74,15 @@ def _prepared_statements() -> set[str]:
 # --- prepared statements --------------------------------------------------------------------------
 
 
-def test_given_postgresql_when_publishing_then_the_three_statements_are_prepared_once(
+def test_given_postgresql_when_publishing_then_the_two_statements_are_prepared_once(
     postgresql, queued
 ):
     (first, second) = queued(2)
     services.delivery_publish(delivery_id=first[0], job=first[1], worker="w1")
     statements = _prepared_statements()
 
-    assert any('AS "variant_json"' in s for s in statements)  # the claim's read
-    assert any("WITH claimed AS" in s for s in statements)
+    (claim,) = [s for s in statements if "WITH claimed AS" in s]
+    assert 'AS "variant_json"' in claim  # the claim reads what publishing needs as it claims
     assert any("WITH moved AS" in s for s in statements)
 
     services.delivery_publish(delivery_id=second[0], job=second[1], worker="w1")
@@ -211,6 +211,42 @@ def test_given_a_callers_transaction_then_the_dispatcher_does_not_analyze(
 
     assert Delivery.objects.count() == dispatch.STALE_ROWS + 3
     assert _planner_rows() == before
+
+
+def _claim_plan(pk: int, job: int) -> str:
+    from django.utils import timezone
+
+    claim = services._CompiledClaim(connection.alias)
+    read = list(claim.params)
+    read[claim.id_at] = pk
+    now = timezone.now()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "EXPLAIN " + claim.sql, [D.PUBLISHING, now, now, pk, job, D.QUEUED, now, "w1", *read]
+        )
+        return "\n".join(row[0] for row in cursor.fetchall())
+
+
+def test_given_statistics_that_say_nothing_is_queued_then_the_claim_finds_its_row_by_primary_key(
+    postgresql, workspace, channel, monkeypatch, django_capture_on_commit_callbacks
+):
+    """A moment into a burst (or in a large table) the statistics say next to nothing is
+    queued; the claim must not then walk the (state, run_at) index past every queued row."""
+    for _ in range(300):
+        due_post(workspace, [channel])
+    dispatch.deliveries_sync()
+    with connection.cursor() as cursor:
+        cursor.execute(f"ANALYZE {Delivery._meta.db_table}")  # 300 pending, nothing queued
+    sent: list = []
+    monkeypatch.setattr(dispatch, "_send", lambda taken, now: sent.extend(taken))
+    with django_capture_on_commit_callbacks(execute=True):
+        dispatch.deliveries_dispatch_due()
+    pk, job, _run_at = sent[-1]
+
+    plan = _claim_plan(pk, job)
+
+    assert "delivery_state_run" not in plan
+    assert plan.count("publishing_delivery_pkey") == 2  # the compare-and-set and the read
 
 
 # --- the HTTP session and the environment ---------------------------------------------------------
