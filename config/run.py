@@ -2,8 +2,8 @@
 
 Makes sure a Celery broker is there (Redis if reachable, else a local redis-server it starts,
 else the embedded filesystem broker), migrates, seeds the demo workspace, prints the URL and
-the demo logins, then hands over to honcho, which runs web, worker and beat from the Procfile.
-Ctrl-C stops all three.
+the demo logins, then hands over to honcho, which runs web, the workers and beat from the
+Procfile. Ctrl-C stops them all.
 """
 
 from __future__ import annotations
@@ -141,7 +141,8 @@ def main() -> None:
     call_command("seed_demo", stdout=seeded, url=f"http://127.0.0.1:{env['PORT']}/")
     call_command("seed_demo_metrics", stdout=seeded)  # a simulated week (and more) of numbers
 
-    env["WORKER_QUEUES"] = ",".join(q.value for q in Queue if q != Queue.METRICS)
+    env["WORKER_QUEUES"] = Queue.DEFAULT.value
+    env["PUBLISH_QUEUES"] = Queue.PUBLISH.value
     env["METRICS_QUEUES"] = Queue.METRICS.value
     bin_dir = str(Path(sys.executable).parent)
     env["PATH"] = bin_dir + os.pathsep + env.get("PATH", "")

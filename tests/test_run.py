@@ -21,24 +21,45 @@ def procfile() -> dict[str, str]:
     return entries
 
 
-def test_the_procfile_runs_web_two_workers_and_beat():
-    assert set(procfile()) == {"web", "worker", "metrics", "beat"}
+def test_the_procfile_runs_web_three_workers_and_beat():
+    assert set(procfile()) == {"web", "worker", "publisher", "metrics", "beat"}
 
 
 def _default_queues(entry: str, variable: str) -> list[str]:
     return re.search(rf"\$\{{{variable}:-([^}}]+)\}}", procfile()[entry])[1].split(",")
 
 
-def test_given_no_queue_env_then_the_two_workers_together_consume_every_queue_once():
-    publishing = _default_queues("worker", "WORKER_QUEUES")
+def test_given_no_queue_env_then_the_workers_together_consume_every_queue_once():
+    housekeeping = _default_queues("worker", "WORKER_QUEUES")
+    publishing = _default_queues("publisher", "PUBLISH_QUEUES")
     metrics = _default_queues("metrics", "METRICS_QUEUES")
-    assert sorted(publishing + metrics) == sorted(q.value for q in Queue)
-    assert metrics == [Queue.METRICS.value]  # bulk metrics never wait in front of a due post
+    assert sorted(housekeeping + publishing + metrics) == sorted(q.value for q in Queue)
+    # The dispatcher never waits behind a slow platform call, bulk metrics never in front of a
+    # due post.
+    assert housekeeping == [Queue.DEFAULT.value]
+    assert publishing == [Queue.PUBLISH.value]
+    assert metrics == [Queue.METRICS.value]
+
+
+@pytest.mark.parametrize(
+    ("task", "queue"),
+    [
+        ("publishing.tasks.deliveries_dispatch_due", Queue.DEFAULT),
+        ("publishing.tasks.deliveries_reconcile", Queue.DEFAULT),
+        ("publishing.tasks.publish_delivery", Queue.PUBLISH),
+        ("publishing.tasks.metrics_sweep", Queue.METRICS),
+    ],
+)
+def test_tasks_are_routed_to_the_worker_of_their_kind(task, queue):
+    from config.celery import app
+
+    assert app.amqp.router.route({}, task)["queue"].name == queue.value
 
 
 def test_the_workers_have_distinct_node_names():
     # A restarted node frees the deliveries it held by its name (release_on_restart).
     assert "-n worker@%h" in procfile()["worker"]
+    assert "-n publisher@%h" in procfile()["publisher"]
     assert "-n metrics@%h" in procfile()["metrics"]
 
 
