@@ -117,6 +117,8 @@ def main() -> None:
     env = os.environ
     env.setdefault("DEBUG", "1")
     env.setdefault("PORT", "8000")
+    # Links in e-mails and short links point at the server `make run` starts, on its port.
+    env.setdefault("SITE_URL", f"http://127.0.0.1:{env['PORT']}")
     # Instagram and Threads fetch media from a public address; the dev server's own one lets the
     # demo plan such posts (a real account needs an address the platform can reach).
     env.setdefault("PUBLIC_MEDIA_BASE_URL", f"http://127.0.0.1:{env['PORT']}/media/")
