@@ -110,8 +110,6 @@ def test_the_calendar_app_never_imports_publishing_links_or_analytics():
     offenders = [
         str(path.relative_to(root))
         for path in root.rglob("*.py")
-        if re.search(
-            r"^\s*(from|import)\s+(publishing|links|analytics)\b", path.read_text(), re.M
-        )
+        if re.search(r"^\s*(from|import)\s+(publishing|links|analytics)\b", path.read_text(), re.M)
     ]
     assert offenders == []
