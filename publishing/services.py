@@ -232,8 +232,8 @@ _CLAIM_UNREAD = (
 
 
 def _claim_queryset(delivery_id: int):
-    # Each join costs PostgreSQL planning time on every call (~0.5 ms here); the author is read
-    # only when someone must be told. By primary key only: the compare-and-set checks the rest.
+    # Only what publishing reads: the author is read when someone must be told. By primary key
+    # only: the compare-and-set around it checks job and state.
     return (
         Delivery.objects.select_related("post__workspace__approval_policy", "channel__credentials")
         .defer(*_CLAIM_UNREAD)
