@@ -36,13 +36,19 @@ CHROMIUM_ARGS = [
 PASSWORD = "correct horse battery staple"  # tests.factories.UserFactory's
 
 
-@pytest.fixture
-def page(live_server, transactional_db, monkeypatch):
+def require_chromium() -> None:
+    """Skip a browser test on a machine without Debian's Chromium; fail it under `.ci/run`
+    (REQUIRE_BROWSER=1), where a missing browser is a broken setup, not a reason to skip."""
     if not CHROMIUM.exists():
         reason = "Chromium is missing at /usr/bin/chromium: apt-get install chromium"
         if os.environ.get("REQUIRE_BROWSER") == "1":
             pytest.fail(reason)
         pytest.skip(reason)
+
+
+@pytest.fixture
+def page(live_server, transactional_db, monkeypatch):
+    require_chromium()
     # Playwright's sync API runs an event loop in this thread; the ORM calls here are still sync.
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     from playwright.sync_api import sync_playwright

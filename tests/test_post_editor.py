@@ -708,21 +708,16 @@ def browser_page(live_server, editor, settings, monkeypatch):
     from django.test import Client
     from playwright.sync_api import sync_playwright
 
+    from tests.test_browser import CHROMIUM, CHROMIUM_ARGS, require_chromium
+
+    require_chromium()
     # Playwright runs an event loop in this thread; the ORM calls of the test are still sync.
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     client = Client()
     client.force_login(editor.user)
     session = client.cookies[settings.SESSION_COOKIE_NAME].value
     with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path="/usr/bin/chromium",
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-            ],
-        )
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         context = browser.new_context()
         context.add_cookies(
             [{"name": settings.SESSION_COOKIE_NAME, "value": session, "url": live_server.url}]
