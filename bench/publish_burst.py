@@ -2,9 +2,10 @@
 no-op platform server (Mastodon's API), against the floor: a bare Celery task that only records
 its call, sent the same way (all at once, no ETA) to the same workers, broker and settings.
 
-Interleaved runs (floor, burst, floor, burst, ...), medians reported. The dispatcher runs here
-once a second, as beat would. Also measures one post's lag on idle workers. Needs Redis; use
-PostgreSQL (DATABASE_URL) for meaningful figures.
+Interleaved runs (floor, burst, floor, burst, ...), medians reported. The dispatcher's sweep
+runs here once a second with beat's arguments, as beat would have a worker run it. Also
+measures one post's lag on idle workers. Needs Redis; use PostgreSQL (DATABASE_URL) for
+meaningful figures.
 """
 
 from __future__ import annotations
@@ -130,13 +131,16 @@ def _seed(rig: Rig):
 
 
 def _dispatch_until(done, *, due: dt.datetime) -> None:
-    """Call the dispatcher once a second (as beat does) until `done()`."""
+    """Run the dispatcher's sweep here once a second with beat's arguments, as beat has a worker
+    run it, until `done()`."""
+    from config.celery import app
     from publishing.dispatch import deliveries_dispatch_due
 
+    kwargs = app.conf.beat_schedule["deliveries-dispatch-due"].get("kwargs", {})
     deadline = time.monotonic() + TIMEOUT_SECONDS
     while not done():
         started = time.monotonic()
-        deliveries_dispatch_due()
+        deliveries_dispatch_due(**kwargs)
         if time.monotonic() > deadline:
             raise RuntimeError("publish burst timed out")
         time.sleep(max(0.0, 1.0 - (time.monotonic() - started)))

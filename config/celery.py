@@ -19,7 +19,8 @@ HEARTBEAT_SECONDS = 30.0
 CREDENTIALS_REFRESH_SECONDS = 5 * 60.0  # tokens expiring within 30 min are refreshed ahead
 APPROVAL_REMINDERS_SECONDS = 5 * 60.0  # a reminder is at most 5 min late
 APPROVALS_MISSED_SECONDS = 60.0  # a post's time passing unapproved is marked within a minute
-DISPATCH_SECONDS = 1.0  # due deliveries are handed over within about a second
+DISPATCH_SECONDS = 1.0  # a sweep for due deliveries every second...
+DISPATCH_FOLLOW_SECONDS = 0.95  # ...that then hands each over at its time until the next one
 RECONCILE_SECONDS = 30.0
 METRICS_SWEEP_SECONDS = 60.0  # due metrics pulls are handed over within a minute
 ACCOUNT_SNAPSHOTS_SECONDS = 3600.0  # each channel's account numbers in the first hour of its day
@@ -34,6 +35,7 @@ app.conf.beat_schedule = {
     "deliveries-dispatch-due": {
         "task": "publishing.tasks.deliveries_dispatch_due",
         "schedule": DISPATCH_SECONDS,
+        "kwargs": {"follow_seconds": DISPATCH_FOLLOW_SECONDS},
         "options": {"expires": DISPATCH_SECONDS * 0.9},
     },
     "deliveries-reconcile": {

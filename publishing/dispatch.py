@@ -8,19 +8,21 @@ per-row compare-and-set elsewhere), move them to queued and send their publish t
 
 Tasks are sent when due, never ahead with an ETA: Redis redelivers an unacknowledged ETA'd
 message after the visibility timeout (a classic double post), and measured here a solo worker
-fires ETA'd tasks from its timer at only ~30/s. With the sweep every second the hand-over is
-within about a second of the post's time.
+fires ETA'd tasks from its timer at only ~30/s. Instead each sweep, once done, follows until the
+next one: it sleeps until the next delivery falls due and hands it over then, so a post goes to
+a worker at its time to within a few milliseconds, not up to a second later.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
 import uuid
 
 from django.conf import settings
 from django.db import OperationalError, connection, transaction
-from django.db.models import Exists, F, OuterRef, Q
+from django.db.models import Exists, F, Min, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -256,21 +258,20 @@ def deliveries_manual_due(*, now: dt.datetime | None = None) -> int:
     return count
 
 
+def _waiting():
+    """Pending deliveries a worker publishes (not manual), on channels that are not held."""
+    return Delivery.objects.filter(state=D.PENDING, channel__state=ChannelState.CONNECTED).exclude(
+        channel__platform=Platform.MANUAL
+    )
+
+
 def _claim_batch(now: dt.datetime) -> tuple[list[tuple[int, int, dt.datetime]], bool]:
     """Lock up to BATCH due deliveries in due-time order and move them to queued, each with a
     rate-limit token (taken here for the whole batch in one round trip to Redis); those whose
     channel has no token left wait in pending for the slot reserved for them. Returns
     (id, new job, run_at) of those this call queued, and whether the batch was full (more may
     be due)."""
-    due = (
-        Delivery.objects.filter(
-            state=D.PENDING,
-            run_at__lte=now,
-            channel__state=ChannelState.CONNECTED,
-        )
-        .exclude(channel__platform=Platform.MANUAL)
-        .order_by("run_at", "id")
-    )
+    due = _waiting().filter(run_at__lte=now).order_by("run_at", "id")
     columns = ("pk", "job", "run_at", "rate_reserved", "channel_id", "channel__platform")
     locking = connection.features.has_select_for_update_skip_locked
     taken: list[tuple[int, int, dt.datetime]] = []
@@ -334,13 +335,41 @@ def _send(taken: list[tuple[int, int, dt.datetime]], now: dt.datetime) -> None:
         publish_delivery.apply_async((pk, job))
 
 
-def deliveries_dispatch_due(*, now: dt.datetime | None = None, max_batches: int = 20) -> int:
+def deliveries_dispatch_due(
+    *, now: dt.datetime | None = None, max_batches: int = 20, follow_seconds: float = 0.0
+) -> int:
     """The beat's sweep: sync, missed, manual, then hand due deliveries to workers. Returns how
-    many were handed over."""
-    now = now or timezone.now()
-    deliveries_sync(now=now)
-    deliveries_mark_missed(now=now)
-    deliveries_manual_due(now=now)
+    many were handed over.
+
+    `follow_seconds`: afterwards, hand over each delivery that falls due within this many
+    seconds at its time, sleeping in between (beat passes it the time until its next sweep).
+    A post due at 09:00:00 then goes to a worker at 09:00:00, not up to a second later."""
+    started = now or timezone.now()
+    deliveries_sync(now=started)
+    deliveries_mark_missed(now=started)
+    deliveries_manual_due(now=started)
+    total = _hand_over(started, max_batches)
+    until = started + dt.timedelta(seconds=follow_seconds)
+    after = started
+    while follow_seconds > 0:
+        # Due later than the last hand-over: an earlier one still pending is locked by another
+        # sweep or waits for a rate-limit slot, and is not ours to wait for.
+        next_due = (
+            _waiting()
+            .filter(run_at__gt=after, run_at__lt=until)
+            .aggregate(first=Min("run_at"))["first"]
+        )
+        if next_due is None:
+            break
+        pause = (next_due - timezone.now()).total_seconds()
+        if pause > 0:
+            time.sleep(pause)
+        after = max(next_due, timezone.now())
+        total += _hand_over(after, max_batches)
+    return total
+
+
+def _hand_over(now: dt.datetime, max_batches: int) -> int:
     total = 0
     for _batch in range(max_batches):
         taken, full = _claim_batch(now)

@@ -50,9 +50,10 @@ def credentials_refresh_channel(channel_id: int) -> None:
 
 
 @shared_task(ignore_result=True)
-def deliveries_dispatch_due() -> None:
-    """Beat, every second: hand due deliveries to the publish queue."""
-    dispatch.deliveries_dispatch_due()
+def deliveries_dispatch_due(follow_seconds: float = 0.0) -> None:
+    """Beat, every second: hand due deliveries to the publish queue, each at its time (the
+    sweep follows for `follow_seconds`, until the next one; see config/celery.py)."""
+    dispatch.deliveries_dispatch_due(follow_seconds=follow_seconds)
 
 
 @shared_task(ignore_result=True)

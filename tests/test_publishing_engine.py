@@ -4,6 +4,7 @@ lateness, reconciliation, rate limiting, manual channels. Plain functions, real 
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 
 import pytest
 import time_machine
@@ -138,6 +139,71 @@ def test_given_a_post_due_within_the_lookahead_then_its_delivery_waits_and_goes_
     with django_capture_on_commit_callbacks(execute=True):
         assert dispatch.deliveries_dispatch_due(now=soon) == 1
     assert [pk for pk, _job, _eta in sent] == [Delivery.objects.get(post=near).pk]
+
+
+def handed_over(post) -> dt.datetime:
+    """When the dispatcher queued the post's delivery (its task is sent as that commits)."""
+    delivery = Delivery.objects.get(post=post)
+    assert delivery.state == D.QUEUED
+    return delivery.claimed_at
+
+
+def test_given_a_post_due_within_the_next_second_then_the_sweep_hands_it_over_at_its_time(
+    workspace, mastodon, sent, django_capture_on_commit_callbacks
+):
+    due = timezone.now() + dt.timedelta(seconds=0.4)
+    post = due_post(workspace, [mastodon], at=due)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert dispatch.deliveries_dispatch_due(follow_seconds=0.95) == 1
+
+    assert due <= handed_over(post) < due + dt.timedelta(seconds=0.2)  # not early, not late
+    assert len(sent) == 1
+
+
+def test_given_nothing_due_before_the_next_sweep_then_the_sweep_returns_at_once(
+    workspace, mastodon, sent, django_capture_on_commit_callbacks
+):
+    due_post(workspace, [mastodon], at=timezone.now() + dt.timedelta(seconds=3))
+    started = timezone.now()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert dispatch.deliveries_dispatch_due(follow_seconds=0.95) == 0
+
+    assert sent == []
+    assert timezone.now() - started < dt.timedelta(seconds=0.5)  # it did not sleep the window
+
+
+def test_given_a_channel_out_of_tokens_then_the_sweep_hands_its_posts_over_at_their_slots(
+    settings, workspace, mastodon, sent, django_capture_on_commit_callbacks
+):
+    settings.PUBLISHING_RATE_LIMITS = {"default": (1, 4)}  # one now, then one every 0.25 s
+    ratelimit.rate_reset(channel_id=mastodon.pk)
+    posts = [due_post(workspace, [mastodon]) for _ in range(3)]
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert dispatch.deliveries_dispatch_due(follow_seconds=0.95) == 3
+
+    times = sorted(handed_over(post) for post in posts)
+    gaps = [(later - earlier).total_seconds() for earlier, later in itertools.pairwise(times)]
+    assert all(0.2 <= gap < 0.4 for gap in gaps), gaps
+
+
+def test_given_a_due_delivery_locked_by_another_sweep_then_following_does_not_spin_on_it(
+    workspace, mastodon, sent, django_capture_on_commit_callbacks, monkeypatch
+):
+    post = due_post(workspace, [mastodon])
+    dispatch.deliveries_sync()
+    claims = []
+    monkeypatch.setattr(dispatch, "_claim_batch", lambda now: claims.append(now) or ([], False))
+    started = timezone.now()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert dispatch.deliveries_dispatch_due(follow_seconds=0.95) == 0
+
+    assert len(claims) == 1  # one try, then no waiting on a row another sweep holds
+    assert Delivery.objects.get(post=post).state == D.PENDING
+    assert timezone.now() - started < dt.timedelta(seconds=0.5)
 
 
 def test_given_a_post_needing_approval_when_dispatched_then_nothing_goes_out(

@@ -35,6 +35,21 @@ def test_the_beat_heartbeat_is_scheduled_every_30_seconds():
     assert entry["schedule"] == HEARTBEAT_SECONDS == 30
 
 
+def test_each_dispatcher_sweep_follows_until_just_before_the_next_one(monkeypatch):
+    from publishing import dispatch
+    from publishing.tasks import deliveries_dispatch_due
+
+    entry = app.conf.beat_schedule["deliveries-dispatch-due"]
+    follow = entry["kwargs"]["follow_seconds"]
+    assert entry["schedule"] * 0.9 <= follow < entry["schedule"]  # no gap, no pile-up
+    calls = []
+    monkeypatch.setattr(dispatch, "deliveries_dispatch_due", lambda **kw: calls.append(kw))
+
+    deliveries_dispatch_due(**entry["kwargs"])  # the task, as beat has it run
+
+    assert calls == [{"follow_seconds": follow}]
+
+
 def test_given_no_heartbeat_when_recorded_twice_then_one_row_with_the_later_time(db):
     first = heartbeat_record(name="beat").last_seen
     second = heartbeat_record(name="beat").last_seen
