@@ -49,14 +49,15 @@ def throwaway_database(suffix: str) -> Iterator[str]:
 # --- rigs with real Celery workers and a local fake platform (publish_burst, metrics_ingest) ----
 
 
-def server_start(module: str, tmp) -> tuple[subprocess.Popen, str]:
-    """Start a local fake platform (`python -m <module> <port file>`); it writes the port it
-    listens on to the file. Returns the process and its base URL."""
+def server_start(module: str, tmp, *args: str) -> tuple[subprocess.Popen, str]:
+    """Start a local fake platform (`python -m <module> <port file> [args]`); it writes the port
+    it listens on to the file. Returns the process and its base URL."""
     from pathlib import Path
 
     port_file = Path(tmp) / "port"
     server = subprocess.Popen(
-        [sys.executable, "-m", module, str(port_file)], cwd=Path(__file__).resolve().parent.parent
+        [sys.executable, "-m", module, str(port_file), *args],
+        cwd=Path(__file__).resolve().parent.parent,
     )
     for _ in range(100):
         if port_file.exists() and port_file.read_text():

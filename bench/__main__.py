@@ -9,7 +9,7 @@ import sys
 from bench import progress, setup_django
 
 # Modules in bench/ with a `run() -> dict`; others add theirs here.
-BENCHES = ["calendar_month", "publish_burst", "metrics_ingest", "dashboard"]
+BENCHES = ["calendar_month", "publish_burst", "publish_latency", "metrics_ingest", "dashboard"]
 
 
 def main(argv: list[str]) -> int:

@@ -7,7 +7,9 @@ as little as possible: one asyncio event loop speaking just enough HTTP/1.1 (req
 headers, a Content-Length body). With http.server's threads and its e-mail header parser it
 took ~0.2 ms of CPU per post, a twentieth of the whole burst's budget.
 
-Run as `python -m bench.noop_platform PORT_FILE`: it binds a free port and writes it there.
+Run as `python -m bench.noop_platform PORT_FILE [DELAY]`: it binds a free port and writes it
+there; with DELAY (seconds) each status is answered that long after it arrived, as a real
+platform would (bench/publish_latency), without holding up other connections.
 """
 
 from __future__ import annotations
@@ -59,7 +61,10 @@ def answer(method: str, path: str, headers: dict[str, str]) -> bytes:
 
 
 class Protocol(asyncio.Protocol):
-    """One keep-alive connection: requests are answered in order as they complete."""
+    """One keep-alive connection: requests are answered in order as they complete, each after
+    `delay` seconds (a real platform's latency; 0: at once)."""
+
+    delay = 0.0
 
     def connection_made(self, transport) -> None:
         self.transport = transport
@@ -83,10 +88,19 @@ class Protocol(asyncio.Protocol):
             if len(self.buffer) < end + 4 + length:
                 return  # the body is still on its way
             self.buffer = self.buffer[end + 4 + length :]
-            self.transport.write(answer(method, path, headers))
+            response = answer(method, path, headers)
+            if self.delay and method == "POST" and path != "/reset":
+                asyncio.get_running_loop().call_later(self.delay, self._write, response)
+            else:
+                self.transport.write(response)
+
+    def _write(self, response: bytes) -> None:
+        if not self.transport.is_closing():
+            self.transport.write(response)
 
 
-def main(port_file: str) -> None:
+def main(port_file: str, delay: str = "0") -> None:
+    Protocol.delay = float(delay)
     loop = asyncio.new_event_loop()
     server = loop.run_until_complete(loop.create_server(Protocol, "127.0.0.1", 0))
     with open(port_file, "w") as fh:
@@ -95,4 +109,4 @@ def main(port_file: str) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    main(*sys.argv[1:3])

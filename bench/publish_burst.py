@@ -48,14 +48,23 @@ def _percentile(values: list[float], q: float) -> float:
 
 
 class Rig:
-    """The no-op platform server and the two workers, on a queue of their own."""
+    """The no-op platform server and the workers (by default two, solo pool), on a queue of
+    their own. `pool`: the worker's pool options; `delay`: the platform's latency in seconds."""
 
-    def __init__(self, database_url: str, tmp: Path) -> None:
+    def __init__(
+        self,
+        database_url: str,
+        tmp: Path,
+        *,
+        workers: int = WORKERS,
+        pool: tuple[str, ...] = ("--pool=solo",),
+        delay: float = 0.0,
+    ) -> None:
         from config.celery import app
 
         self.app = app
         self.queue = f"bench-{uuid.uuid4().hex[:8]}"
-        self.server, self.url = server_start("bench.noop_platform", tmp)
+        self.server, self.url = server_start("bench.noop_platform", tmp, str(delay))
         env = {
             **os.environ,
             "DATABASE_URL": database_url,
@@ -66,7 +75,7 @@ class Rig:
             "PUBLISHING_RATE_PER_SECOND": str(RATE_LIMIT),
             "LOG_LEVEL": "WARNING",
         }
-        self.names = [f"{self.queue}-{i}@localhost" for i in range(WORKERS)]
+        self.names = [f"{self.queue}-{i}@localhost" for i in range(workers)]
         self.workers = [
             subprocess.Popen(
                 [
@@ -74,7 +83,7 @@ class Rig:
                     "-A",
                     "config",
                     "worker",
-                    "--pool=solo",
+                    *pool,
                     "-Q",
                     self.queue,
                     "-n",
