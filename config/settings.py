@@ -227,6 +227,9 @@ PUBLISHING_LATENESS_SECONDS = float(os.environ.get("PUBLISHING_LATENESS_SECONDS"
 PUBLISHING_MAX_ATTEMPTS = int(os.environ.get("PUBLISHING_MAX_ATTEMPTS", "5"))
 PUBLISHING_BACKOFF_SECONDS = float(os.environ.get("PUBLISHING_BACKOFF_SECONDS", "30"))
 PUBLISHING_BACKOFF_MAX_SECONDS = float(os.environ.get("PUBLISHING_BACKOFF_MAX_SECONDS", "1800"))
+# Connections an adapter keeps open per platform host: one per call the publishing worker has in
+# flight, so `make run`'s publisher threads (PUBLISH_CONCURRENCY, Procfile) each keep theirs.
+PUBLISHING_HTTP_POOL_SIZE = int(os.environ.get("PUBLISH_CONCURRENCY", "32"))
 # Token bucket per channel, shared by all workers through Redis: (burst, posts per second).
 PUBLISHING_RATE_LIMITS = {
     "default": (

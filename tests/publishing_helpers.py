@@ -53,10 +53,18 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 class PublishWorkers:
-    """`count` Celery worker processes (solo pool) on a queue of their own, talking to the test
-    database. Each has a fixed node name, so a restarted one releases what it held."""
+    """`count` Celery worker processes (solo pool, or the `pool` options given) on a queue of
+    their own, talking to the test database. Each has a fixed node name, so a restarted one
+    releases what it held."""
 
-    def __init__(self, *, count: int, log_dir: Path, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        count: int,
+        log_dir: Path,
+        env: dict[str, str] | None = None,
+        pool: tuple[str, ...] = ("--pool=solo",),
+    ) -> None:
         from config.celery import app
         from tests.conftest import _database_url_for_tests
 
@@ -80,6 +88,7 @@ class PublishWorkers:
             "PUBLISHING_MAX_ATTEMPTS": "30",
             **(env or {}),
         }
+        self.pool = pool
         self.processes: dict[str, subprocess.Popen] = {}
         self.kills = 0
 
@@ -92,7 +101,7 @@ class PublishWorkers:
                     "-A",
                     "config",
                     "worker",
-                    "--pool=solo",
+                    *self.pool,
                     "-Q",
                     self.queue,
                     "-n",

@@ -1,7 +1,8 @@
-"""Chaos: 200 deliveries through three real workers and the fake Mastodon while workers are
-SIGKILLed at random moments and at injected points (before the call; after the platform
-accepted, before our database heard of it) and restarted. Afterwards every post is on the
-platform exactly once, every delivery is published with its remote id, nothing is lost or stuck.
+"""Chaos: 200 deliveries through real workers (three solo ones; two with 8 threads each, as
+`make run` runs the publisher) and the fake Mastodon while workers are SIGKILLed at random
+moments and at injected points (before the call; after the platform accepted, before our
+database heard of it) and restarted. Afterwards every post is on the platform exactly once,
+every delivery is published with its remote id, nothing is lost or stuck.
 """
 
 from __future__ import annotations
@@ -33,9 +34,16 @@ CHAOS_SECONDS = 12.0
 DEADLINE_SECONDS = 75.0
 
 
-@pytest.fixture
-def workers(transactional_db, tmp_path):
-    pool = PublishWorkers(count=3, log_dir=tmp_path)
+@pytest.fixture(
+    params=[
+        pytest.param((3, ("--pool=solo",)), id="solo"),
+        # As `make run` runs the publisher: a kill takes every call the process has in flight.
+        pytest.param((2, ("--pool=threads", "--concurrency=8")), id="threads"),
+    ]
+)
+def workers(request, transactional_db, tmp_path):
+    count, options = request.param
+    pool = PublishWorkers(count=count, log_dir=tmp_path, pool=options)
     pool.start()
     yield pool
     pool.stop()

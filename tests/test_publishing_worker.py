@@ -173,3 +173,40 @@ def test_given_a_worker_killed_after_the_platform_accepted_then_restarted_then_p
         assert delivery.remote_id == next(iter(fake.statuses))
         outcomes = set(Attempt.objects.filter(delivery=delivery).values_list("outcome", flat=True))
         assert outcomes == {AttemptOutcome.ABANDONED, AttemptOutcome.FOUND}
+
+
+@pytest.fixture(scope="module")
+def threaded_worker(django_db_setup, django_db_blocker, tmp_path_factory):
+    """One worker with a threads pool, as `make run` runs the publisher."""
+    with django_db_blocker.unblock():
+        pool = PublishWorkers(
+            count=1,
+            log_dir=tmp_path_factory.mktemp("threaded-worker"),
+            pool=("--pool=threads", "--concurrency=6"),
+        )
+        pool.start()
+    yield pool
+    pool.stop()
+
+
+def test_given_a_threads_worker_and_a_slow_platform_then_due_posts_go_out_side_by_side_once(
+    scene, fake, threaded_worker, send_to
+):
+    workspace, author = scene
+    send_to(threaded_worker.queue)
+    channels = [mastodon_channel(workspace, fake)]
+    posts = [
+        due_post(workspace, channels, author=author, body=f"Side by side {i}") for i in range(6)
+    ]
+    fake.slow_down("POST", "/api/v1/statuses", seconds=1.0, times=6)
+
+    published = Delivery.objects.filter(post__in=posts, state=D.PUBLISHED)
+    run_until(lambda: published.count() == 6, timeout=30, workers=threaded_worker)
+
+    # All six calls were with the platform at once, not one after the other...
+    assert fake.max_in_flight == 6
+    # ...and each post is there once, its delivery pointing at its own status.
+    texts = sorted(s["_text"] for s in fake.statuses.values())
+    assert texts == sorted(p.body for p in posts)
+    assert {d.remote_id for d in published} == set(fake.statuses)
+    assert Attempt.objects.filter(delivery__post__in=posts).count() == 6

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import re
 from pathlib import Path
 
@@ -61,6 +62,21 @@ def test_the_workers_have_distinct_node_names():
     assert "-n worker@%h" in procfile()["worker"]
     assert "-n publisher@%h" in procfile()["publisher"]
     assert "-n metrics@%h" in procfile()["metrics"]
+
+
+def test_the_publisher_runs_threads_and_keeps_a_platform_connection_for_each(monkeypatch, settings):
+    import config.settings
+    from publishing.adapters import http
+
+    line = procfile()["publisher"]
+    assert "-P threads" in line  # calls wait on platforms side by side, not one per process
+    threads = int(re.search(r"-c \$\{PUBLISH_CONCURRENCY:-(\d+)\}", line)[1])
+    monkeypatch.delenv("PUBLISH_CONCURRENCY", raising=False)
+    kept = importlib.reload(config.settings).PUBLISHING_HTTP_POOL_SIZE  # the default, unset
+    assert kept == threads
+    settings.PUBLISHING_HTTP_POOL_SIZE = 7  # what adapters' sessions keep, from the setting
+    pool = http.session(platform="mastodon").get_adapter("https://mastodon.example")
+    assert pool.poolmanager.connection_pool_kw["maxsize"] == 7
 
 
 def test_the_beat_schedule_file_lives_in_var():

@@ -286,14 +286,19 @@ def session(
     *,
     platform: str,
     timeout: float = DEFAULT_TIMEOUT,
-    pool_maxsize: int = 16,
+    pool_maxsize: int | None = None,
     public_only: bool = False,
 ) -> PlatformSession:
-    """A keep-alive session for one adapter instance (thread-safe enough for requests' usual
-    use: one pooled connection per thread; no retries at this level, the engine owns them).
-    `public_only`: for servers users typed in; see the module docstring."""
+    """A keep-alive session for one adapter instance, shared by the publishing worker's threads
+    (one pooled connection per call in flight; no retries at this level, the engine owns them).
+    `pool_maxsize`: connections kept per host, by default settings.PUBLISHING_HTTP_POOL_SIZE
+    (the calls a publishing worker has in flight at once: beyond it, each extra connection
+    would be opened and thrown away again). `public_only`: for servers users typed in; see the
+    module docstring."""
     s = PlatformSession(platform=platform, timeout=timeout)
     adapter_class = PublicOnlyAdapter if public_only else HTTPAdapter
+    if pool_maxsize is None:
+        pool_maxsize = getattr(settings, "PUBLISHING_HTTP_POOL_SIZE", 32)
     adapter = adapter_class(pool_connections=4, pool_maxsize=pool_maxsize, max_retries=0)
     s.mount("https://", adapter)
     s.mount("http://", adapter)

@@ -165,6 +165,8 @@ class FakeMastodon:
             self.idempotency: dict[str, str] = {}  # key -> status id
             self.faults: list[Fault] = []
             self.drops = 0
+            self.in_flight = 0  # requests being handled now, and the most there were at once
+            self.max_in_flight = 0
             self.slowdowns: list[Fault] = []
             self.media_processing_polls = 1
             self.batch_statuses = True
@@ -344,6 +346,16 @@ class FakeMastodon:
                 return ok
 
             def _dispatch(self, method: str) -> None:
+                with fake.lock:
+                    fake.in_flight += 1
+                    fake.max_in_flight = max(fake.max_in_flight, fake.in_flight)
+                try:
+                    self._handle(method)
+                finally:
+                    with fake.lock:
+                        fake.in_flight -= 1
+
+            def _handle(self, method: str) -> None:
                 parts = urlsplit(self.path)
                 path = parts.path
                 query = parse_qs(parts.query, keep_blank_values=True)
