@@ -105,6 +105,17 @@ class Rig:
         ]
         workers_wait_ready(app, self.names)
 
+    def take_dispatch(self) -> None:
+        """The dispatcher sends its publish tasks to this rig's queue."""
+        from publishing import dispatch
+        from publishing.tasks import publish_delivery
+
+        def send(taken, now):  # dispatch._send
+            for pk, job, _run_at in taken:
+                publish_delivery.apply_async((pk, job), queue=self.queue)
+
+        dispatch._send = send
+
     def stop(self) -> None:
         processes_stop([*self.workers, self.server])
 
@@ -241,19 +252,12 @@ def run() -> dict:
     from django.db import connection
     from django.test.utils import override_settings
 
-    from publishing import dispatch
-    from publishing.tasks import publish_delivery
     from tests.conftest import _database_url_for_tests
 
     limits = override_settings(PUBLISHING_RATE_LIMITS={"default": (RATE_LIMIT, RATE_LIMIT)})
     with throwaway_database("publish_burst"), tempfile.TemporaryDirectory() as tmp, limits:
         rig = Rig(_database_url_for_tests(), Path(tmp))
-
-        def send(taken, now):  # dispatch._send, to the rig's own queue
-            for pk, job, _run_at in taken:
-                publish_delivery.apply_async((pk, job), queue=rig.queue)
-
-        dispatch._send = send
+        rig.take_dispatch()
         try:
             workspace, channels = _seed(rig)
             floors, bursts = [], []

@@ -28,18 +28,11 @@ def _one(name: str, pool: tuple[str, ...]) -> dict:
     from django.db import connection
 
     from bench.publish_burst import Rig, _burst, _seed
-    from publishing import dispatch
-    from publishing.tasks import publish_delivery
     from tests.conftest import _database_url_for_tests
 
     with throwaway_database(f"publish_latency_{name}"), tempfile.TemporaryDirectory() as tmp:
         rig = Rig(_database_url_for_tests(), Path(tmp), workers=1, pool=pool, delay=LATENCY)
-
-        def send(taken, now):  # dispatch._send, to the rig's own queue
-            for pk, job, _run_at in taken:
-                publish_delivery.apply_async((pk, job), queue=rig.queue)
-
-        dispatch._send = send
+        rig.take_dispatch()
         try:
             workspace, channels = _seed(rig)
             result = _burst(rig, workspace, channels, POSTS)
