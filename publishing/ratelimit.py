@@ -3,7 +3,9 @@
 A caller that finds the bucket empty reserves the next free slot (the bucket goes negative) and
 is told how long to wait; it comes back then and publishes without taking another token. So
 500 posts due at 09:00 on one account go out one slot after another instead of failing or
-stampeding. The dispatcher takes the tokens of a whole batch in one round trip
+stampeding. Platforms with a published quota have a bucket that keeps within it
+(settings.PUBLISHING_RATE_LIMITS), and a platform's own "slow down" holds the channel's bucket
+for as long as it asked (`rate_hold`). The dispatcher takes the tokens of a whole batch in one round trip
 (`rate_take_many`); a worker takes one itself only when its delivery waited in the queue longer
 than a token stays valid. Without a Redis URL (the embedded development broker) nothing is
 limited.
@@ -37,6 +39,23 @@ if tokens >= 0 then return '0' end
 return tostring(-tokens / rate)
 """
 
+# KEYS[1] bucket; ARGV burst, rate, seconds. The platform said "slow down": empty the bucket so
+# that the channel's next token comes only after `seconds` (and a slot), for every worker.
+_HOLD = """
+local burst = tonumber(ARGV[1])
+local rate = tonumber(ARGV[2])
+local hold = tonumber(ARGV[3])
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local data = redis.call('HMGET', KEYS[1], 'tokens', 'ts')
+local tokens = tonumber(data[1]) or burst
+local ts = tonumber(data[2]) or now
+tokens = math.min(burst, tokens + math.max(0, now - ts) * rate, -hold * rate)
+redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'ts', tostring(now))
+redis.call('EXPIRE', KEYS[1], math.ceil((burst - tokens) / rate) + 60)
+return 'ok'
+"""
+
 
 @cache
 def _client() -> redis.Redis | None:
@@ -50,11 +69,18 @@ def _script():
     return client.register_script(_TAKE) if client is not None else None
 
 
+@cache
+def _hold_script():
+    client = _client()
+    return client.register_script(_HOLD) if client is not None else None
+
+
 @receiver(setting_changed)
 def _reset(*, setting: str, **kwargs) -> None:
     if setting in {"PUBLISHING_REDIS_URL", "PUBLISHING_RATE_LIMITS"}:
         _client.cache_clear()
         _script.cache_clear()
+        _hold_script.cache_clear()
 
 
 def limits_for(platform: str) -> tuple[float, float]:
@@ -88,6 +114,16 @@ def rate_take_many(channels: list[tuple[int, str]]) -> list[float]:
         burst, rate = limits_for(platform)
         script(keys=[bucket_key(channel_id)], args=[burst, rate], client=pipe)
     return [float(wait) for wait in pipe.execute()]
+
+
+def rate_hold(*, channel_id: int, platform: str, seconds: float) -> None:
+    """The platform asked us to slow down for `seconds`: the channel's next token (for any
+    worker, and for the dispatcher's next batch) comes no sooner than that."""
+    script = _hold_script()
+    if script is None or seconds <= 0:
+        return
+    burst, rate = limits_for(platform)
+    script(keys=[bucket_key(channel_id)], args=[burst, rate, seconds])
 
 
 def token_fresh(taken_at: dt.datetime | None, now: dt.datetime) -> bool:

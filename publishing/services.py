@@ -569,17 +569,44 @@ def _record_published_sql(
     return bool(moved)
 
 
-def _record_failure(delivery: Delivery, attempt: Attempt, exc: Exception) -> str:
-    """Retry later (transient, within the attempt budget) or fail for good, telling people."""
+# A platform that keeps saying "slow down" without saying how long: waited out this often (the
+# backoff's cap makes that about a day), then the delivery fails like any other.
+MAX_RATE_LIMITED_WAITS = 50
+
+
+def _record_failure(
+    delivery: Delivery, attempt: Attempt, exc: Exception, *, uncertain: bool = False
+) -> str:
+    """Retry later (transient, within the attempt budget) or fail for good, telling people.
+
+    A platform's "slow down" (RateLimited) is no failure of the post: it costs nothing of the
+    attempt budget, holds the channel's other posts as long (`ratelimit.rate_hold`), and is
+    waited out, by the lateness window's end at the latest (then the delivery is missed).
+    `uncertain`: an earlier attempt's outcome is still unknown (it was not looked up), which a
+    refusal now must not make the next attempt forget."""
     message = getattr(exc, "message", "") or _("An unexpected error occurred.")
     detail = getattr(exc, "detail", "") or str(exc)
     status = getattr(exc, "status", None)
+    rate_limited = isinstance(exc, RateLimited)
     transient = not isinstance(exc, PermanentError | AuthExpired)
-    retry = transient and delivery.attempts < settings.PUBLISHING_MAX_ATTEMPTS
+    waits = 0
+    if rate_limited:
+        earlier = Attempt.objects.filter(
+            delivery_id=delivery.pk, outcome=AttemptOutcome.RATE_LIMITED
+        )
+        waits = earlier.count() + 1
+        retry = waits <= MAX_RATE_LIMITED_WAITS
+    else:
+        retry = transient and delivery.attempts < settings.PUBLISHING_MAX_ATTEMPTS
+    delay = 0.0
     with transaction.atomic():
         if retry:
-            retry_after = exc.retry_after if isinstance(exc, RateLimited) else None
-            delay = backoff_seconds(delivery.attempts, retry_after=retry_after)
+            fields = {}
+            if rate_limited:
+                delay = backoff_seconds(waits, retry_after=exc.retry_after)
+                fields["attempts"] = delivery.attempts - 1  # this try does not count
+            else:
+                delay = backoff_seconds(delivery.attempts)
             delivery_move(
                 delivery.pk,
                 job=delivery.job,
@@ -588,9 +615,10 @@ def _record_failure(delivery: Delivery, attempt: Attempt, exc: Exception) -> str
                 run_at=timezone.now() + dt.timedelta(seconds=delay),
                 error=message,
                 # A 429 created nothing; any other failure may have (a timeout after sending).
-                reconcile=not isinstance(exc, RateLimited),
+                reconcile=uncertain or not rate_limited,
+                **fields,
             )
-            outcome = AttemptOutcome.RATE_LIMITED if retry_after else AttemptOutcome.RETRY
+            outcome = AttemptOutcome.RATE_LIMITED if rate_limited else AttemptOutcome.RETRY
         else:
             if delivery_move(
                 delivery.pk,
@@ -598,11 +626,15 @@ def _record_failure(delivery: Delivery, attempt: Attempt, exc: Exception) -> str
                 from_states=[D.PUBLISHING],
                 to=D.FAILED,
                 error=message,
-                reconcile=transient,
+                reconcile=uncertain or (transient and not rate_limited),
             ):
                 notify_failed(delivery, reason=message)
             outcome = AttemptOutcome.FAILED
         _finish_attempt(attempt.pk, outcome, error=f"{message} {detail}".strip(), status=status)
+    if rate_limited and delay:
+        ratelimit.rate_hold(
+            channel_id=delivery.channel_id, platform=delivery.channel.platform, seconds=delay
+        )
     return outcome
 
 
@@ -615,6 +647,7 @@ def delivery_publish(*, delivery_id: int, job: int, worker: str = "") -> str:
     from publishing.connections import channel_account, credentials_refresh
     from publishing.credentials import credentials_read
 
+    uncertain = look_first  # an earlier attempt may have posted: not known until looked up
     try:
         variant = _variant_of(delivery)
         if variant is None:
@@ -635,6 +668,8 @@ def delivery_publish(*, delivery_id: int, job: int, worker: str = "") -> str:
             if found is not None:
                 request.done_parts = found.parts
                 delivery.parts = [{"remote_id": p.remote_id, "url": p.url} for p in found.parts]
+            else:
+                uncertain = False  # looked: nothing of it is out
 
         last_part = len(request.thread) + (1 if request.first_comment.strip() else 0)
 
@@ -660,10 +695,10 @@ def delivery_publish(*, delivery_id: int, job: int, worker: str = "") -> str:
                 account=account, credentials=credentials, request=request, on_part=on_part
             )
     except AdapterError as exc:
-        return _record_failure(delivery, attempt, exc)
+        return _record_failure(delivery, attempt, exc, uncertain=uncertain)
     except Exception as exc:  # a bug or an unmapped library error: retry, but look first
         logger.exception("Publishing delivery %s failed unexpectedly", delivery_id)
-        return _record_failure(delivery, attempt, exc)
+        return _record_failure(delivery, attempt, exc, uncertain=uncertain)
     _record_published(delivery, attempt, result, AttemptOutcome.PUBLISHED)
     return "published"
 

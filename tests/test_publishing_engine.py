@@ -385,6 +385,106 @@ def test_given_rate_limited_with_retry_after_then_not_retried_before_it(workspac
     assert delivery.reconcile is False  # a 429 created nothing
 
 
+def test_given_a_platform_saying_slow_down_then_waited_out_without_spending_the_attempt_budget(
+    workspace, mastodon, work
+):
+    post = due_post(workspace, [mastodon])
+    RecordingAdapter.faults = [RateLimited("Slow down.", retry_after=5, status=429)] * 4 + [
+        TransientError("Timed out.")
+    ] * 2  # the budget is 3: two failures of our own still leave the third try
+
+    outcomes = []
+    for _ in range(7):
+        outcomes += work()
+        Delivery.objects.filter(state=D.PENDING).update(run_at=timezone.now())
+        ratelimit.rate_reset(channel_id=mastodon.pk)
+
+    assert outcomes == [AttemptOutcome.RATE_LIMITED] * 4 + [AttemptOutcome.RETRY] * 2 + [
+        "published"
+    ]
+    delivery = Delivery.objects.get(post=post)
+    assert (delivery.state, delivery.attempts) == (D.PUBLISHED, 3)
+    assert Attempt.objects.filter(delivery=delivery).count() == 7
+
+
+def test_given_a_platform_saying_slow_down_then_the_channels_other_posts_wait_as_long(
+    workspace, mastodon, work, sent, django_capture_on_commit_callbacks
+):
+    other = connected_channel(workspace, name="Second Mastodon")
+    ratelimit.rate_reset(channel_id=other.pk)
+    due_post(workspace, [mastodon])
+    RecordingAdapter.faults = [RateLimited("Slow down.", retry_after=120, status=429)]
+    assert work() == [AttemptOutcome.RATE_LIMITED]
+    held, free = due_post(workspace, [mastodon]), due_post(workspace, [other])
+    before = timezone.now()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert dispatch.deliveries_dispatch_due() == 1
+
+    assert [pk for pk, _job, _run_at in sent] == [Delivery.objects.get(post=free).pk]
+    waiting = Delivery.objects.get(post=held)
+    assert waiting.state == D.PENDING and waiting.rate_reserved
+    assert waiting.run_at >= before + dt.timedelta(seconds=120)
+
+
+def test_given_slow_down_without_a_time_then_each_wait_is_longer(workspace, mastodon, work):
+    post = due_post(workspace, [mastodon])
+    RecordingAdapter.faults = [RateLimited("Slow down.", status=429)] * 3
+    waits = []
+    for _ in range(3):
+        before = timezone.now()
+        assert work() == [AttemptOutcome.RATE_LIMITED]
+        delivery = Delivery.objects.get(post=post)
+        waits.append((delivery.run_at - before).total_seconds())
+        Delivery.objects.filter(pk=delivery.pk).update(run_at=timezone.now())
+        ratelimit.rate_reset(channel_id=mastodon.pk)
+
+    assert 15 <= waits[0] <= 31 and 30 <= waits[1] <= 61 and 60 <= waits[2] <= 121
+    assert Delivery.objects.get(post=post).attempts == 0
+
+
+def test_given_a_platform_that_never_stops_saying_slow_down_then_failed_and_people_told(
+    workspace, editor, mastodon, work, monkeypatch
+):
+    monkeypatch.setattr(services, "MAX_RATE_LIMITED_WAITS", 2)
+    post = due_post(workspace, [mastodon], author=editor.user)
+    RecordingAdapter.faults = [RateLimited("Slow down.", retry_after=1, status=429)] * 3
+
+    outcomes = []
+    for _ in range(3):
+        outcomes += work()
+        Delivery.objects.filter(state=D.PENDING).update(run_at=timezone.now())
+        ratelimit.rate_reset(channel_id=mastodon.pk)
+
+    assert outcomes == [AttemptOutcome.RATE_LIMITED] * 2 + [AttemptOutcome.FAILED]
+    assert Delivery.objects.get(post=post).state == D.FAILED
+    assert Notification.objects.filter(kind="publish_failed", post=post).exists()
+
+
+def test_given_an_unknown_outcome_when_the_look_up_is_refused_then_the_next_try_still_looks(
+    workspace, mastodon, work, monkeypatch
+):
+    post = due_post(workspace, [mastodon])
+    dispatch.deliveries_sync()
+    Delivery.objects.filter(post=post).update(reconcile=True)  # an earlier call timed out
+    looked = []
+
+    def refuse_then_look(self, **kw):
+        looked.append(1)
+        if len(looked) == 1:
+            raise RateLimited("Slow down.", retry_after=1, status=429)
+        return None
+
+    monkeypatch.setattr(RecordingAdapter, "find_existing", refuse_then_look)
+
+    assert work() == [AttemptOutcome.RATE_LIMITED]
+    assert Delivery.objects.get(post=post).reconcile is True  # still not known: look next time
+    Delivery.objects.filter(post=post).update(run_at=timezone.now())
+    ratelimit.rate_reset(channel_id=mastodon.pk)
+    assert work() == ["published"]
+    assert len(looked) == 2
+
+
 @pytest.mark.parametrize(
     ("attempt", "retry_after", "low", "high"),
     [
