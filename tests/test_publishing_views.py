@@ -208,6 +208,44 @@ def test_given_a_partially_published_post_then_the_editor_panel_shows_each_chann
     assert "Retry now" in html
 
 
+@pytest.mark.parametrize(
+    ("language", "reserved", "error", "text"),
+    [
+        (
+            "en",
+            True,
+            "",
+            "Waiting for the channel's posting limit: goes out at 07/01/2026 9:36 a.m.",
+        ),
+        (
+            "de",
+            True,
+            "",
+            "Wartet auf das Veröffentlichungslimit des Kanals: wird am 01.07.2026 09:36",
+        ),
+        ("en", False, "Mastodon answered 503.", "Next try at 07/01/2026 9:36 a.m."),
+        ("de", False, "Mastodon answered 503.", "Nächster Versuch am 01.07.2026 09:36."),
+    ],
+)
+def test_given_a_delivery_waiting_past_its_time_then_the_panel_says_until_when(
+    client, editor, workspace, language, reserved, error, text
+):
+    no_approval(workspace)
+    channel = connected_channel(workspace, name="Acme Instagram")
+    at = dt.datetime(2026, 7, 1, 7, 0, tzinfo=dt.UTC)  # 09:00 in Berlin
+    post = due_post(workspace, [channel], at=at)
+    delivery = make_delivery(post, channel, state=D.PENDING, error=error)
+    Delivery.objects.filter(pk=delivery.pk).update(
+        run_at=at + dt.timedelta(minutes=36), rate_reserved=reserved
+    )
+    editor.user.language = language
+    editor.user.save(update_fields=["language"])
+    login(client, editor)
+
+    html = client.get(reverse("publishing:post_deliveries", args=["acme", post.pk])).content
+    assert text in html.decode().replace("&#x27;", "'")
+
+
 def test_given_a_post_of_another_workspace_then_the_panel_is_404(client, editor, other_workspace):
     channel = Channel.objects.get(workspace=other_workspace)
     post = due_post(other_workspace, [channel])
