@@ -234,15 +234,14 @@ PUBLISHING_HTTP_POOL_SIZE = int(os.environ.get("PUBLISH_CONCURRENCY", "32"))
 # A bucket lets at most burst + rate * T posts through in any T seconds; platforms that publish
 # a posting quota get one that stays within it (docs/platforms.md), the others the default and
 # their own 429s (`Retry-After` and friends hold the channel's bucket: ratelimit.rate_hold).
-DAY = 24 * 3600.0
 PUBLISHING_RATE_LIMITS = {
     "default": (
         float(os.environ.get("PUBLISHING_RATE_BURST", "5")),
         float(os.environ.get("PUBLISHING_RATE_PER_SECOND", "0.5")),
     ),
-    "instagram": (10.0, 40 / DAY),  # 50 API-published posts per 24 h (moving window)
-    "threads": (25.0, 225 / DAY),  # 250 posts per 24 h (moving window)
-    "linkedin": (10.0, 140 / DAY),  # ~150 posts per member and day
+    "instagram": (10.0, 40 / 86400),  # 50 API-published posts per 24 h (moving window)
+    "threads": (25.0, 225 / 86400),  # 250 posts per 24 h (moving window)
+    "linkedin": (10.0, 140 / 86400),  # ~150 posts per member and day
     "telegram": (10.0, 10 / 60.0),  # 20 messages a minute per group or channel
 }
 # A token the dispatcher took for a delivery is spent by the worker within this long, or the

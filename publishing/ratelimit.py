@@ -5,10 +5,10 @@ is told how long to wait; it comes back then and publishes without taking anothe
 500 posts due at 09:00 on one account go out one slot after another instead of failing or
 stampeding. Platforms with a published quota have a bucket that keeps within it
 (settings.PUBLISHING_RATE_LIMITS), and a platform's own "slow down" holds the channel's bucket
-for as long as it asked (`rate_hold`). The dispatcher takes the tokens of a whole batch in one round trip
-(`rate_take_many`); a worker takes one itself only when its delivery waited in the queue longer
-than a token stays valid. Without a Redis URL (the embedded development broker) nothing is
-limited.
+for as long as it asked (`rate_hold`). The dispatcher takes the tokens of a whole batch in one
+round trip (`rate_take_many`); a worker takes one itself only when its delivery waited in the
+queue longer than a token stays valid. Without a Redis URL (the embedded development broker)
+nothing is limited.
 """
 
 from __future__ import annotations
