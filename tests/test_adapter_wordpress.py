@@ -300,9 +300,15 @@ def test_given_text_when_publishing_then_published_post_with_slug_and_link(
 def test_given_featured_image_and_terms_when_publishing_then_uploaded_looked_up_and_created(
     adapter, api, account, creds
 ):
+    image_slug = slug_for(request()) + "-image"
+    api.get(
+        ROOT + "wp/v2/media",
+        match=[matchers.query_param_matcher({"slug": image_slug, "_fields": "id"})],
+        json=[],
+    )
     api.post(
         ROOT + "wp/v2/media",
-        match=[matchers.query_param_matcher({"alt_text": "Grillen im Hof"})],
+        match=[matchers.query_param_matcher({"slug": image_slug, "alt_text": "Grillen im Hof"})],
         status=201,
         json={"id": 55, "source_url": SITE + "/img.jpg"},
     )
@@ -337,7 +343,11 @@ def test_given_featured_image_and_terms_when_publishing_then_uploaded_looked_up_
         ),
     )
 
-    upload = next(c.request for c in api.calls if "/wp/v2/media" in c.request.url)
+    upload = next(
+        c.request
+        for c in api.calls
+        if c.request.method == "POST" and "/wp/v2/media" in c.request.url
+    )
     assert upload.body == b"jpeg-bytes"
     assert upload.headers["Content-Type"] == "image/jpeg"
     assert upload.headers["Content-Disposition"] == 'attachment; filename="Sommer Fest.jpg"'
@@ -355,6 +365,7 @@ def test_given_featured_image_and_terms_when_publishing_then_uploaded_looked_up_
 def test_given_non_ascii_file_name_when_uploading_then_ascii_content_disposition(
     adapter, api, account, creds
 ):
+    api.get(ROOT + "wp/v2/media", json=[])
     api.post(ROOT + "wp/v2/media", status=201, json={"id": 56})
     api.post(ROOT + "wp/v2/posts", status=201, json={"id": 106, "link": ""})
 
@@ -362,10 +373,37 @@ def test_given_non_ascii_file_name_when_uploading_then_ascii_content_disposition
         account=account, credentials=creds, request=request(media=[image(name="Grüße 😀.jpg")])
     )
 
-    assert api.calls[0].request.headers["Content-Disposition"] == (
+    assert api.calls[1].request.headers["Content-Disposition"] == (
         'attachment; filename="Gr__e _.jpg"'
     )
     assert created_post(api)["featured_media"] == 56
+
+
+def test_given_an_earlier_attempt_uploaded_the_image_when_retrying_then_it_is_not_uploaded_again(
+    adapter, api, account, creds
+):
+    image_slug = slug_for(request()) + "-image"
+    api.get(ROOT + "wp/v2/media", json=[])
+    api.post(ROOT + "wp/v2/media", status=201, json={"id": 57})
+    api.post(ROOT + "wp/v2/posts", status=503, json={"message": "Service unavailable"})
+    with pytest.raises(TransientError):
+        adapter.publish(account=account, credentials=creds, request=request(media=[image()]))
+
+    # The retry: WordPress now has the image under this delivery's slug.
+    api.get(
+        ROOT + "wp/v2/media",
+        match=[matchers.query_param_matcher({"slug": image_slug, "_fields": "id"})],
+        json=[{"id": 57}],
+    )
+    api.post(ROOT + "wp/v2/posts", status=201, json={"id": 107, "link": SITE + "/?p=107"})
+    result = adapter.publish(account=account, credentials=creds, request=request(media=[image()]))
+
+    uploads = [
+        c for c in api.calls if c.request.method == "POST" and "/wp/v2/media" in c.request.url
+    ]
+    assert len(uploads) == 1
+    assert json.loads(api.calls[-1].request.body)["featured_media"] == 57
+    assert result.remote_id == "107"
 
 
 def test_given_unknown_category_and_creating_off_when_publishing_then_permanent(

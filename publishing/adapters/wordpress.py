@@ -66,6 +66,12 @@ def slug_for(request: PublishRequest) -> str:
     return f"{base}-{suffix}" if base else f"post-{suffix}"
 
 
+def media_slug_for(request: PublishRequest) -> str:
+    """The featured image's slug: the post's own plus "-image", so that a retry finds the image
+    an earlier attempt uploaded instead of adding it to the media library a second time."""
+    return f"{slug_for(request)}-image"
+
+
 def text_to_blocks(text: str) -> str:
     """Plain text as block-editor paragraphs: blank lines separate paragraphs, single line
     breaks stay, HTML is escaped and links become clickable."""
@@ -330,15 +336,30 @@ class WordPressAdapter(PlatformAdapter):
                 ]
         images = [m for m in request.media if m.kind == "image"]
         if images:
-            body["featured_media"] = self._upload(account, credentials, images[0])
+            body["featured_media"] = self._featured_image(account, credentials, request, images[0])
         return self._call("POST", account, credentials, "wp/v2/posts", json=body).json()
 
-    def _upload(self, account: Account, credentials: Credentials, item: MediaItem) -> int:
+    def _featured_image(
+        self, account: Account, credentials: Credentials, request: PublishRequest, item: MediaItem
+    ) -> int:
+        """The id of the post's featured image: the one an earlier attempt of this delivery
+        uploaded (found by its slug), else uploaded now."""
+        slug = media_slug_for(request)
+        found = self._call(
+            "GET", account, credentials, "wp/v2/media", params={"slug": slug, "_fields": "id"}
+        ).json()
+        if found:
+            return int(found[0]["id"])
+        return self._upload(account, credentials, item, slug=slug)
+
+    def _upload(
+        self, account: Account, credentials: Credentials, item: MediaItem, *, slug: str
+    ) -> int:
         with item.open() as fh:
             data = fh.read()
         # Header values must be plain ASCII; WordPress only needs the name for the file on disk.
         filename = re.sub(r"[^A-Za-z0-9._ -]", "_", item.filename) or "image"
-        params = {"alt_text": item.alt_text} if item.alt_text else {}
+        params = {"slug": slug, **({"alt_text": item.alt_text} if item.alt_text else {})}
         media = self._call(
             "POST",
             account,
