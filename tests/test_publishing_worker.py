@@ -198,7 +198,7 @@ def test_given_a_threads_worker_and_a_slow_platform_then_due_posts_go_out_side_b
     posts = [
         due_post(workspace, channels, author=author, body=f"Side by side {i}") for i in range(6)
     ]
-    fake.slow_down("POST", "/api/v1/statuses", seconds=1.0, times=6)
+    fake.slow_down("POST", "/api/v1/statuses", seconds=2.0, times=6)
 
     published = Delivery.objects.filter(post__in=posts, state=D.PUBLISHED)
     run_until(lambda: published.count() == 6, timeout=30, workers=threaded_worker)
