@@ -21,9 +21,9 @@ from django.conf import settings
 from django.core.signals import setting_changed
 from django.dispatch import receiver
 
-# KEYS[1] bucket; ARGV burst, rate (tokens/s). Redis' own clock, so workers need not agree.
-# Returns the seconds to wait for the reserved token (0: go now), as a string (Lua floats).
-_TAKE = """
+# The bucket in KEYS[1] refilled up to now (ARGV[1] burst, ARGV[2] tokens per second), by
+# Redis' own clock so workers need not agree; a script goes on from here and saves it.
+_REFILL = """
 local burst = tonumber(ARGV[1])
 local rate = tonumber(ARGV[2])
 local t = redis.call('TIME')
@@ -32,29 +32,21 @@ local data = redis.call('HMGET', KEYS[1], 'tokens', 'ts')
 local tokens = tonumber(data[1]) or burst
 local ts = tonumber(data[2]) or now
 tokens = math.min(burst, tokens + math.max(0, now - ts) * rate)
-tokens = tokens - 1
+"""
+_SAVE = """
 redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'ts', tostring(now))
 redis.call('EXPIRE', KEYS[1], math.ceil((burst - tokens) / rate) + 60)
-if tokens >= 0 then return '0' end
-return tostring(-tokens / rate)
 """
-
-# KEYS[1] bucket; ARGV burst, rate, seconds. The platform said "slow down": empty the bucket so
-# that the channel's next token comes only after `seconds` (and a slot), for every worker.
-_HOLD = """
-local burst = tonumber(ARGV[1])
-local rate = tonumber(ARGV[2])
-local hold = tonumber(ARGV[3])
-local t = redis.call('TIME')
-local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
-local data = redis.call('HMGET', KEYS[1], 'tokens', 'ts')
-local tokens = tonumber(data[1]) or burst
-local ts = tonumber(data[2]) or now
-tokens = math.min(burst, tokens + math.max(0, now - ts) * rate, -hold * rate)
-redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'ts', tostring(now))
-redis.call('EXPIRE', KEYS[1], math.ceil((burst - tokens) / rate) + 60)
-return 'ok'
-"""
+# Take one token. Returns the seconds to wait for it (0: go now), as a string (Lua floats).
+_TAKE = (
+    _REFILL
+    + "tokens = tokens - 1\n"
+    + _SAVE
+    + "if tokens >= 0 then return '0' end\nreturn tostring(-tokens / rate)\n"
+)
+# ARGV[3] seconds: the platform said "slow down". Empty the bucket so that the channel's next
+# token comes only after that long (and a slot), for every worker.
+_HOLD = _REFILL + "tokens = math.min(tokens, -tonumber(ARGV[3]) * rate)\n" + _SAVE + "return 'ok'\n"
 
 
 @cache
