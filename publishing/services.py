@@ -9,6 +9,7 @@ one transaction, call the platform outside any transaction, record the result in
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
 import logging
 import random
@@ -574,6 +575,19 @@ def _record_published_sql(
 MAX_RATE_LIMITED_WAITS = 50
 
 
+def _rate_limited_streak(delivery_id: int, attempt_id: int) -> int:
+    """How many of the delivery's latest attempts in a row (before `attempt_id`) the platform
+    refused with "slow down". Any other outcome ends the streak, so "retry now" after a
+    delivery gave up waiting starts a fresh one."""
+    outcomes = (
+        Attempt.objects.filter(delivery_id=delivery_id)
+        .exclude(pk=attempt_id)
+        .order_by("-started_at", "-id")
+        .values_list("outcome", flat=True)[:MAX_RATE_LIMITED_WAITS]
+    )
+    return sum(1 for _ in itertools.takewhile(lambda o: o == AttemptOutcome.RATE_LIMITED, outcomes))
+
+
 def _record_failure(
     delivery: Delivery, attempt: Attempt, exc: Exception, *, uncertain: bool = False
 ) -> str:
@@ -591,10 +605,7 @@ def _record_failure(
     transient = not isinstance(exc, PermanentError | AuthExpired)
     waits = 0
     if rate_limited:
-        earlier = Attempt.objects.filter(
-            delivery_id=delivery.pk, outcome=AttemptOutcome.RATE_LIMITED
-        )
-        waits = earlier.count() + 1
+        waits = _rate_limited_streak(delivery.pk, attempt.pk) + 1
         retry = waits <= MAX_RATE_LIMITED_WAITS
     else:
         retry = transient and delivery.attempts < settings.PUBLISHING_MAX_ATTEMPTS

@@ -451,7 +451,7 @@ def test_given_slow_down_without_a_time_then_each_wait_is_longer(workspace, mast
     assert Delivery.objects.get(post=post).attempts == 0
 
 
-def test_given_a_platform_that_never_stops_saying_slow_down_then_failed_and_people_told(
+def test_given_a_platform_that_never_stops_saying_slow_down_then_failed_and_retry_now_waits_anew(
     workspace, editor, mastodon, work, monkeypatch
 ):
     monkeypatch.setattr(services, "MAX_RATE_LIMITED_WAITS", 2)
@@ -467,6 +467,14 @@ def test_given_a_platform_that_never_stops_saying_slow_down_then_failed_and_peop
     assert outcomes == [AttemptOutcome.RATE_LIMITED] * 2 + [AttemptOutcome.FAILED]
     assert Delivery.objects.get(post=post).state == D.FAILED
     assert Notification.objects.filter(kind="publish_failed", post=post).exists()
+
+    # "Retry now": the next "slow down" is waited out again, not the end at once.
+    services.delivery_publish_now(membership=editor, delivery_id=Delivery.objects.get(post=post).pk)
+    RecordingAdapter.faults = [RateLimited("Slow down.", retry_after=1, status=429)]
+    assert work() == [AttemptOutcome.RATE_LIMITED]
+    Delivery.objects.filter(state=D.PENDING).update(run_at=timezone.now())
+    ratelimit.rate_reset(channel_id=mastodon.pk)
+    assert work() == ["published"]
 
 
 def test_given_an_unknown_outcome_when_the_look_up_is_refused_then_the_next_try_still_looks(
