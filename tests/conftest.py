@@ -98,6 +98,22 @@ def other_workspace(db):
     return ws
 
 
+def require_postgresql(reason: str) -> None:
+    """Skip a test that only means something on PostgreSQL when the suite runs on SQLite (a
+    developer's plain `make test`); fail it under `.ci/run` (REQUIRE_POSTGRESQL=1), where
+    SQLite would be a broken setup, not a reason to skip."""
+    import os
+
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        return
+    reason = f"{reason} (needs PostgreSQL: set DATABASE_URL=postgres://…; CI runs it there)"
+    if os.environ.get("REQUIRE_POSTGRESQL") == "1":
+        pytest.fail(reason)
+    pytest.skip(reason)
+
+
 def login(client, membership):
     client.force_login(membership.user)
     return client

@@ -172,7 +172,7 @@ def test_given_both_switches_off_then_the_text_goes_out_unchanged(workspace, mas
     assert not TrackedLink.objects.exists()
 
 
-# The engine's own hot-path budget (test_publishing_engine.py): PostgreSQL 3 statements, SQLite 9.
+# The engine's own hot-path budget (test_publishing_engine.py): PostgreSQL 2 statements, SQLite 9.
 def hot_path_budget() -> int:
     return 2 if connection.vendor == "postgresql" else 5 + 2 * 2
 

@@ -7,12 +7,13 @@ import datetime as dt
 import threading
 
 import pytest
-from django.db import connection, connections
+from django.db import connections
 from django.urls import reverse
 from django.utils import timezone
 
 from links.bots import is_bot
 from links.models import LinkClick, TrackedLink
+from tests.conftest import require_postgresql
 from tests.factories import CampaignFactory, ChannelFactory, PostFactory, WorkspaceFactory
 
 CHROME = (
@@ -266,8 +267,7 @@ def test_the_redirect_costs_three_queries_for_a_person_and_two_for_a_bot(
 
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_clicks_are_all_counted(client):
-    if connection.vendor != "postgresql":
-        pytest.skip("concurrent writers need PostgreSQL (SQLite serialises the whole database)")
+    require_postgresql("concurrent writers (SQLite serialises the whole database)")
     link = make_link(WorkspaceFactory())
     threads, per_thread = 8, 25
     errors: list[BaseException] = []

@@ -13,6 +13,7 @@ from publishing import dispatch, prepared, ratelimit, services
 from publishing.adapters import http
 from publishing.adapters.recording import RecordingAdapter
 from publishing.models import Delivery, DeliveryState
+from tests.conftest import require_postgresql
 from tests.publishing_helpers import RECORDING, connected_channel, due_post, no_approval
 
 D = DeliveryState
@@ -20,13 +21,8 @@ D = DeliveryState
 
 @pytest.fixture
 def postgresql():
-    if connection.vendor != "postgresql":
-        # CI runs the suite on PostgreSQL, where these run; SQLite has neither prepared
-        # statements nor an asynchronous commit, so there is nothing to check there.
-        pytest.skip(
-            "prepared statements and the asynchronous result commit exist only on PostgreSQL "
-            "(CI runs these on PostgreSQL)"
-        )
+    # SQLite has neither prepared statements nor an asynchronous commit: nothing to check there.
+    require_postgresql("prepared statements and the asynchronous result commit")
 
 
 @pytest.fixture
