@@ -32,7 +32,7 @@ from django.utils import timezone
 
 from calendar_app.models import Campaign, Channel, Post, PostVariant, Workspace
 from calendar_app.platforms import Platform
-from calendar_app.services.approvals import post_transition
+from calendar_app.services.review import post_transition
 from calendar_app.timeutils import local_to_utc
 from calendar_app.workflow import PostStatus
 from links.models import LinkClick, TrackedLink

@@ -6,7 +6,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from calendar_app.models import ApprovalMode, ApprovalPolicy, Membership, Role
-from calendar_app.services.approvals import StepInput
+from calendar_app.services.workspaces import StepInput
 
 APPROVER_ROLES = [
     (Role.OWNER.value, Role.OWNER.label),

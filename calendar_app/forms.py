@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from calendar_app.models import Channel, MediaAsset, Post, Workspace
 from calendar_app.platforms import PlatformSpec
-from calendar_app.services.posts import PostInput, VariantInput
+from calendar_app.services.content import PostInput, VariantInput
 from calendar_app.timeutils import local_to_utc
 
 

@@ -336,7 +336,7 @@ class PostVariant(models.Model):
 # --- approval workflow ---------------------------------------------------------------------------
 # The policy a workspace sets, the review rounds a post goes through (with the steps snapshotted at
 # submission), the decisions taken in them, content revisions, the audit trail, comments and
-# external review links. Post.status itself is written only by services.approvals.post_transition.
+# external review links. Post.status itself is written only by services.review.post_transition.
 
 
 class ApprovalMode(models.TextChoices):

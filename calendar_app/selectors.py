@@ -376,7 +376,7 @@ def _rounds_waiting(workspace: Workspace) -> QuerySet:
 
 
 def _may_decide(membership, round_steps: list, current: int, author_id, allow_self: bool) -> bool:
-    from calendar_app.services.approvals import step_allows
+    from calendar_app.services.review import step_allows
 
     if current >= len(round_steps):
         return False
@@ -391,7 +391,7 @@ def _may_decide(membership, round_steps: list, current: int, author_id, allow_se
 
 def review_queue_count(membership) -> int:
     """How many posts wait for this member's decision (two queries)."""
-    from calendar_app.services.approvals import policy_for
+    from calendar_app.services.review import policy_for
 
     allow_self = policy_for(membership.workspace).allow_self_approval
     rows = _rounds_waiting(membership.workspace).values_list(
@@ -413,7 +413,7 @@ def review_queue(membership, *, now: dt.datetime | None = None) -> list[QueueIte
     from django.db.models import Max
 
     from calendar_app.models import PostRevision
-    from calendar_app.services.approvals import policy_for
+    from calendar_app.services.review import policy_for
 
     workspace = membership.workspace
     now = now or timezone.now()

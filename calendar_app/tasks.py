@@ -3,16 +3,16 @@ config/celery.py."""
 
 from celery import shared_task
 
-from calendar_app.services import approvals
+from calendar_app.services import review
 
 
 @shared_task(ignore_result=True)
 def approval_reminders_send() -> int:
     """Beat: remind approvers of posts still in review shortly before their time (once each)."""
-    return approvals.approvals_send_reminders()
+    return review.approvals_send_reminders()
 
 
 @shared_task(ignore_result=True)
 def approvals_mark_missed() -> int:
     """Beat: posts whose time came before their approval are marked and never published."""
-    return approvals.approvals_mark_missed()
+    return review.approvals_mark_missed()

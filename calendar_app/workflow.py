@@ -1,6 +1,6 @@
 """The post state machine: the status enum and the allowed moves.
 
-`services.approvals.post_transition` is the only writer of `Post.status`; it refuses any move
+`services.review.post_transition` is the only writer of `Post.status`; it refuses any move
 not listed here. The publishing issue adds its states after SCHEDULED (queued, published,
 failed...) by extending the enum and this table.
 """

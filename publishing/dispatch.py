@@ -50,7 +50,7 @@ def deliveries_sync(*, now: dt.datetime | None = None) -> int:
     """Create or revive deliveries of scheduled, publishable posts due within the look-ahead,
     and move or cancel waiting ones whose post was moved, unscheduled or lost the channel.
     Returns how many rows changed."""
-    from calendar_app.services.approvals import post_is_publishable
+    from calendar_app.services.review import post_cleared_for_publishing
 
     now = now or timezone.now()
     changed = 0
@@ -106,7 +106,7 @@ def deliveries_sync(*, now: dt.datetime | None = None) -> int:
     variants = (
         list(
             PostVariant.objects.filter(pk__in=missing_ids)
-            # The policy comes along, so post_is_publishable asks nothing more without approval.
+            # The policy comes along, so post_cleared_for_publishing asks nothing more without approval.
             .select_related("post__workspace__approval_policy", "post__author", "channel")
             .order_by(*ordering)
         )
@@ -127,7 +127,7 @@ def deliveries_sync(*, now: dt.datetime | None = None) -> int:
     for variant in variants:
         post = variant.post
         if post.pk not in publishable:
-            publishable[post.pk] = post_is_publishable(post)
+            publishable[post.pk] = post_cleared_for_publishing(post)
         if not publishable[post.pk]:
             continue
         existing = earlier.get((post.pk, variant.channel_id))

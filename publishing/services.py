@@ -197,12 +197,12 @@ def publish_request_for(delivery: Delivery, variant: PostVariant) -> PublishRequ
 
 def _refusal(delivery: Delivery, now: dt.datetime) -> tuple[str, str] | None:
     """Why a queued delivery must not be published now: (state to move to, reason) or None."""
-    from calendar_app.services.approvals import post_is_publishable
+    from calendar_app.services.review import post_cleared_for_publishing
 
     post = delivery.post
     if post.scheduled_at != delivery.due_at and post.status == PostStatus.SCHEDULED:
         return D.PENDING, ""  # moved after it was queued: the dispatcher hands it over again
-    if not post_is_publishable(post):
+    if not post_cleared_for_publishing(post):
         return D.CANCELLED, _("The post is no longer scheduled or approved.")
     if delivery.channel.state != ChannelState.CONNECTED:
         return D.PENDING, ""  # paused or needs reconnect: held

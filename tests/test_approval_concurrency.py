@@ -15,9 +15,11 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, connections
 
 from calendar_app.models import AuditEvent, Post, ReviewDecision, ReviewRound, Role
-from calendar_app.services import approvals
-from calendar_app.services.approvals import StepInput
-from calendar_app.services.posts import PostInput, VariantInput, post_create
+from calendar_app.services import review
+from calendar_app.services import workspaces as workspace_services
+from calendar_app.services.content import PostInput, VariantInput
+from calendar_app.services.posts import post_create
+from calendar_app.services.workspaces import StepInput
 from calendar_app.workflow import PostStatus
 from tests.factories import ChannelFactory, MembershipFactory, UserFactory, WorkspaceFactory
 
@@ -65,7 +67,7 @@ def _race(calls):
 @pytest.mark.parametrize("steps", [1, 2])
 def test_given_two_managers_approving_the_same_step_at_once_then_it_advances_once(team, steps):
     members, channel = team
-    approvals.policy_update(
+    workspace_services.policy_update(
         membership=members["owner"],
         mode="required",
         allow_self_approval=False,
@@ -84,21 +86,21 @@ def test_given_two_managers_approving_the_same_step_at_once_then_it_advances_onc
             variants={channel: VariantInput()},
         ),
     )
-    approvals.post_submit_for_review(membership=members["editor"], post_id=post.pk)
+    review.post_submit_for_review(membership=members["editor"], post_id=post.pk)
 
     if connection.vendor == "sqlite":
         # One writer at a time: the second call runs against the first one's result.
         outcomes = []
         for name in ("manager_a", "manager_b"):
             try:
-                approvals.post_approve(membership=members[name], post_id=post.pk, expected_step=0)
+                review.post_approve(membership=members[name], post_id=post.pk, expected_step=0)
                 outcomes.append("ok")
             except (ValidationError, PermissionDenied) as exc:
                 outcomes.append(exc)
     else:
         outcomes = _race(
             [
-                lambda name=name: approvals.post_approve(
+                lambda name=name: review.post_approve(
                     membership=members[name], post_id=post.pk, expected_step=0
                 )
                 for name in ("manager_a", "manager_b")
@@ -128,12 +130,12 @@ def test_given_two_sweeps_at_the_same_moment_then_people_are_told_once(team, swe
         membership=members["editor"],
         data=PostInput(body="Soon", scheduled_at=when, variants={channel: VariantInput()}),
     )
-    approvals.post_submit_for_review(membership=members["editor"], post_id=post.pk)
+    review.post_submit_for_review(membership=members["editor"], post_id=post.pk)
     if sweep == "reminders":
-        run = lambda: approvals.approvals_send_reminders()  # noqa: E731
+        run = lambda: review.approvals_send_reminders()  # noqa: E731
         kind = "approval_reminder"
     else:
-        run = lambda: approvals.approvals_mark_missed(now=when)  # noqa: E731
+        run = lambda: review.approvals_mark_missed(now=when)  # noqa: E731
         kind = "approval_missed"
 
     counts: list[int] = []

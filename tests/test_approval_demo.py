@@ -10,7 +10,7 @@ from django.core.management import call_command
 from django.urls import reverse
 
 from calendar_app.models import ApprovalPolicy, Membership, Post, ReviewLink, Workspace
-from calendar_app.services.approvals import post_is_publishable
+from calendar_app.services.review import post_cleared_for_publishing
 from calendar_app.workflow import PostStatus
 
 S = PostStatus
@@ -24,7 +24,9 @@ def demo(db, settings, tmp_path):
 
 
 def publishable(workspace) -> set[int]:
-    return {p.pk for p in Post.objects.filter(workspace=workspace) if post_is_publishable(p)}
+    return {
+        p.pk for p in Post.objects.filter(workspace=workspace) if post_cleared_for_publishing(p)
+    }
 
 
 def test_the_demo_requires_a_team_lead_and_has_posts_in_review_and_approved(demo):

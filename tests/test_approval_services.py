@@ -22,16 +22,12 @@ from calendar_app.models import (
     Role,
     RoundState,
 )
-from calendar_app.services import approvals
-from calendar_app.services.approvals import ApproverEdit, StepInput
-from calendar_app.services.posts import (
-    PostInput,
-    VariantInput,
-    post_create,
-    post_input_from,
-    post_reschedule,
-    post_update,
-)
+from calendar_app.services import review
+from calendar_app.services import workspaces as workspace_services
+from calendar_app.services.content import PostInput, VariantInput, post_input_from
+from calendar_app.services.posts import post_create, post_reschedule, post_update
+from calendar_app.services.review import ApproverEdit
+from calendar_app.services.workspaces import StepInput
 from calendar_app.workflow import ALLOWED_TRANSITIONS, PostStatus
 from notifications.models import Notification
 from tests.factories import MembershipFactory, UserFactory
@@ -59,7 +55,7 @@ def set_policy(owner, *, steps=None, **fields) -> ApprovalPolicy:
         "skip_roles": [],
     } | fields
     steps = steps or [StepInput(name="Team lead", roles=["manager", "owner"], members=[])]
-    return approvals.policy_update(membership=owner, steps=steps, **values)
+    return workspace_services.policy_update(membership=owner, steps=steps, **values)
 
 
 def new_post(editor, channel, *, when=IN_TWO_DAYS, body="Hello Mastodon") -> Post:
@@ -74,24 +70,24 @@ def post_in(state: str, editor, manager, channel) -> Post:
     post = new_post(editor, channel)
     if state == S.DRAFT:
         return post
-    approvals.post_submit_for_review(membership=editor, post_id=post.pk)
+    review.post_submit_for_review(membership=editor, post_id=post.pk)
     if state == S.IN_REVIEW:
         return refresh(post)
     if state == S.CHANGES_REQUESTED:
-        approvals.post_request_changes(membership=manager, post_id=post.pk, comment="Shorter")
+        review.post_request_changes(membership=manager, post_id=post.pk, comment="Shorter")
         return refresh(post)
     if state == S.MISSED_APPROVAL:
-        approvals.approvals_mark_missed(now=IN_TWO_DAYS + dt.timedelta(minutes=1))
+        review.approvals_mark_missed(now=IN_TWO_DAYS + dt.timedelta(minutes=1))
         return refresh(post)
     if state == S.APPROVED:
         # An approved idea: without a time it is not scheduled.
         data = post_input_from(post)
         data.scheduled_at = None
         post_update(membership=editor, post_id=post.pk, data=data, expected_version=None)
-        approvals.post_approve(membership=manager, post_id=post.pk)
+        review.post_approve(membership=manager, post_id=post.pk)
         return refresh(post)
     if state == S.SCHEDULED:
-        approvals.post_approve(membership=manager, post_id=post.pk)
+        review.post_approve(membership=manager, post_id=post.pk)
         return refresh(post)
     raise AssertionError(state)
 
@@ -115,19 +111,19 @@ def _act(action: str, membership, post: Post) -> None:
     pk = post.pk
     match action:
         case "submit":
-            approvals.post_submit_for_review(membership=membership, post_id=pk)
+            review.post_submit_for_review(membership=membership, post_id=pk)
         case "approve":
-            approvals.post_approve(membership=membership, post_id=pk)
+            review.post_approve(membership=membership, post_id=pk)
         case "request_changes":
-            approvals.post_request_changes(membership=membership, post_id=pk, comment="No")
+            review.post_request_changes(membership=membership, post_id=pk, comment="No")
         case "withdraw":
-            approvals.post_withdraw(membership=membership, post_id=pk)
+            review.post_withdraw(membership=membership, post_id=pk)
         case "schedule":
-            approvals.post_schedule(membership=membership, post_id=pk)
+            review.post_schedule(membership=membership, post_id=pk)
         case "skip":
-            approvals.post_skip_step(membership=membership, post_id=pk, comment="Urgent")
+            review.post_skip_step(membership=membership, post_id=pk, comment="Urgent")
         case "approve_and_reschedule":
-            approvals.post_approve_and_reschedule(
+            review.post_approve_and_reschedule(
                 membership=membership, post_id=pk, scheduled_at=LATER
             )
         case _:
@@ -199,7 +195,7 @@ def test_given_an_unlisted_move_when_transitioning_then_it_is_refused_and_nothin
     from django.db import transaction
 
     with pytest.raises(ValidationError, match="cannot become"), transaction.atomic():
-        approvals.post_transition(post=post, to_status=S.APPROVED, action="cheat")
+        review.post_transition(post=post, to_status=S.APPROVED, action="cheat")
     assert refresh(post).status == S.DRAFT
     assert not AuditEvent.objects.filter(post=post).exists()
 
@@ -211,8 +207,8 @@ def test_given_an_unlisted_move_when_transitioning_then_it_is_refused_and_nothin
 def test_given_approval_required_when_scheduling_a_draft_then_it_is_refused(members, channel, role):
     post = new_post(members[Role.EDITOR], channel)
     with pytest.raises(ValidationError, match="only approved posts can be scheduled"):
-        approvals.post_schedule(membership=members[role], post_id=post.pk)
-    assert not approvals.post_is_publishable(refresh(post))
+        review.post_schedule(membership=members[role], post_id=post.pk)
+    assert not review.post_cleared_for_publishing(refresh(post))
 
 
 @pytest.mark.parametrize("mode", [ApprovalMode.NONE, ApprovalMode.OPTIONAL])
@@ -221,17 +217,17 @@ def test_given_no_required_approval_when_scheduling_a_draft_then_it_is_scheduled
 ):
     set_policy(owner, mode=mode)
     post = new_post(editor, channel)
-    approvals.post_schedule(membership=editor, post_id=post.pk)
+    review.post_schedule(membership=editor, post_id=post.pk)
     post = refresh(post)
     assert post.status == S.SCHEDULED
-    assert approvals.post_is_publishable(post)
+    assert review.post_cleared_for_publishing(post)
 
 
 def test_given_no_approval_mode_when_submitting_then_it_is_refused(owner, editor, channel):
     set_policy(owner, mode=ApprovalMode.NONE)
     post = new_post(editor, channel)
     with pytest.raises(ValidationError, match="does not use approvals"):
-        approvals.post_submit_for_review(membership=editor, post_id=post.pk)
+        review.post_submit_for_review(membership=editor, post_id=post.pk)
 
 
 @pytest.mark.parametrize(
@@ -247,14 +243,14 @@ def test_given_no_approval_mode_when_submitting_then_it_is_refused(owner, editor
 )
 def test_post_is_publishable_per_state(members, channel, state, publishable):
     post = post_in(state, members[Role.EDITOR], members[Role.MANAGER], channel)
-    assert approvals.post_is_publishable(post) is publishable
+    assert review.post_cleared_for_publishing(post) is publishable
 
 
 def test_given_a_scheduled_post_whose_status_was_forged_then_it_is_not_publishable(editor, channel):
     """A status written around the services (no approved round) is not enough to go out."""
     post = new_post(editor, channel)
     Post.objects.filter(pk=post.pk).update(status=S.SCHEDULED)
-    assert not approvals.post_is_publishable(refresh(post))
+    assert not review.post_cleared_for_publishing(refresh(post))
 
 
 def test_given_content_changed_behind_the_services_then_it_is_not_publishable(
@@ -262,7 +258,7 @@ def test_given_content_changed_behind_the_services_then_it_is_not_publishable(
 ):
     post = post_in(S.SCHEDULED, editor, manager, channel)
     Post.objects.filter(pk=post.pk).update(body="Something nobody approved")
-    assert not approvals.post_is_publishable(refresh(post))
+    assert not review.post_cleared_for_publishing(refresh(post))
 
 
 # --- steps, counts and separation of duties ---------------------------------------------------
@@ -281,19 +277,19 @@ def test_given_two_steps_then_each_step_is_approved_by_its_approvers_in_order(me
         ],
     )
     post = new_post(editor, channel)
-    approvals.post_submit_for_review(membership=editor, post_id=post.pk)
+    review.post_submit_for_review(membership=editor, post_id=post.pk)
     assert kinds_for(manager.user) == ["submitted"]
     assert kinds_for(lawyer.user) == []
 
     with pytest.raises(PermissionDenied, match="not an approver"):
-        approvals.post_approve(membership=lawyer, post_id=post.pk)
-    approvals.post_approve(membership=manager, post_id=post.pk, expected_step=0)
+        review.post_approve(membership=lawyer, post_id=post.pk)
+    review.post_approve(membership=manager, post_id=post.pk, expected_step=0)
     assert refresh(post).status == S.IN_REVIEW
     assert kinds_for(lawyer.user) == ["submitted"]
     with pytest.raises(PermissionDenied):
-        approvals.post_approve(membership=manager, post_id=post.pk)
+        review.post_approve(membership=manager, post_id=post.pk)
 
-    approvals.post_approve(membership=lawyer, post_id=post.pk, expected_step=1)
+    review.post_approve(membership=lawyer, post_id=post.pk, expected_step=1)
     assert refresh(post).status == S.SCHEDULED
     assert kinds_for(editor.user) == ["approved"]
 
@@ -304,12 +300,12 @@ def test_given_a_step_needing_two_approvals_then_one_does_not_advance_it(members
         owner, steps=[StepInput(name="Two", roles=["manager", "owner"], members=[], required=2)]
     )
     post = new_post(editor, channel)
-    approvals.post_submit_for_review(membership=editor, post_id=post.pk)
-    approvals.post_approve(membership=manager, post_id=post.pk)
+    review.post_submit_for_review(membership=editor, post_id=post.pk)
+    review.post_approve(membership=manager, post_id=post.pk)
     assert refresh(post).status == S.IN_REVIEW
     with pytest.raises(ValidationError, match="already approved"):
-        approvals.post_approve(membership=manager, post_id=post.pk)
-    approvals.post_approve(membership=owner, post_id=post.pk)
+        review.post_approve(membership=manager, post_id=post.pk)
+    review.post_approve(membership=owner, post_id=post.pk)
     assert refresh(post).status == S.SCHEDULED
 
 
@@ -321,18 +317,18 @@ def test_after_an_approvers_edit_earlier_approvals_of_the_step_must_be_given_aga
         owner, steps=[StepInput(name="Two", roles=["manager", "owner"], members=[], required=2)]
     )
     post = new_post(editor, channel)
-    approvals.post_submit_for_review(membership=editor, post_id=post.pk)
-    approvals.post_approve(membership=manager, post_id=post.pk)
-    approvals.post_approve(
+    review.post_submit_for_review(membership=editor, post_id=post.pk)
+    review.post_approve(membership=manager, post_id=post.pk)
+    review.post_approve(
         membership=owner,
         post_id=post.pk,
         edit=ApproverEdit(body="Owner's words", variant_bodies={}),
     )
     assert refresh(post).status == S.IN_REVIEW  # the manager approved the old text only
-    approvals.post_approve(membership=manager, post_id=post.pk, expected_revision=2)
+    review.post_approve(membership=manager, post_id=post.pk, expected_revision=2)
     post = refresh(post)
     assert post.status == S.SCHEDULED
-    assert approvals.post_is_publishable(post)
+    assert review.post_cleared_for_publishing(post)
 
 
 @pytest.mark.parametrize("allow_self, allowed", [(False, False), (True, True)])
@@ -340,13 +336,13 @@ def test_separation_of_duties(members, channel, allow_self, allowed):
     owner, manager = members[Role.OWNER], members[Role.MANAGER]
     set_policy(owner, allow_self_approval=allow_self)
     post = new_post(manager, channel)
-    approvals.post_submit_for_review(membership=manager, post_id=post.pk)
+    review.post_submit_for_review(membership=manager, post_id=post.pk)
     if allowed:
-        approvals.post_approve(membership=manager, post_id=post.pk)
+        review.post_approve(membership=manager, post_id=post.pk)
         assert refresh(post).status == S.SCHEDULED
     else:
         with pytest.raises(PermissionDenied, match="your own post"):
-            approvals.post_approve(membership=manager, post_id=post.pk)
+            review.post_approve(membership=manager, post_id=post.pk)
         assert refresh(post).status == S.IN_REVIEW
 
 
@@ -367,22 +363,22 @@ def test_only_owners_edit_the_policy(members, role):
 def test_given_a_policy_change_then_posts_already_in_review_keep_their_steps(members, channel):
     owner, manager, editor = members[Role.OWNER], members[Role.MANAGER], members[Role.EDITOR]
     post = new_post(editor, channel)
-    approvals.post_submit_for_review(membership=editor, post_id=post.pk)
+    review.post_submit_for_review(membership=editor, post_id=post.pk)
     set_policy(owner, steps=[StepInput(name="Owner only", roles=["owner"], members=[])])
-    approvals.post_approve(membership=manager, post_id=post.pk)  # the snapshot lets managers
+    review.post_approve(membership=manager, post_id=post.pk)  # the snapshot lets managers
     assert refresh(post).status == S.SCHEDULED
     later = new_post(editor, channel)
-    approvals.post_submit_for_review(membership=editor, post_id=later.pk)
+    review.post_submit_for_review(membership=editor, post_id=later.pk)
     with pytest.raises(PermissionDenied):
-        approvals.post_approve(membership=manager, post_id=later.pk)
+        review.post_approve(membership=manager, post_id=later.pk)
 
 
 def test_a_skip_is_recorded(members, channel):
     owner, editor = members[Role.OWNER], members[Role.EDITOR]
     set_policy(owner, skip_roles=["owner"])
     post = new_post(editor, channel)
-    approvals.post_submit_for_review(membership=editor, post_id=post.pk)
-    approvals.post_skip_step(membership=owner, post_id=post.pk, comment="Press deadline")
+    review.post_submit_for_review(membership=editor, post_id=post.pk)
+    review.post_skip_step(membership=owner, post_id=post.pk, comment="Press deadline")
     decision = ReviewDecision.objects.get(round__post=post)
     assert (decision.kind, decision.user, decision.comment) == (
         DecisionKind.SKIP,
@@ -405,21 +401,21 @@ def test_given_a_step_already_decided_when_approving_it_again_then_it_is_refused
         ],
     )
     post = new_post(editor, channel)
-    approvals.post_submit_for_review(membership=editor, post_id=post.pk)
-    approvals.post_approve(membership=manager, post_id=post.pk, expected_step=0)
+    review.post_submit_for_review(membership=editor, post_id=post.pk)
+    review.post_approve(membership=manager, post_id=post.pk, expected_step=0)
     with pytest.raises(ValidationError, match="already decided"):
-        approvals.post_approve(membership=owner, post_id=post.pk, expected_step=0)
+        review.post_approve(membership=owner, post_id=post.pk, expected_step=0)
     assert ReviewRound.objects.get(post=post).current_step == 1
 
 
 def test_given_an_older_revision_when_approving_then_it_is_refused(editor, manager, channel):
     post = post_in(S.IN_REVIEW, editor, manager, channel)
-    seen = approvals.latest_revision(post).number
+    seen = review.latest_revision(post).number
     data = post_input_from(post)
     data.body = "Changed while the manager was reading"
     post_update(membership=editor, post_id=post.pk, data=data, expected_version=None)
     with pytest.raises(ValidationError, match="was changed since you opened it"):
-        approvals.post_approve(membership=manager, post_id=post.pk, expected_revision=seen)
+        review.post_approve(membership=manager, post_id=post.pk, expected_revision=seen)
     assert refresh(post).status == S.IN_REVIEW
 
 
@@ -437,7 +433,7 @@ def test_given_a_scheduled_post_when_its_text_changes_then_it_goes_back_to_revie
     assert "went back to review because its content changed" in saved.review_notice
     post = refresh(post)
     assert post.status == S.IN_REVIEW
-    assert not approvals.post_is_publishable(post)
+    assert not review.post_cleared_for_publishing(post)
     rounds = list(ReviewRound.objects.filter(post=post).order_by("id"))
     assert [r.state for r in rounds] == [RoundState.APPROVED, RoundState.ACTIVE]
     # The earlier approval stays in the history, for the earlier revision.
@@ -445,10 +441,10 @@ def test_given_a_scheduled_post_when_its_text_changes_then_it_goes_back_to_revie
     assert first_approval.revision.snapshot["body"] == "Hello Mastodon"
     assert kinds_for(manager.user).count("submitted") == 2
 
-    approvals.post_approve(membership=manager, post_id=post.pk)
+    review.post_approve(membership=manager, post_id=post.pk)
     post = refresh(post)
     assert post.status == S.SCHEDULED
-    assert approvals.post_is_publishable(post)
+    assert review.post_cleared_for_publishing(post)
 
 
 @pytest.mark.parametrize(
@@ -513,7 +509,7 @@ def test_revisions_are_numbered_and_written_only_on_change(editor, channel):
 
 def test_an_approver_edit_is_a_revision_and_the_approval_is_for_it(editor, manager, channel):
     post = post_in(S.IN_REVIEW, editor, manager, channel)
-    approvals.post_approve(
+    review.post_approve(
         membership=manager,
         post_id=post.pk,
         edit=ApproverEdit(body="Hello Mastodon, fixed typo", variant_bodies={}),
@@ -522,11 +518,11 @@ def test_an_approver_edit_is_a_revision_and_the_approval_is_for_it(editor, manag
     post = refresh(post)
     assert post.status == S.SCHEDULED
     assert post.body == "Hello Mastodon, fixed typo"
-    latest = approvals.latest_revision(post)
+    latest = review.latest_revision(post)
     assert (latest.number, latest.author) == (2, manager.user)
     decision = ReviewDecision.objects.get(round__post=post, kind=DecisionKind.APPROVE)
     assert decision.revision == latest
-    assert approvals.post_is_publishable(post)
+    assert review.post_cleared_for_publishing(post)
 
 
 # --- audit trail ------------------------------------------------------------------------------
@@ -534,8 +530,8 @@ def test_an_approver_edit_is_a_revision_and_the_approval_is_for_it(editor, manag
 
 def test_the_audit_trail_records_who_when_from_to_comment_and_revision(editor, manager, channel):
     post = new_post(editor, channel)
-    approvals.post_submit_for_review(membership=editor, post_id=post.pk)
-    approvals.post_request_changes(membership=manager, post_id=post.pk, comment="Add a link")
+    review.post_submit_for_review(membership=editor, post_id=post.pk)
+    review.post_request_changes(membership=manager, post_id=post.pk, comment="Add a link")
     events = list(AuditEvent.objects.filter(post=post).order_by("id"))
     assert [(e.action, e.from_status, e.to_status, e.actor) for e in events] == [
         ("submit", S.DRAFT, S.IN_REVIEW, editor.user),
@@ -550,7 +546,7 @@ def test_the_audit_trail_records_who_when_from_to_comment_and_revision(editor, m
 def test_request_changes_needs_a_comment(editor, manager, channel):
     post = post_in(S.IN_REVIEW, editor, manager, channel)
     with pytest.raises(ValidationError, match="comment is required"):
-        approvals.post_request_changes(membership=manager, post_id=post.pk, comment="  ")
+        review.post_request_changes(membership=manager, post_id=post.pk, comment="  ")
     assert refresh(post).status == S.IN_REVIEW
 
 
@@ -573,11 +569,11 @@ def test_a_post_of_another_workspace_is_never_found(members, channel, other_work
 
 def test_a_reminder_is_sent_once_within_the_window(editor, manager, owner, channel):
     post = post_in(S.IN_REVIEW, editor, manager, channel)  # due in 48 h, window 24 h
-    assert approvals.approvals_send_reminders(now=NOW) == 0
+    assert review.approvals_send_reminders(now=NOW) == 0
     due_soon = IN_TWO_DAYS - dt.timedelta(hours=23)
-    assert approvals.approvals_send_reminders(now=due_soon) == 1
-    assert approvals.approvals_send_reminders(now=due_soon) == 0
-    assert approvals.approvals_send_reminders(now=due_soon + dt.timedelta(hours=1)) == 0
+    assert review.approvals_send_reminders(now=due_soon) == 1
+    assert review.approvals_send_reminders(now=due_soon) == 0
+    assert review.approvals_send_reminders(now=due_soon + dt.timedelta(hours=1)) == 0
     assert kinds_for(manager.user).count("approval_reminder") == 1
     assert kinds_for(owner.user).count("approval_reminder") == 1
     assert "approval_reminder" not in kinds_for(editor.user)
@@ -587,16 +583,16 @@ def test_a_reminder_is_sent_once_within_the_window(editor, manager, owner, chann
 def test_given_reminders_off_then_none_is_sent(members, channel):
     set_policy(members[Role.OWNER], reminder_hours=0)
     post_in(S.IN_REVIEW, members[Role.EDITOR], members[Role.MANAGER], channel)
-    assert approvals.approvals_send_reminders(now=IN_TWO_DAYS - dt.timedelta(hours=1)) == 0
+    assert review.approvals_send_reminders(now=IN_TWO_DAYS - dt.timedelta(hours=1)) == 0
 
 
 def test_a_post_not_approved_by_its_time_is_marked_missed_once(editor, manager, channel):
     post = post_in(S.IN_REVIEW, editor, manager, channel)
-    assert approvals.approvals_mark_missed(now=IN_TWO_DAYS - dt.timedelta(seconds=1)) == 0
-    assert approvals.approvals_mark_missed(now=IN_TWO_DAYS) == 1
-    assert approvals.approvals_mark_missed(now=IN_TWO_DAYS) == 0
+    assert review.approvals_mark_missed(now=IN_TWO_DAYS - dt.timedelta(seconds=1)) == 0
+    assert review.approvals_mark_missed(now=IN_TWO_DAYS) == 1
+    assert review.approvals_mark_missed(now=IN_TWO_DAYS) == 0
     assert refresh(post).status == S.MISSED_APPROVAL
-    assert not approvals.post_is_publishable(refresh(post))
+    assert not review.post_cleared_for_publishing(refresh(post))
     assert kinds_for(editor.user) == ["approval_missed"]
     assert kinds_for(manager.user).count("approval_missed") == 1
 
@@ -607,7 +603,7 @@ def test_a_post_past_its_time_is_not_approved_before_the_sweep_marks_it(editor, 
         time_machine.travel(IN_TWO_DAYS + dt.timedelta(seconds=10), tick=False),
         pytest.raises(ValidationError, match="missed its time"),
     ):
-        approvals.post_approve(membership=manager, post_id=post.pk)
+        review.post_approve(membership=manager, post_id=post.pk)
     assert refresh(post).status == S.IN_REVIEW
 
 
@@ -615,9 +611,9 @@ def test_a_missed_post_is_approved_and_rescheduled_in_one_action(editor, manager
     post = post_in(S.MISSED_APPROVAL, editor, manager, channel)
     with time_machine.travel(IN_TWO_DAYS + dt.timedelta(hours=1), tick=False):
         new_time = IN_TWO_DAYS + dt.timedelta(days=1)
-        approvals.post_approve_and_reschedule(
+        review.post_approve_and_reschedule(
             membership=manager, post_id=post.pk, scheduled_at=new_time
         )
         post = refresh(post)
         assert (post.status, post.scheduled_at) == (S.SCHEDULED, new_time)
-        assert approvals.post_is_publishable(post)
+        assert review.post_cleared_for_publishing(post)

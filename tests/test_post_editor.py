@@ -12,7 +12,8 @@ from django.urls import reverse
 
 from calendar_app.models import MediaAsset, Post, PostVariant
 from calendar_app.selectors import MEDIA_PICKER_PAGE_SIZE
-from calendar_app.services.posts import PostInput, VariantInput, post_create, post_update
+from calendar_app.services.content import PostInput, VariantInput
+from calendar_app.services.posts import post_create, post_update
 from tests.conftest import login
 from tests.factories import ChannelFactory, LabelFactory, PostFactory
 

@@ -9,10 +9,9 @@ import time_machine
 from django.core.exceptions import PermissionDenied, ValidationError
 
 from calendar_app.models import MediaAsset, Post, PostMedia, PostVariant, Role
+from calendar_app.services.content import PostInput, VariantInput
 from calendar_app.services.posts import (
-    PostInput,
     StaleEdit,
-    VariantInput,
     post_create,
     post_delete,
     post_reschedule,

@@ -8,7 +8,8 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from calendar_app.models import MediaAsset
-from calendar_app.services.posts import PostInput, VariantInput, post_create, post_input_problems
+from calendar_app.services.content import PostInput, VariantInput, post_input_problems
+from calendar_app.services.posts import post_create
 from tests.factories import ChannelFactory
 
 MESSAGE = "Instagram fetches images and videos from a public web address"

@@ -23,9 +23,10 @@ from calendar_app.models import (
     ReviewLink,
     Role,
 )
-from calendar_app.services import approvals
-from calendar_app.services.approvals import StepInput
-from calendar_app.services.posts import post_input_from, post_update
+from calendar_app.services import review
+from calendar_app.services.content import post_input_from
+from calendar_app.services.posts import post_update
+from calendar_app.services.workspaces import StepInput
 from calendar_app.workflow import PostStatus
 from notifications.models import Notification
 from tests.conftest import login
@@ -43,7 +44,7 @@ def frozen_now():
 
 def in_review(editor, channel, **kwargs) -> Post:
     post = new_post(editor, channel, **kwargs)
-    approvals.post_submit_for_review(membership=editor, post_id=post.pk)
+    review.post_submit_for_review(membership=editor, post_id=post.pk)
     return refresh(post)
 
 
@@ -103,7 +104,7 @@ def test_the_queue_page_costs_a_fixed_number_of_queries(
         data.media = [photo]
         data.variants[extra] = type(data.variants[channel])()
         post_update(membership=editor, post_id=post.pk, data=data, expected_version=None)
-        approvals.post_submit_for_review(membership=editor, post_id=post.pk)
+        review.post_submit_for_review(membership=editor, post_id=post.pk)
     login(client, manager)
     # session, user, membership, my workspaces, notifications unread count, policy, rounds,
     # variants, media, revision numbers
@@ -180,7 +181,7 @@ def test_a_missed_post_is_approved_with_a_new_time_from_the_queue(
     client, editor, manager, channel, workspace
 ):
     post = in_review(editor, channel)
-    approvals.approvals_mark_missed(now=post.scheduled_at)
+    review.approvals_mark_missed(now=post.scheduled_at)
     with time_machine.travel(post.scheduled_at + dt.timedelta(hours=1), tick=False):
         response = login(client, manager).get(url("review_queue"))
         assert 'data-testid="approve-reschedule"' in response.content.decode()
@@ -230,7 +231,7 @@ def test_save_and_submit_saves_the_form_then_submits(client, editor, channel, wo
     assert response["Location"] == url("post_edit", post.pk)
     post = refresh(post)
     assert (post.body, post.status) == ("Last-minute words", S.IN_REVIEW)
-    assert approvals.latest_revision(post).snapshot["body"] == "Last-minute words"
+    assert review.latest_revision(post).snapshot["body"] == "Last-minute words"
 
 
 def test_a_stale_submit_is_refused(client, editor, channel):
@@ -246,7 +247,7 @@ def test_editing_a_scheduled_post_in_the_editor_tells_why_it_went_back_to_review
     client, editor, manager, channel, workspace
 ):
     post = in_review(editor, channel)
-    approvals.post_approve(membership=manager, post_id=post.pk)
+    review.post_approve(membership=manager, post_id=post.pk)
     post = refresh(post)
     local = post.scheduled_at.astimezone(workspace.tz)
     response = login(client, editor).post(
@@ -303,8 +304,8 @@ def test_history_shows_the_diff_and_which_revision_was_approved(client, editor, 
     data = post_input_from(post)
     data.body = "Hello <b>team</b>"
     post_update(membership=editor, post_id=post.pk, data=data, expected_version=None)
-    approvals.post_submit_for_review(membership=editor, post_id=post.pk)
-    approvals.post_approve(membership=manager, post_id=post.pk)
+    review.post_submit_for_review(membership=editor, post_id=post.pk)
+    review.post_approve(membership=manager, post_id=post.pk)
     response = login(client, editor).get(url("post_history", post.pk) + "?a=1&b=2")
     text = response.content.decode()
     assert response.status_code == 200
@@ -375,7 +376,7 @@ def test_an_external_reviewer_approves_with_their_name(
     client, client_step, editor, manager, channel
 ):
     post = in_review(editor, channel)
-    approvals.post_approve(membership=manager, post_id=post.pk)
+    review.post_approve(membership=manager, post_id=post.pk)
     PostComment.objects.create(post=post, author=editor.user, body="SECRET internal", internal=True)
     PostComment.objects.create(post=post, author=editor.user, body="Shared hello", internal=False)
     path = _link_for(client, manager, post)
@@ -418,7 +419,7 @@ def test_an_external_comment_is_shared_and_named(client, editor, channel, manage
 def test_a_link_for_one_post_cannot_touch_another(client, client_step, editor, manager, channel):
     post = in_review(editor, channel)
     other = in_review(editor, channel)
-    approvals.post_approve(membership=manager, post_id=other.pk)
+    review.post_approve(membership=manager, post_id=other.pk)
     path = _link_for(client, manager, post)
     response = client.post(path, {"post": other.pk, "name": "Clara", "decision": "approve"})
     assert response.status_code == 400
@@ -433,7 +434,7 @@ def test_a_tampered_link_is_refused_with_403(client, editor, channel, manager):
     link = ReviewLink.objects.get()
     forged = signing.TimestampSigner(salt="other").sign(f"{link.pk}.guess")
     assert client.get(f"/review/{forged}/").status_code == 403
-    right_signature_wrong_secret = signing.TimestampSigner(salt=approvals.REVIEW_LINK_SALT).sign(
+    right_signature_wrong_secret = signing.TimestampSigner(salt=review.REVIEW_LINK_SALT).sign(
         f"{link.pk}.guess"
     )
     assert client.get(f"/review/{right_signature_wrong_secret}/").status_code == 403
@@ -443,7 +444,7 @@ def test_an_expired_link_answers_410_and_changes_nothing(
     client, client_step, editor, manager, channel
 ):
     post = in_review(editor, channel)
-    approvals.post_approve(membership=manager, post_id=post.pk)
+    review.post_approve(membership=manager, post_id=post.pk)
     path = _link_for(client, manager, post)
     with time_machine.travel(NOW + dt.timedelta(days=15), tick=False):
         assert client.get(path).status_code == 410

@@ -25,7 +25,7 @@ from calendar_app.models import (
     Role,
     Workspace,
 )
-from calendar_app.services.posts import post_input_from, post_input_problems
+from calendar_app.services.content import post_input_from, post_input_problems
 
 BERLIN = zoneinfo.ZoneInfo("Europe/Berlin")
 MODELS = [

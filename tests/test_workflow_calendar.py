@@ -11,7 +11,7 @@ import time_machine
 from django.urls import reverse
 
 from calendar_app.models import Role
-from calendar_app.services import approvals
+from calendar_app.services import review
 from calendar_app.workflow import PostStatus
 from tests.conftest import login
 from tests.test_approval_services import NOW, new_post, refresh, set_policy
@@ -53,9 +53,9 @@ def test_posts_awaiting_approval_close_to_their_time_are_highlighted(
     when = NOW + dt.timedelta(hours=hours)
     post = new_post(editor, channel, when=when, body="<script>alert(1)</script>")
     if status != S.DRAFT:
-        approvals.post_submit_for_review(membership=editor, post_id=post.pk)
+        review.post_submit_for_review(membership=editor, post_id=post.pk)
     if status == S.SCHEDULED:
-        approvals.post_approve(membership=manager, post_id=post.pk)
+        review.post_approve(membership=manager, post_id=post.pk)
     html = month_html(login(client, manager), manager, when)
     tag = chip_tag(html, post)
     assert ("cal-chip-due-soon" in tag) is highlighted
@@ -66,8 +66,8 @@ def test_posts_awaiting_approval_close_to_their_time_are_highlighted(
 def test_a_missed_post_is_marked_on_the_calendar(client, editor, channel, manager):
     when = NOW + dt.timedelta(hours=2)
     post = new_post(editor, channel, when=when)
-    approvals.post_submit_for_review(membership=editor, post_id=post.pk)
-    approvals.approvals_mark_missed(now=when)
+    review.post_submit_for_review(membership=editor, post_id=post.pk)
+    review.approvals_mark_missed(now=when)
     html = month_html(login(client, manager), manager, when)
     assert "cal-chip-missed" in chip_tag(html, post)
     assert "Missed approval" in html
@@ -77,7 +77,7 @@ def test_the_status_filter_lists_and_applies_the_workflow_statuses(
     client, editor, manager, channel
 ):
     waiting = new_post(editor, channel)
-    approvals.post_submit_for_review(membership=editor, post_id=waiting.pk)
+    review.post_submit_for_review(membership=editor, post_id=waiting.pk)
     draft = new_post(editor, channel)
     html = month_html(login(client, manager), manager, waiting.scheduled_at, "?status=in_review")
     for value in S.values:
@@ -93,8 +93,8 @@ def test_dragging_an_approved_post_follows_the_policy_and_says_so(
     owner, manager, editor = members[Role.OWNER], members[Role.MANAGER], members[Role.EDITOR]
     set_policy(owner, time_moves_need_review=needs_review)
     post = new_post(editor, channel)
-    approvals.post_submit_for_review(membership=editor, post_id=post.pk)
-    approvals.post_approve(membership=manager, post_id=post.pk)
+    review.post_submit_for_review(membership=editor, post_id=post.pk)
+    review.post_approve(membership=manager, post_id=post.pk)
     post = refresh(post)
     day = (post.scheduled_at + dt.timedelta(days=1)).astimezone(post.workspace.tz).date()
     response = login(client, editor).post(
@@ -130,8 +130,8 @@ def test_a_draft_whose_time_passed_is_flagged_as_never_going_out(
 def test_a_scheduled_post_in_the_past_is_not_flagged_stale(client, editor, manager, channel):
     when = NOW + dt.timedelta(hours=1)
     post = new_post(editor, channel, when=when)
-    approvals.post_submit_for_review(membership=editor, post_id=post.pk)
-    approvals.post_approve(membership=manager, post_id=post.pk)
+    review.post_submit_for_review(membership=editor, post_id=post.pk)
+    review.post_approve(membership=manager, post_id=post.pk)
     with time_machine.travel(when + dt.timedelta(hours=1), tick=False):
         html = month_html(login(client, manager), manager, when)
     assert refresh(post).status == S.SCHEDULED

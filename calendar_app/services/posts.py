@@ -7,29 +7,22 @@ transaction, and raises ValidationError / PermissionDenied with a message for pe
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
 
-from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_noop
 
-from calendar_app.models import (
-    Campaign,
-    Channel,
-    Label,
-    MediaAsset,
-    Membership,
-    Post,
-    PostMedia,
-    PostVariant,
-    Workspace,
-)
+from calendar_app.models import Channel, Membership, Post, PostMedia, PostVariant, Workspace
 from calendar_app.permissions import Action, require
-from calendar_app.platforms import MediaInfo, variant_problems
-from calendar_app.services import approvals
+from calendar_app.services import review
+from calendar_app.services.content import (
+    NO_CHANNEL_PROBLEM,
+    PostInput,
+    content_check_fits,
+    post_input_from,
+    post_input_problems,
+)
 from calendar_app.services.locking import (  # noqa: F401  (StaleEdit: part of this API)
     StaleEdit,
     check_version,
@@ -38,64 +31,11 @@ from calendar_app.services.locking import (  # noqa: F401  (StaleEdit: part of t
 from calendar_app.timeutils import local_to_utc, move_to_day
 from calendar_app.workflow import EDITABLE_STATUSES
 
-NO_CHANNEL_PROBLEM = gettext_noop("Choose at least one channel before scheduling the post.")
-
 # Where a post lands when an idea is dropped on a day without a time.
 DEFAULT_LOCAL_TIME = dt.time(9, 0)
 
 
-@dataclass
-class VariantInput:
-    body_override: str = ""
-    title_override: str = ""
-    first_comment: str = ""
-    media_override: list[MediaAsset] = field(default_factory=list)
-
-
-@dataclass
-class PostInput:
-    body: str = ""
-    title: str = ""
-    note: str = ""
-    scheduled_at: dt.datetime | None = None
-    campaign: Campaign | None = None
-    labels: list[Label] = field(default_factory=list)
-    media: list[MediaAsset] = field(default_factory=list)
-    # channel -> its variant; the keys are the channels the post goes to
-    variants: dict[Channel, VariantInput] = field(default_factory=dict)
-
-
 # --- validation -----------------------------------------------------------------------------
-
-
-def _media_info(assets: list[MediaAsset]) -> list[MediaInfo]:
-    return [MediaInfo(kind=a.kind, size_bytes=a.size_bytes, name=a.original_name) for a in assets]
-
-
-def post_input_problems(data: PostInput) -> dict[Channel, list[str]]:
-    """Per channel, why this content could not be published there (only channels with problems)."""
-    problems: dict[Channel, list[str]] = {}
-    for channel, variant in data.variants.items():
-        media = variant.media_override or data.media
-        found = variant_problems(
-            channel.platform,
-            text=variant.body_override or data.body,
-            title=variant.title_override or data.title,
-            first_comment=variant.first_comment,
-            media=_media_info(media),
-        )
-        if media and channel.spec.fetches_media_by_url and not settings.PUBLIC_MEDIA_BASE_URL:
-            # Said before scheduling rather than failing at publish time.
-            found.append(
-                _(
-                    "%(platform)s fetches images and videos from a public web address, and none "
-                    "is configured: ask your administrator to set PUBLIC_MEDIA_BASE_URL."
-                )
-                % {"platform": channel.spec.label}
-            )
-        if found:
-            problems[channel] = found
-    return problems
 
 
 def _check_same_workspace(workspace: Workspace, data: PostInput) -> None:
@@ -113,23 +53,6 @@ def _check_same_workspace(workspace: Workspace, data: PostInput) -> None:
     if foreign:
         raise ValidationError(
             _("Campaigns, labels, channels and media must belong to this workspace.")
-        )
-
-
-def _check_publishable(data: PostInput) -> None:
-    """A post on the calendar must be publishable on every channel it goes to."""
-    if data.scheduled_at is None:
-        return
-    if not data.variants:
-        raise ValidationError(_(NO_CHANNEL_PROBLEM))
-    problems = post_input_problems(data)
-    if problems:
-        raise ValidationError(
-            [
-                f"{channel.name}: {problem}"
-                for channel, found in problems.items()
-                for problem in found
-            ]
         )
 
 
@@ -198,7 +121,7 @@ def post_create(*, membership: Membership, data: PostInput) -> Post:
     workspace = membership.workspace
     _check_same_workspace(workspace, data)
     _check_not_past(data.scheduled_at)
-    _check_publishable(data)
+    content_check_fits(data)
     post = Post.objects.create(
         workspace=workspace,
         author=membership.user,
@@ -209,7 +132,7 @@ def post_create(*, membership: Membership, data: PostInput) -> Post:
         campaign=data.campaign,
     )
     _write_content(post, data)
-    approvals.revision_record(post=post, author=membership.user)
+    review.revision_record(post=post, author=membership.user)
     return post
 
 
@@ -223,7 +146,7 @@ def post_update(
     _check_editable(post)
     _check_same_workspace(membership.workspace, data)
     _check_not_past(data.scheduled_at, previous=post.scheduled_at)
-    _check_publishable(data)
+    content_check_fits(data)
     previous_status, previous_time = post.status, post.scheduled_at
     post.title = data.title
     post.note = data.note
@@ -233,36 +156,13 @@ def post_update(
     post.version += 1
     post.save()
     _write_content(post, data)
-    post.review_notice = approvals.after_post_saved(
+    post.review_notice = review.after_post_saved(
         post=post,
         actor=membership.user,
         previous_status=previous_status,
         time_changed=previous_time != post.scheduled_at,
     )
     return post
-
-
-def post_input_from(post: Post) -> PostInput:
-    """The current content of a saved post, as the services validate it."""
-    variants = {
-        v.channel: VariantInput(
-            body_override=v.body_override,
-            title_override=v.title_override,
-            first_comment=v.first_comment,
-            media_override=list(v.media_override.all()),
-        )
-        for v in post.variants.select_related("channel").prefetch_related("media_override")
-    }
-    return PostInput(
-        body=post.body,
-        title=post.title,
-        note=post.note,
-        scheduled_at=post.scheduled_at,
-        campaign=post.campaign,
-        labels=list(post.labels.all()),
-        media=[pm.media for pm in post.post_media.select_related("media")],
-        variants=variants,
-    )
 
 
 @transaction.atomic
@@ -295,7 +195,7 @@ def post_reschedule(
     _check_not_past(new_time)
     data = post_input_from(post)
     data.scheduled_at = new_time
-    _check_publishable(data)
+    content_check_fits(data)
     return _move(post, membership, new_time)
 
 
@@ -305,7 +205,7 @@ def _move(post: Post, membership: Membership, new_time: dt.datetime | None) -> P
     post.scheduled_at = new_time
     post.version += 1
     post.save(update_fields=["scheduled_at", "version", "updated_at"])
-    post.review_notice = approvals.after_post_saved(
+    post.review_notice = review.after_post_saved(
         post=post, actor=membership.user, previous_status=previous_status, time_changed=True
     )
     return post

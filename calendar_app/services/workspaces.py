@@ -1,4 +1,5 @@
-"""Writes for workspace settings: the workspace itself, channels, campaigns, labels and members.
+"""Writes for workspace settings: the workspace itself, channels, campaigns, labels, members and
+the approval policy.
 
 Each service checks the actor's permission first, locks what it changes and raises
 ValidationError (keyed by form field where one is to blame) or PermissionDenied with a message
@@ -8,6 +9,7 @@ for people. Objects of another workspace are looked up as if they did not exist 
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import TypeVar
 
@@ -18,18 +20,26 @@ from django.db import IntegrityError, models, transaction
 from django.db.models import Q
 from django.utils.translation import gettext as _
 
+from accounts.models import User
 from calendar_app.currencies import is_currency_code
 from calendar_app.models import (
+    ApprovalMode,
+    ApprovalPolicy,
+    ApprovalStep,
     Campaign,
     Channel,
     ChannelState,
     Label,
     Membership,
+    Post,
     Role,
     Workspace,
 )
 from calendar_app.permissions import Action, require
 from calendar_app.platforms import Platform
+from calendar_app.services.review.gate import post_cleared_for_publishing
+from calendar_app.services.review.transition import post_transition
+from calendar_app.workflow import PostStatus
 
 M = TypeVar("M", bound=models.Model)
 
@@ -443,3 +453,106 @@ def member_remove(*, membership: Membership, member_id: int) -> None:
     target = _locked(Membership, membership, member_id)
     _check_keeps_an_owner(target)
     target.delete()
+
+
+S = PostStatus
+
+
+# --- approval policy --------------------------------------------------------------------------
+
+
+@dataclass
+class StepInput:
+    name: str
+    roles: list[str]
+    members: list[User]
+    external: bool = False
+    required: int = 1
+
+
+@transaction.atomic
+def policy_update(
+    *,
+    membership: Membership,
+    mode: str,
+    allow_self_approval: bool,
+    time_moves_need_review: bool,
+    reminder_hours: int,
+    skip_roles: list[str],
+    steps: list[StepInput],
+) -> ApprovalPolicy:
+    """Replace the workspace's policy and steps. Posts already in review keep their snapshot."""
+    require(membership, Action.WORKSPACE_MANAGE)
+    workspace = membership.workspace
+    if mode not in ApprovalMode.values:
+        raise ValidationError(_("Choose an approval mode."))
+    valid_roles = {Role.OWNER.value, Role.MANAGER.value, Role.EDITOR.value}
+    if any(r not in valid_roles for r in skip_roles):
+        raise ValidationError(_("Only owners, managers and editors can be allowed to skip steps."))
+    if mode != ApprovalMode.NONE and not steps:
+        raise ValidationError(_("Add at least one approval step."))
+    member_ids = set(
+        Membership.objects.filter(workspace=workspace)
+        .exclude(role=Role.VIEWER)
+        .values_list("user_id", flat=True)
+    )
+    for step in steps:
+        if not step.name.strip():
+            raise ValidationError(_("Every step needs a name."))
+        if any(r not in valid_roles for r in step.roles):
+            raise ValidationError(_("Viewers cannot approve posts."))
+        if any(u.pk not in member_ids for u in step.members):
+            raise ValidationError(
+                _("Named approvers must be members of this workspace who are not viewers.")
+            )
+        if not (step.roles or step.members or step.external):
+            raise ValidationError(
+                _("The step “%(name)s” needs at least one role, member or external reviewer.")
+                % {"name": step.name}
+            )
+        if step.required < 1:
+            raise ValidationError(_("A step needs at least one approval."))
+    policy, _created = ApprovalPolicy.objects.select_for_update().get_or_create(workspace=workspace)
+    policy.mode = mode
+    policy.allow_self_approval = allow_self_approval
+    policy.time_moves_need_review = time_moves_need_review
+    policy.reminder_hours = reminder_hours
+    policy.skip_roles = sorted(set(skip_roles))
+    policy.save()
+    policy.steps.all().delete()
+    for position, step in enumerate(steps):
+        row = ApprovalStep.objects.create(
+            policy=policy,
+            position=position,
+            name=step.name.strip(),
+            approver_roles=sorted(set(step.roles)),
+            external=step.external,
+            required_approvals=step.required,
+        )
+        row.approver_members.set(step.members)
+    if mode == ApprovalMode.REQUIRED:
+        _unschedule_unapproved(workspace, actor=membership.user)
+    return policy
+
+
+def _unschedule_unapproved(workspace: Workspace, *, actor: User) -> int:
+    """Posts scheduled while approval was not required would silently never go out once it is:
+    send them back to draft, visibly and on the record, so their authors submit them."""
+    moved = 0
+    candidates = (
+        Post.objects.select_for_update()
+        .filter(workspace=workspace, status=S.SCHEDULED)
+        .order_by("id")
+    )
+    for post in candidates:
+        if post_cleared_for_publishing(post):
+            continue
+        post_transition(
+            post=post,
+            to_status=S.DRAFT,
+            action="approval_now_required",
+            actor=actor,
+            comment=_("Approval is now required in this workspace: submit the post for review."),
+        )
+        moved += 1
+    return moved

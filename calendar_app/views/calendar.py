@@ -577,7 +577,7 @@ def _moved(post: Post, membership: Membership) -> JsonResponse:
         "time": None,
         "scheduled_at_local": None,
     }
-    # Set when the move sent an approved post back to review (services.approvals).
+    # Set when the move sent an approved post back to review (services.review).
     if notice := getattr(post, "review_notice", ""):
         payload |= {"notice": notice, "status": post.status}
     if post.scheduled_at is not None:

@@ -20,8 +20,8 @@ from calendar_app.models import Membership, Post, PostMedia, PostVariant
 from calendar_app.permissions import Action, can
 from calendar_app.platforms import specs_as_json
 from calendar_app.selectors import media_for_editor
-from calendar_app.services import approvals
 from calendar_app.services import posts as post_services
+from calendar_app.services import review
 from calendar_app.services.media import media_asset_json
 from calendar_app.views.base import workspace_context, workspace_view
 from calendar_app.workflow import EDITABLE_STATUSES, STATUS_BADGE
@@ -153,7 +153,7 @@ def _save_and_redirect(request, membership: Membership, form: PostForm, post: Po
     if "save_submit" in request.POST:
         # "Submit for review" in the workflow bar saves the form first, then submits.
         try:
-            approvals.post_submit_for_review(membership=membership, post_id=saved.pk)
+            review.post_submit_for_review(membership=membership, post_id=saved.pk)
             messages.success(request, _("“%(title)s” was submitted for review.") % {"title": saved})
         except (ValidationError, PermissionDenied) as exc:
             for message in getattr(exc, "messages", None) or [str(exc)]:

@@ -1,7 +1,7 @@
 """Review pages: the "Waiting for me" queue, decisions (single and bulk), the editor's workflow
 panel, comments, version history with diffs, and the external review link pages.
 
-Views parse input, call one service in services.approvals, and render or redirect with a
+Views parse input, call one service in services.review, and render or redirect with a
 message; refusals are shown, never half-applied.
 """
 
@@ -38,7 +38,8 @@ from calendar_app.models import (
     RoundState,
 )
 from calendar_app.permissions import Action, can
-from calendar_app.services import approvals
+from calendar_app.services import comments as comment_services
+from calendar_app.services import review
 from calendar_app.timeutils import local_to_utc
 from calendar_app.views.base import deny_message, workspace_context, workspace_view
 from calendar_app.workflow import STATUS_BADGE, STATUS_ICON, PostStatus
@@ -87,7 +88,7 @@ def _post_or_404(membership: Membership, pk: int) -> Post:
 @require_GET
 def review_queue(request: HttpRequest, membership: Membership) -> HttpResponse:
     items = selectors.review_queue(membership)
-    policy = approvals.policy_for(membership.workspace)
+    policy = review.policy_for(membership.workspace)
     return render(
         request,
         "calendar_app/review/queue.html",
@@ -96,8 +97,8 @@ def review_queue(request: HttpRequest, membership: Membership) -> HttpResponse:
             "nav": "review",
             "items": items,
             "may_skip": membership.role in policy.skip_roles,
-            "may_share": approvals.may_manage_review_links(membership),
-            "review_link_day_choices": approvals.REVIEW_LINK_DAY_CHOICES,
+            "may_share": review.may_manage_review_links(membership),
+            "review_link_day_choices": review.REVIEW_LINK_DAY_CHOICES,
             "status_badge": STATUS_BADGE,
         },
     )
@@ -111,7 +112,7 @@ def review_count(request: HttpRequest, membership: Membership) -> HttpResponse:
     return render(request, "calendar_app/review/_count.html", {"count": count})
 
 
-def _approver_edit(request: HttpRequest) -> approvals.ApproverEdit | None:
+def _approver_edit(request: HttpRequest) -> review.ApproverEdit | None:
     if "body" not in request.POST:
         return None
     variant_bodies = {
@@ -119,7 +120,7 @@ def _approver_edit(request: HttpRequest) -> approvals.ApproverEdit | None:
         for key in request.POST
         if key.startswith("variant_") and (channel_id := _int(key.removeprefix("variant_")))
     }
-    return approvals.ApproverEdit(body=request.POST["body"], variant_bodies=variant_bodies)
+    return review.ApproverEdit(body=request.POST["body"], variant_bodies=variant_bodies)
 
 
 @workspace_view(Action.VIEW)
@@ -133,7 +134,7 @@ def review_decide(request: HttpRequest, membership: Membership, pk: int) -> Http
     back = _back(request, reverse("calendar:review_queue", args=[membership.workspace.slug]))
     try:
         if decision == "approve":
-            post = approvals.post_approve(
+            post = review.post_approve(
                 membership=membership,
                 post_id=pk,
                 expected_step=step,
@@ -143,7 +144,7 @@ def review_decide(request: HttpRequest, membership: Membership, pk: int) -> Http
             )
             done = _("You approved “%(title)s”.")
         elif decision == "request_changes":
-            post = approvals.post_request_changes(
+            post = review.post_request_changes(
                 membership=membership,
                 post_id=pk,
                 comment=comment,
@@ -152,12 +153,12 @@ def review_decide(request: HttpRequest, membership: Membership, pk: int) -> Http
             )
             done = _("You asked for changes to “%(title)s”.")
         elif decision == "skip":
-            post = approvals.post_skip_step(
+            post = review.post_skip_step(
                 membership=membership, post_id=pk, comment=comment, expected_step=step
             )
             done = _("You skipped a step of “%(title)s”.")
         elif decision == "approve_reschedule":
-            post = approvals.post_approve_and_reschedule(
+            post = review.post_approve_and_reschedule(
                 membership=membership,
                 post_id=pk,
                 scheduled_at=_new_time(request, membership),
@@ -190,7 +191,7 @@ def review_bulk(request: HttpRequest, membership: Membership) -> HttpResponse:
     refused: list[str] = []
     for pk in filter(None, (_int(v) for v in request.POST.getlist("post"))):
         try:
-            post = approvals.post_approve(
+            post = review.post_approve(
                 membership=membership,
                 post_id=pk,
                 expected_step=_int(request.POST.get(f"step_{pk}")),
@@ -219,7 +220,7 @@ def review_bulk(request: HttpRequest, membership: Membership) -> HttpResponse:
 
 def _panel_context(request: HttpRequest, membership: Membership, post: Post) -> dict:
     workspace = membership.workspace
-    policy = approvals.policy_for(workspace)
+    policy = review.policy_for(workspace)
     active = (
         ReviewRound.objects.filter(post=post, state=RoundState.ACTIVE).first()
         if post.status in (S.IN_REVIEW, S.MISSED_APPROVAL)
@@ -234,7 +235,7 @@ def _panel_context(request: HttpRequest, membership: Membership, post: Post) -> 
             post.author_id,
             policy.allow_self_approval,
         )
-    latest = approvals.latest_revision(post)
+    latest = review.latest_revision(post)
     comments = list(
         PostComment.objects.filter(post=post).select_related("author", "variant_channel")
     )
@@ -265,8 +266,8 @@ def _panel_context(request: HttpRequest, membership: Membership, post: Post) -> 
         "review_links": links,
         "channels": list(post.variants.select_related("channel")),
         "may_comment": may_edit,
-        "may_share": approvals.may_manage_review_links(membership),
-        "review_link_day_choices": approvals.REVIEW_LINK_DAY_CHOICES,
+        "may_share": review.may_manage_review_links(membership),
+        "review_link_day_choices": review.REVIEW_LINK_DAY_CHOICES,
         "may_submit": may_edit
         and policy.mode != ApprovalMode.NONE
         and post.status in (S.DRAFT, S.CHANGES_REQUESTED),
@@ -305,11 +306,11 @@ def post_workflow(request: HttpRequest, membership: Membership, pk: int) -> Http
     version = _int(request.POST.get("version"))
     services = {
         "submit": (
-            approvals.post_submit_for_review,
+            review.post_submit_for_review,
             _("“%(title)s” was submitted for review."),
         ),
-        "withdraw": (approvals.post_withdraw, _("“%(title)s” was withdrawn; it is a draft again.")),
-        "schedule": (approvals.post_schedule, _("“%(title)s” is scheduled.")),
+        "withdraw": (review.post_withdraw, _("“%(title)s” was withdrawn; it is a draft again.")),
+        "schedule": (review.post_schedule, _("“%(title)s” is scheduled.")),
     }
     back = _back(request, reverse("calendar:post_edit", args=[membership.workspace.slug, pk]))
     if action not in services:
@@ -330,7 +331,7 @@ def post_workflow(request: HttpRequest, membership: Membership, pk: int) -> Http
 def post_comment(request: HttpRequest, membership: Membership, pk: int) -> HttpResponse:
     back = _back(request, reverse("calendar:post_edit", args=[membership.workspace.slug, pk]))
     try:
-        approvals.post_comment_add(
+        comment_services.post_comment_add(
             membership=membership,
             post_id=pk,
             body=request.POST.get("body", ""),
@@ -398,10 +399,10 @@ def post_history(request: HttpRequest, membership: Membership, pk: int) -> HttpR
 def review_link_create(request: HttpRequest, membership: Membership, pk: int) -> HttpResponse:
     back = _back(request, reverse("calendar:post_edit", args=[membership.workspace.slug, pk]))
     try:
-        _link, token = approvals.review_link_create(
+        _link, token = review.review_link_create(
             membership=membership,
             post_ids=[pk],
-            days=_int(request.POST.get("days")) or approvals.REVIEW_LINK_DAYS,
+            days=_int(request.POST.get("days")) or review.REVIEW_LINK_DAYS,
         )
     except (ValidationError, PermissionDenied) as exc:
         _report(request, exc)
@@ -422,10 +423,10 @@ def review_link_share(request: HttpRequest, membership: Membership) -> HttpRespo
         messages.info(request, _("Select the posts to share first."))
         return redirect("calendar:review_queue", membership.workspace.slug)
     try:
-        _link, token = approvals.review_link_create(
+        _link, token = review.review_link_create(
             membership=membership,
             post_ids=ids,
-            days=_int(request.POST.get("days")) or approvals.REVIEW_LINK_DAYS,
+            days=_int(request.POST.get("days")) or review.REVIEW_LINK_DAYS,
         )
     except (ValidationError, PermissionDenied) as exc:
         _report(request, exc)
@@ -448,7 +449,7 @@ def review_link_share(request: HttpRequest, membership: Membership) -> HttpRespo
 def review_link_revoke(request: HttpRequest, membership: Membership, pk: int) -> HttpResponse:
     back = _back(request, reverse("calendar:review_queue", args=[membership.workspace.slug]))
     try:
-        approvals.review_link_revoke(membership=membership, link_id=pk)
+        review.review_link_revoke(membership=membership, link_id=pk)
     except (ValidationError, PermissionDenied) as exc:
         _report(request, exc)
         return redirect(back)
@@ -462,12 +463,12 @@ def review_link_revoke(request: HttpRequest, membership: Membership, pk: int) ->
 @require_http_methods(["GET", "POST"])
 def external_review(request: HttpRequest, token: str) -> HttpResponse:
     try:
-        link = approvals.review_link_resolve(token)
-    except approvals.ReviewLinkInvalid as exc:
+        link = review.review_link_resolve(token)
+    except review.ReviewLinkInvalid as exc:
         return render(
             request, "calendar_app/review/link_error.html", {"message": str(exc)}, status=403
         )
-    except approvals.ReviewLinkGone as exc:
+    except review.ReviewLinkGone as exc:
         return render(
             request, "calendar_app/review/link_error.html", {"message": exc.message}, status=410
         )
@@ -478,7 +479,7 @@ def external_review(request: HttpRequest, token: str) -> HttpResponse:
         name = request.POST.get("name", "")
         try:
             if request.POST.get("decision") in ("approve", "request_changes"):
-                approvals.post_external_decide(
+                review.post_external_decide(
                     link=link,
                     post_id=post_id or 0,
                     name=name,
@@ -488,7 +489,7 @@ def external_review(request: HttpRequest, token: str) -> HttpResponse:
                 )
                 messages.success(request, _("Thank you, your decision was recorded."))
             else:
-                approvals.post_comment_add(
+                comment_services.post_comment_add(
                     membership=None,
                     link=link,
                     post_id=post_id or 0,

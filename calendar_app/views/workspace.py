@@ -398,11 +398,12 @@ def _member_action(
 def approval_policy(request: HttpRequest, membership: Membership) -> HttpResponse:
     """The approval mode, separation of duties, reminders and the ordered steps (owners edit)."""
     from calendar_app import approval_forms
-    from calendar_app.services import approvals
+    from calendar_app.services import review
+    from calendar_app.services import workspaces as workspace_services
 
     workspace = membership.workspace
     may_edit = can(membership, Action.WORKSPACE_MANAGE)
-    policy = approvals.policy_for(workspace)
+    policy = review.policy_for(workspace)
     if request.method == "POST":
         form = approval_forms.ApprovalPolicyForm(request.POST)
         steps = approval_forms.StepFormSet(
@@ -411,7 +412,7 @@ def approval_policy(request: HttpRequest, membership: Membership) -> HttpRespons
         try:
             require(membership, Action.WORKSPACE_MANAGE)
             if form.is_valid() and steps.is_valid():
-                approvals.policy_update(
+                workspace_services.policy_update(
                     membership=membership,
                     **form.cleaned_data,
                     steps=[s for s in (f.to_step() for f in steps.forms) if s is not None],
@@ -433,7 +434,7 @@ def approval_policy(request: HttpRequest, membership: Membership) -> HttpRespons
         )
         steps = approval_forms.StepFormSet(
             prefix="steps",
-            initial=approval_forms.steps_initial(policy, approvals.policy_steps(policy), workspace),
+            initial=approval_forms.steps_initial(policy, review.policy_steps(policy), workspace),
             form_kwargs={"workspace": workspace},
         )
     if not may_edit:

@@ -39,8 +39,9 @@ from calendar_app.models import (
     Workspace,
 )
 from calendar_app.platforms import Platform
-from calendar_app.services import approvals
-from calendar_app.services.posts import post_input_from, post_input_problems
+from calendar_app.services import review
+from calendar_app.services import workspaces as workspace_services
+from calendar_app.services.content import post_input_from, post_input_problems
 from calendar_app.timeutils import local_to_utc
 
 try:  # the media library's upload service validates and thumbnails like a real upload
@@ -661,7 +662,7 @@ class Command(BaseCommand):
         """Approval required with one step "Team lead" (managers); some posts in review or
         approved. Only posts without a revision (new in this run) are touched: idempotent."""
         if not ApprovalPolicy.objects.filter(workspace=workspace).exists():
-            approvals.policy_update(
+            workspace_services.policy_update(
                 membership=memberships["admin"],
                 mode=ApprovalMode.REQUIRED,
                 allow_self_approval=False,
@@ -669,7 +670,9 @@ class Command(BaseCommand):
                 reminder_hours=24,
                 skip_roles=[Role.OWNER.value],
                 steps=[
-                    approvals.StepInput(name="Team lead", roles=[Role.MANAGER.value], members=[])
+                    workspace_services.StepInput(
+                        name="Team lead", roles=[Role.MANAGER.value], members=[]
+                    )
                 ],
             )
         by_user = {m.user_id: m for m in memberships.values()}
@@ -681,17 +684,17 @@ class Command(BaseCommand):
         )
         future_by_editor = 0
         for post in new_posts:
-            approvals.revision_record(post=post, author=post.author)
+            review.revision_record(post=post, author=post.author)
             author = by_user.get(post.author_id)
             if post.scheduled_at is None or post.scheduled_at <= now or author is None:
                 continue
             if author.role == Role.EDITOR:
                 future_by_editor += 1
                 if future_by_editor % 3 == 1:
-                    approvals.post_submit_for_review(membership=author, post_id=post.pk)
+                    review.post_submit_for_review(membership=author, post_id=post.pk)
                 elif future_by_editor % 3 == 2:
-                    approvals.post_submit_for_review(membership=author, post_id=post.pk)
-                    approvals.post_approve(membership=memberships["manager"], post_id=post.pk)
+                    review.post_submit_for_review(membership=author, post_id=post.pk)
+                    review.post_approve(membership=memberships["manager"], post_id=post.pk)
 
     def _print_summary(self, workspace, created: int, passwords: dict[str, str], base: str) -> None:
         out = self.stdout

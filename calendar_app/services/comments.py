@@ -1,0 +1,97 @@
+"""Comments on posts, from the team and from external reviewers; @username tells that member."""
+
+from __future__ import annotations
+
+import re
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from accounts.models import User
+from calendar_app.models import (
+    Membership,
+    PostComment,
+    ReviewLink,
+    Workspace,
+)
+from calendar_app.permissions import Action, require
+from calendar_app.services.locking import post_lock
+from calendar_app.services.notices import post_notify
+from calendar_app.workflow import PostStatus
+
+S = PostStatus
+
+
+# --- comments ---------------------------------------------------------------------------------
+
+MENTION_RE = re.compile(r"(?<![\w@])@([\w.+-]+)")
+
+
+def mentioned_users(workspace: Workspace, body: str) -> list[User]:
+    names = {m.rstrip(".") for m in MENTION_RE.findall(body)}
+    if not names:
+        return []
+    return list(
+        User.objects.filter(memberships__workspace=workspace, username__in=names).distinct()
+    )
+
+
+@transaction.atomic
+def post_comment_add(
+    *,
+    membership: Membership | None,
+    post_id: int,
+    body: str,
+    channel_id: int | None = None,
+    internal: bool = True,
+    link: ReviewLink | None = None,
+    external_name: str = "",
+) -> PostComment:
+    """A comment on a post, optionally on one channel's variant; @username tells that member.
+
+    Members other than viewers may comment (internal or shared); an external reviewer comments
+    through a review link, always shared and under the name they give.
+    """
+    body = body.strip()
+    if not body:
+        raise ValidationError(_("Write something before sending the comment."))
+    if membership is not None:
+        require(membership, Action.POST_EDIT)
+        workspace = membership.workspace
+        author = membership.user
+        external_name = ""
+    else:
+        if link is None or not link.posts.filter(pk=post_id).exists():
+            raise PermissionDenied(_("This link does not cover that post."))
+        external_name = external_name.strip()
+        if not external_name:
+            raise ValidationError(_("Enter your name so the team knows who wrote this."))
+        workspace = link.workspace
+        author = None
+        internal = False
+    post = post_lock(workspace.pk, post_id)
+    channel = None
+    if channel_id is not None:
+        variant = post.variants.select_related("channel").filter(channel_id=channel_id).first()
+        if variant is None:
+            raise ValidationError(_("This post does not go to that channel."))
+        channel = variant.channel
+    comment = PostComment.objects.create(
+        post=post,
+        variant_channel=channel,
+        author=author,
+        external_name=external_name[:120],
+        body=body,
+        internal=internal,
+    )
+    mentioned = mentioned_users(workspace, body)
+    if mentioned:
+        post_notify(
+            "mentioned",
+            recipients=mentioned,
+            post=post,
+            actor=author,
+            detail=body[:200],
+        )
+    return comment
