@@ -34,7 +34,7 @@ from calendar_app.models import Campaign, Channel, Post, PostVariant, Workspace
 from calendar_app.platforms import Platform
 from calendar_app.services.review import post_transition
 from calendar_app.timeutils import local_to_utc
-from calendar_app.workflow import PostStatus
+from calendar_app.workflow import PostAction, PostStatus
 from links.models import LinkClick, TrackedLink
 from links.services import tracked_links_get_or_create, utm_params, utm_tagged
 from publishing.models import (
@@ -283,7 +283,7 @@ class DemoMetrics:
         post_transition(
             post=post,
             to_status=PostStatus.SCHEDULED,
-            action="schedule",
+            action=PostAction.DEMO_HISTORY,
             actor_name="demo",
             comment="Simulated for the analytics demo.",
         )

@@ -18,7 +18,6 @@ from django.utils.timezone import now as timezone_now
 from django.utils.translation import gettext_lazy as _
 
 from calendar_app.platforms import Platform, spec_for
-from calendar_app.workflow import PostStatus
 
 color_validator = RegexValidator(
     r"^#[0-9a-fA-F]{6}$", _("Enter a colour as #RRGGBB, for example #0d6efd.")
@@ -236,6 +235,18 @@ class MediaAsset(models.Model):
         return self.original_name
 
 
+class PostStatus(models.TextChoices):
+    """Where a post is in the approval workflow (calendar_app.workflow states what may move it;
+    what happened on the platforms is derived from its deliveries, never stored here)."""
+
+    DRAFT = "draft", _("Draft")
+    IN_REVIEW = "in_review", _("In review")
+    CHANGES_REQUESTED = "changes_requested", _("Changes requested")
+    APPROVED = "approved", _("Approved")
+    SCHEDULED = "scheduled", _("Scheduled")
+    MISSED_APPROVAL = "missed_approval", _("Missed approval")
+
+
 class Post(models.Model):
     """One piece of content: a master text and its per-channel variants.
 
@@ -260,6 +271,11 @@ class Post(models.Model):
     channels = models.ManyToManyField(Channel, through="PostVariant", related_name="posts")
     media = models.ManyToManyField(
         MediaAsset, through="PostMedia", related_name="posts", blank=True
+    )
+    # Who made the latest content change (the author at first): like the author, never the one
+    # who clears a required step of it (calendar_app.permissions).
+    content_edited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     # Optimistic lock: every content save increments it, a form carrying an older one is stale.
     version = models.PositiveIntegerField(default=1)
@@ -490,6 +506,9 @@ class ReviewDecision(models.Model):
         PostRevision, on_delete=models.SET_NULL, null=True, related_name="decisions"
     )
     comment = models.TextField(blank=True)
+    # Taken by the post's author (or its last editor) because the policy allows authors to
+    # approve their own posts: shown as such in the history.
+    own_post = models.BooleanField(default=False)
     created_at = models.DateTimeField(default=timezone_now)
 
     class Meta:
@@ -501,7 +520,13 @@ class ReviewDecision(models.Model):
                 fields=["round", "step", "user", "revision", "kind"],
                 condition=Q(user__isnull=False),
                 name="decision_once_per_user_step_rev",
-            )
+            ),
+            # So does a review link (issued to one recipient).
+            models.UniqueConstraint(
+                fields=["round", "step", "review_link", "revision", "kind"],
+                condition=Q(review_link__isnull=False),
+                name="decision_once_per_link_step_rev",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -570,13 +595,18 @@ class PostComment(models.Model):
 
 
 class ReviewLink(models.Model):
-    """A signed, expiring, revocable link for a reviewer without an account.
+    """A signed, expiring, revocable link for one reviewer without an account.
 
-    Only a hash of the token's random part is stored; the signed token itself is shown once.
+    Issued to one recipient (name and e-mail): their decisions carry that name, a step needing
+    two external approvals needs two recipients. Only a hash of the token's random part is
+    stored; the signed token itself is shown once. Links from before recipients (no e-mail)
+    collect comments only.
     """
 
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
     posts = models.ManyToManyField(Post, related_name="review_links")
+    recipient_name = models.CharField(_("reviewer's name"), max_length=120, blank=True)
+    recipient_email = models.EmailField(_("reviewer's e-mail"), blank=True)
     token_hash = models.CharField(max_length=64, unique=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"

@@ -1,6 +1,8 @@
-"""Who may do what in a workspace: one table of role -> actions, and the access helpers.
+"""Who may do what in a workspace: one table of role -> actions, the separation-of-duties rules
+of the approval workflow, and the workspace lookup.
 
-Every view and service asks here; nothing else decides permissions.
+Every permission decision lives here; the post rulebook (calendar_app.workflow) asks these for
+"who", services and views ask the rulebook.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 
-from calendar_app.models import Membership, Role, Workspace
+from calendar_app.models import Membership, ReviewLink, Role, Workspace
 
 
 class Action(StrEnum):
@@ -26,6 +28,7 @@ class Action(StrEnum):
     CHANNEL_MANAGE = "channel_manage"
     MEMBER_MANAGE = "member_manage"
     WORKSPACE_MANAGE = "workspace_manage"
+    REVIEW_LINK_MANAGE = "review_link_manage"
 
 
 _EDITOR = frozenset(
@@ -39,7 +42,7 @@ _EDITOR = frozenset(
         Action.LABEL_MANAGE,
     }
 )
-_MANAGER = _EDITOR | {Action.CAMPAIGN_MANAGE, Action.CHANNEL_MANAGE}
+_MANAGER = _EDITOR | {Action.CAMPAIGN_MANAGE, Action.CHANNEL_MANAGE, Action.REVIEW_LINK_MANAGE}
 
 ROLE_ACTIONS: dict[str, frozenset[Action]] = {
     Role.OWNER: frozenset(Action),
@@ -60,6 +63,7 @@ _REFUSALS = {
     Action.CHANNEL_MANAGE: _("Only managers and owners may manage channels."),
     Action.MEMBER_MANAGE: _("Only owners may manage members."),
     Action.WORKSPACE_MANAGE: _("Only owners may change the workspace settings."),
+    Action.REVIEW_LINK_MANAGE: _("Only managers and owners may share review links."),
 }
 
 
@@ -67,10 +71,14 @@ def can(membership: Membership | None, action: Action) -> bool:
     return membership is not None and action in ROLE_ACTIONS.get(membership.role, frozenset())
 
 
+def refusal_message(action: Action) -> str:
+    return str(_REFUSALS[action])
+
+
 def require(membership: Membership | None, action: Action) -> None:
     """Raise PermissionDenied, with a message for people, unless the member may do `action`."""
     if not can(membership, action):
-        raise PermissionDenied(str(_REFUSALS[action]))
+        raise PermissionDenied(refusal_message(action))
 
 
 def access_workspace(user, slug: str) -> Membership:
@@ -97,3 +105,115 @@ def workspaces_for(user) -> list[Workspace]:
     if not user.is_authenticated:
         return []
     return list(Workspace.objects.filter(memberships__user=user).order_by("name"))
+
+
+def managers_of(workspace_id: int) -> list:
+    """The users who manage a workspace (its managers and owners): told when something needs a
+    manager (a failed delivery, a channel that needs reconnecting)."""
+    return [
+        m.user
+        for m in Membership.objects.filter(
+            workspace_id=workspace_id, role__in=[Role.OWNER, Role.MANAGER]
+        ).select_related("user")
+    ]
+
+
+# --- separation of duties ---------------------------------------------------------------------
+# One rule: the author of a post, and whoever last changed its content, never clears a required
+# step of it (approving, skipping, or through a review link they issued), unless the workspace's
+# policy says authors may approve their own posts. A step needing N approvals needs N people.
+
+
+def own_work(user_id: int | None, *, author_id: int | None, last_editor_id: int | None) -> bool:
+    """Whether `user_id` wrote this post or made its latest content change."""
+    return user_id is not None and user_id in (author_id, last_editor_id)
+
+
+def decider_refusal(
+    membership: Membership,
+    *,
+    step: dict | None,
+    author_id: int | None,
+    last_editor_id: int | None,
+    allow_self: bool,
+) -> str | None:
+    """Why this member may not decide (approve or ask for changes on) `step`, or None."""
+    if step is None:
+        return str(_("This post is not waiting for approval."))
+    if membership.role == Role.VIEWER:
+        return str(_("Viewers cannot approve posts."))
+    if not allow_self and membership.user_id == author_id:
+        return str(_("You cannot approve your own post in this workspace."))
+    if not allow_self and membership.user_id == last_editor_id:
+        return str(
+            _(
+                "You made the latest change to this post, so someone else must approve it "
+                "(or ask for changes)."
+            )
+        )
+    if membership.role not in step.get("roles", []) and membership.user_id not in step.get(
+        "members", []
+    ):
+        if step.get("external"):
+            return str(_("The step “%(step)s” is decided by an external reviewer.")) % {
+                "step": step["name"]
+            }
+        return str(_("You are not an approver of the step “%(step)s”.")) % {"step": step["name"]}
+    return None
+
+
+def skipper_refusal(
+    membership: Membership,
+    *,
+    skip_roles: list[str],
+    author_id: int | None,
+    last_editor_id: int | None,
+    allow_self: bool,
+) -> str | None:
+    """Why this member may not skip a step of the post, or None. A skip clears a step like an
+    approval does, so the same separation of duties applies."""
+    if membership.role == Role.VIEWER or membership.role not in skip_roles:
+        return str(_("Your role may not skip approval steps in this workspace."))
+    if not allow_self and own_work(
+        membership.user_id, author_id=author_id, last_editor_id=last_editor_id
+    ):
+        return str(_("You cannot skip a step of a post you wrote or changed last."))
+    return None
+
+
+def link_refusal(
+    link: ReviewLink,
+    *,
+    step: dict | None,
+    author_id: int | None,
+    last_editor_id: int | None,
+    allow_self: bool,
+) -> str | None:
+    """Why the recipient of this review link may not decide `step` of the post, or None."""
+    if step is None:
+        return str(_("This post is not waiting for approval."))
+    if not step.get("external"):
+        return str(_("This post is waiting for the team's approval, not yours."))
+    if not link.recipient_email:
+        return str(
+            _(
+                "This link was not issued to a named reviewer, so it can collect comments but "
+                "not decisions. Ask the team for a link of your own."
+            )
+        )
+    if not allow_self and own_work(
+        link.created_by_id, author_id=author_id, last_editor_id=last_editor_id
+    ):
+        return str(
+            _(
+                "This link was shared by the person who wrote this post, so it can collect your "
+                "comments but not your approval. Ask the team for a link from someone else."
+            )
+        )
+    return None
+
+
+def author_refusal(membership: Membership, *, author_id: int | None) -> str | None:
+    if membership.user_id != author_id:
+        return str(_("Only the author can withdraw a post."))
+    return None

@@ -15,22 +15,40 @@ from dataclasses import dataclass, field
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
-from django.db.models import Count, Exists, Min, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, Max, Min, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from accounts.models import User
-from calendar_app.decorations import ChipDecoration, decorations_for
 from calendar_app.models import (
     Campaign,
     Channel,
+    DecisionKind,
     Label,
     MediaAsset,
+    Membership,
     Post,
+    PostMedia,
+    PostRevision,
     PostVariant,
+    ReviewDecision,
+    ReviewRound,
+    RoundState,
     Workspace,
 )
 from calendar_app.platforms import SPECS
-from calendar_app.workflow import STATUS_BADGE, PostStatus
+from calendar_app.policy import policy_for
+from calendar_app.publication import NOTHING_PUBLISHED, publications_for
+from calendar_app.workflow import (
+    SHOWN_LABELS,
+    STATUS_BADGE,
+    PostAction,
+    PostFacts,
+    PostStatus,
+    action_refusal,
+    available_actions,
+    shown_reason,
+    shown_state,
+)
 
 # Columns a calendar entry needs; everything else of a post stays in the database.
 _POST_COLUMNS = (
@@ -41,6 +59,7 @@ _POST_COLUMNS = (
     "scheduled_at",
     "status",
     "created_at",
+    "content_edited_by",
     "campaign__id",
     "campaign__name",
     "campaign__color",
@@ -181,7 +200,11 @@ class CalendarEntry:
     author: str
     channels: list[ChannelInfo]
     labels: list[ColorOption]
-    decoration: ChipDecoration | None = None  # e.g. publishing's "failed", with the reason
+    # What happened to it (workflow.shown_state): its deliveries once it is on its way out.
+    shown: str = ""
+    shown_label: str = ""
+    reason: str = ""  # which channels failed and why
+    movable: bool = False  # the member may drag it to another time (the rulebook says)
 
     @property
     def day(self) -> dt.date | None:
@@ -259,10 +282,17 @@ def idea_posts(workspace: Workspace, filters: CalendarFilters) -> QuerySet[Post]
 
 
 def calendar_entries(
-    posts: Iterable[Post], *, tz: ZoneInfo, options: FilterOptions, same_posts: Q | None = None
+    posts: Iterable[Post],
+    *,
+    tz: ZoneInfo,
+    options: FilterOptions,
+    same_posts: Q | None = None,
+    membership: Membership | None = None,
 ) -> list[CalendarEntry]:
-    """Entries for `posts` (evaluated here), with their channels, labels and the decorations
-    other apps add (calendar_app.decorations): one query each.
+    """Entries for `posts` (evaluated here), with their channels, labels and what publishing
+    did with them (calendar_app.publication): one query each. With `membership`, each entry
+    says whether that member may move it (the rulebook's RESCHEDULE, which needs only the
+    post, its publication and the role).
 
     `same_posts`, a condition on `post_id` selecting the same posts (e.g. a subquery), replaces
     the list of ids: a month's ~800 ids as parameters cost more to send than the subquery.
@@ -281,7 +311,8 @@ def calendar_entries(
         Post.labels.through.objects.filter(where).order_by().values_list("post_id", "label_id")
     ):
         label_ids[post_id].append(label_id)
-    decorations = decorations_for(where)
+    publications = publications_for(where)
+    now = timezone.now()
 
     channel_by_id, label_by_id = options.channel_by_id, options.label_by_id
     channel_rank = {c.id: i for i, c in enumerate(options.channels)}
@@ -298,6 +329,14 @@ def calendar_entries(
                     id=post.campaign.id, name=post.campaign.name, color=post.campaign.color
                 )
         local = post.scheduled_at.astimezone(tz) if post.scheduled_at else None
+        publication = publications.get(post.id, NOTHING_PUBLISHED)
+        shown = shown_state(post.status, publication)
+        movable = membership is not None and (
+            action_refusal(
+                membership, post, PostFacts(publication=publication, now=now), PostAction.RESCHEDULE
+            )
+            is None
+        )
         entries.append(
             CalendarEntry(
                 id=post.id,
@@ -309,7 +348,7 @@ def calendar_entries(
                 minute=local.minute if local else 0,
                 status=post.status,
                 status_label=status_labels.get(post.status, post.status),
-                status_badge=STATUS_BADGE.get(post.status, "secondary"),
+                status_badge=STATUS_BADGE.get(shown, "secondary"),
                 campaign=campaign,
                 author=_author_name(post.author),
                 channels=[
@@ -326,7 +365,10 @@ def calendar_entries(
                     )
                     if lb in label_by_id
                 ],
-                decoration=decorations.get(post.id),
+                shown=shown,
+                shown_label=str(SHOWN_LABELS[shown]),
+                reason=shown_reason(publication),
+                movable=movable,
             )
         )
     return entries
@@ -360,75 +402,97 @@ class QueueItem:
     due_soon: bool
     variants: list[QueueVariant]
     media: list = field(default_factory=list)  # the post's MediaAssets, in order
+    actions: frozenset = frozenset()  # what this member may do to it (workflow.available_actions)
 
 
 DUE_SOON = dt.timedelta(hours=24)
+# What puts a post on a member's "Waiting for me": a decision they may take on it now.
+DECISIONS = frozenset(
+    {PostAction.APPROVE, PostAction.REQUEST_CHANGES, PostAction.APPROVE_WITH_NEW_TIME}
+)
 
 
-def _rounds_waiting(workspace: Workspace) -> QuerySet:
-    from calendar_app.models import ReviewRound, RoundState
-
-    return ReviewRound.objects.filter(
+def _waiting_for(membership, *, now: dt.datetime, posts_only: bool) -> list[tuple]:
+    """(round, post, latest revision number, actions) of the rounds this member may decide
+    now, soonest first, asked of the rulebook with facts read for all rounds at once: the
+    policy, the rounds with their posts, the latest revision numbers, the approvals given so far
+    for them and the posts' publications (five queries)."""
+    workspace = membership.workspace
+    policy = policy_for(workspace)
+    rounds = ReviewRound.objects.filter(
         post__workspace=workspace,
         state=RoundState.ACTIVE,
         post__status__in=[PostStatus.IN_REVIEW, PostStatus.MISSED_APPROVAL],
+    ).order_by(models_nulls_last("post__scheduled_at"), "post_id")
+    if posts_only:
+        rounds = rounds.select_related("post").only(
+            "id", "steps", "current_step", "post_id",
+            *(f"post__{f}" for f in ("id", "status", "scheduled_at", "author_id",
+                                     "content_edited_by_id", "workspace_id")),
+        )  # fmt: skip
+    else:
+        rounds = rounds.select_related("post__author", "post__campaign")
+    rounds = [r for r in rounds if r.step is not None]
+    if not rounds:
+        return []
+    post_ids = [r.post_id for r in rounds]
+    latest = dict(
+        PostRevision.objects.filter(post_id__in=post_ids)
+        .values("post_id")
+        .annotate(latest=Max("number"))
+        .values_list("post_id", "latest")
     )
-
-
-def _may_decide(membership, round_steps: list, current: int, author_id, allow_self: bool) -> bool:
-    from calendar_app.services.review import step_allows
-
-    if current >= len(round_steps):
-        return False
-    return step_allows(
-        round_steps[current],
-        user_id=membership.user_id,
-        role=membership.role,
-        author_id=author_id,
-        allow_self=allow_self,
-    )
+    # (round, step, revision number) -> (users, link recipients' e-mails) who approved it
+    approved: dict[tuple, tuple[set[int], set[str]]] = defaultdict(lambda: (set(), set()))
+    for round_id, step, number, user_id, email in ReviewDecision.objects.filter(
+        round_id__in=[r.pk for r in rounds], kind=DecisionKind.APPROVE
+    ).values_list(
+        "round_id", "step", "revision__number", "user_id", "review_link__recipient_email"
+    ):
+        users, emails = approved[(round_id, step, number)]
+        if user_id is not None:
+            users.add(user_id)
+        elif email:
+            emails.add(email.lower())
+    publications = publications_for(Q(post_id__in=post_ids))
+    found = []
+    for r in rounds:
+        users, emails = approved.get((r.pk, r.current_step, latest.get(r.post_id)), ((), ()))
+        facts = PostFacts(
+            mode=policy.mode,
+            allow_self_approval=policy.allow_self_approval,
+            skip_roles=frozenset(policy.skip_roles),
+            step=r.step,
+            approved_by_users=frozenset(users),
+            approved_by_emails=frozenset(emails),
+            publication=publications.get(r.post_id, NOTHING_PUBLISHED),
+            now=now,
+        )
+        r.post.workspace = workspace
+        actions = available_actions(membership, r.post, facts)
+        if actions & DECISIONS:
+            found.append((r, r.post, latest.get(r.post_id), actions))
+    return found
 
 
 def review_queue_count(membership) -> int:
-    """How many posts wait for this member's decision (two queries)."""
-    from calendar_app.services.review import policy_for
-
-    allow_self = policy_for(membership.workspace).allow_self_approval
-    rows = _rounds_waiting(membership.workspace).values_list(
-        "steps", "current_step", "post__author_id"
-    )
-    return sum(
-        1
-        for steps, current, author in rows
-        if _may_decide(membership, steps, current, author, allow_self)
-    )
+    """How many posts wait for this member's decision."""
+    return len(_waiting_for(membership, now=timezone.now(), posts_only=True))
 
 
 def review_queue(membership, *, now: dt.datetime | None = None) -> list[QueueItem]:
-    """Posts waiting for this member's decision, soonest first, with their channel previews.
+    """Posts waiting for this member's decision, soonest first, with their channel previews and
+    the actions the rulebook offers on each.
 
-    Queries: the policy, the rounds with their posts and authors, the variants with channels,
-    the media, the latest revision numbers: five, whatever the number of posts.
+    Queries: the five of `_waiting_for`, the variants with channels and the media: seven,
+    whatever the number of posts.
     """
-    from django.db.models import Max
-
-    from calendar_app.models import PostRevision
-    from calendar_app.services.review import policy_for
-
     workspace = membership.workspace
     now = now or timezone.now()
-    allow_self = policy_for(workspace).allow_self_approval
-    rounds = [
-        r
-        for r in _rounds_waiting(workspace)
-        .select_related("post__author", "post__campaign")
-        .order_by(models_nulls_last("post__scheduled_at"), "post_id")
-        if _may_decide(membership, r.steps, r.current_step, r.post.author_id, allow_self)
-    ]
-    post_ids = [r.post_id for r in rounds]
+    waiting = _waiting_for(membership, now=now, posts_only=False)
+    post_ids = [post.pk for _r, post, _n, _a in waiting]
     variants: dict[int, list[QueueVariant]] = defaultdict(list)
     media: dict[int, list] = defaultdict(list)
-    revisions: dict[int, int] = {}
     if post_ids:
         for v in PostVariant.objects.filter(post_id__in=post_ids).select_related("channel"):
             spec = SPECS.get(v.channel.platform)
@@ -444,20 +508,11 @@ def review_queue(membership, *, now: dt.datetime | None = None) -> list[QueueIte
                     first_comment=v.first_comment,
                 )
             )
-        from calendar_app.models import PostMedia
-
         for pm in PostMedia.objects.filter(post_id__in=post_ids).select_related("media"):
             media[pm.post_id].append(pm.media)
-        revisions = dict(
-            PostRevision.objects.filter(post_id__in=post_ids)
-            .values("post_id")
-            .annotate(latest=Max("number"))
-            .values_list("post_id", "latest")
-        )
     tz = workspace.tz
     items = []
-    for r in rounds:
-        post = r.post
+    for r, post, revision, actions in waiting:
         for qv in variants[post.pk]:
             qv.body = qv.body_override or post.body
             qv.title = qv.title or post.title
@@ -468,13 +523,14 @@ def review_queue(membership, *, now: dt.datetime | None = None) -> list[QueueIte
                 step_index=r.current_step,
                 step_count=len(r.steps),
                 step_name=r.steps[r.current_step]["name"],
-                revision=revisions.get(post.pk),
+                revision=revision,
                 due_local=post.scheduled_at.astimezone(tz) if post.scheduled_at else None,
                 missed=post.status == PostStatus.MISSED_APPROVAL,
                 due_soon=post.scheduled_at is not None
                 and now <= post.scheduled_at <= now + DUE_SOON,
                 variants=variants[post.pk],
                 media=media[post.pk],
+                actions=actions,
             )
         )
     return items

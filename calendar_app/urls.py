@@ -20,6 +20,7 @@ urlpatterns = [
     path(ws + "posts/check/", posts.post_check, name="post_check"),
     path(ws + "posts/<int:pk>/", posts.post_edit, name="post_edit"),
     path(ws + "posts/<int:pk>/delete/", posts.post_delete, name="post_delete"),
+    path(ws + "posts/<int:pk>/duplicate/", posts.post_duplicate, name="post_duplicate"),
     path(ws + "posts/<int:pk>/reschedule/", calendar.post_reschedule, name="post_reschedule"),
     path(ws + "posts/<int:pk>/unschedule/", calendar.post_unschedule, name="post_unschedule"),
     # approvals and review

@@ -323,8 +323,8 @@ PUBLISHING_ADAPTERS = {
     "telegram": _adapter("telegram", "TelegramAdapter"),
     "wordpress": _adapter("wordpress", "WordPressAdapter"),
 }
-# What other apps add to calendar chips (calendar_app/decorations.py): publishing's outcome.
-CALENDAR_DECORATORS = ["publishing.selectors.calendar_decorations"]
+# What went out of each post (calendar_app/publication.py): the rulebook keeps it on record.
+POST_PUBLICATION = "publishing.selectors.post_publications"
 # What other apps show in the post editor (calendar_app/editor_hints.py): best time to post,
 # whether links will be tracked.
 EDITOR_HINTS = ["analytics.hints.editor_hints", "links.hints.editor_hints"]

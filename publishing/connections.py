@@ -29,8 +29,8 @@ from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 from django.utils.translation import gettext as _
 
-from calendar_app.models import Channel, ChannelState, Membership, Role
-from calendar_app.permissions import Action, access_workspace, require
+from calendar_app.models import Channel, ChannelState, Membership
+from calendar_app.permissions import Action, access_workspace, managers_of, require
 from calendar_app.platforms import Platform
 from publishing.adapters.base import (
     Account,
@@ -415,15 +415,6 @@ def credentials_refresh_due(*, within: dt.timedelta = REFRESH_AHEAD) -> list[int
     )
 
 
-def _managers(channel: Channel):
-    return [
-        m.user
-        for m in Membership.objects.filter(
-            workspace_id=channel.workspace_id, role__in=[Role.OWNER, Role.MANAGER]
-        ).select_related("user")
-    ]
-
-
 @transaction.atomic
 def channel_mark_needs_reconnect(*, channel_id: int, reason: str = "") -> Channel | None:
     """Mark the channel as needing a reconnect and notify its workspace's managers (once: a
@@ -450,7 +441,7 @@ def channel_mark_needs_reconnect(*, channel_id: int, reason: str = "") -> Channe
         channel.save(update_fields=["state"])
     notify(
         kind="channel_needs_reconnect",
-        recipients=_managers(channel),
+        recipients=managers_of(channel.workspace_id),
         workspace=channel.workspace,
         params={
             "channel": channel.name,

@@ -18,9 +18,11 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
+from calendar_app.access import post_facts
 from calendar_app.models import Channel, Membership, Post
-from calendar_app.permissions import Action, can
+from calendar_app.permissions import Action
 from calendar_app.views.base import deny_message, workspace_context, workspace_view
+from calendar_app.workflow import PostAction, available_actions
 from publishing import selectors, services
 from publishing.models import AttemptOutcome
 
@@ -84,10 +86,18 @@ def publishing_log(request: HttpRequest, membership: Membership) -> HttpResponse
 @require_GET
 def post_deliveries(request: HttpRequest, membership: Membership, pk: int) -> HttpResponse:
     """The editor's panel: each channel's delivery state, link, reason and actions."""
-    post = Post.objects.filter(pk=pk, workspace_id=membership.workspace_id).first()
+    post = (
+        Post.objects.select_related("workspace__approval_policy")
+        .filter(pk=pk, workspace_id=membership.workspace_id)
+        .first()
+    )
     if post is None:
         raise Http404
     deliveries = selectors.post_deliveries(post.pk)
+    publication = selectors.publication_of_rows(
+        (d.channel_id, d.state, d.error, d.channel.name) for d in deliveries
+    )
+    facts, _round, _revision = post_facts(post, publication=publication)
     return render(
         request,
         "publishing/_post_deliveries.html",
@@ -96,7 +106,7 @@ def post_deliveries(request: HttpRequest, membership: Membership, pk: int) -> Ht
             "post": post,
             "deliveries": deliveries,
             "summary": selectors.publish_summary(deliveries),
-            "may_publish": can(membership, Action.POST_RESCHEDULE),
+            "may_publish": PostAction.PUBLISH_NOW in available_actions(membership, post, facts),
             "me": membership.user_id,
             "next": reverse("calendar:post_edit", args=[membership.workspace.slug, post.pk]),
         },

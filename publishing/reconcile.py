@@ -20,9 +20,10 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from calendar_app.permissions import managers_of
 from calendar_app.platforms import Platform
 from publishing.models import Attempt, AttemptOutcome, Delivery, DeliveryState
-from publishing.services import _managers, _post_url, delivery_move
+from publishing.services import _post_url, delivery_move
 
 D = DeliveryState
 BATCH = 500
@@ -98,7 +99,7 @@ def deliveries_escalate_manual(*, now: dt.datetime | None = None) -> int:
                 continue
             notify(
                 kind="manual_post_due",
-                recipients=_managers(delivery.workspace_id),
+                recipients=managers_of(delivery.workspace_id),
                 workspace=delivery.post.workspace,
                 post=delivery.post,
                 params={

@@ -12,8 +12,8 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from calendar_app.decorations import ChipDecoration
 from calendar_app.models import Workspace
+from calendar_app.publication import Publication
 from publishing.models import Attempt, Delivery, DeliveryState, WorkerHeartbeat
 
 D = DeliveryState
@@ -167,32 +167,38 @@ def _broker_health() -> dict:
         return {"ok": False, "error": type(exc).__name__}
 
 
-def calendar_decorations(same_posts: Q) -> dict[int, ChipDecoration]:
-    """The calendar chip of each post that went out or failed: red with the reason for failed
-    or missed deliveries, a warning for partly published posts, a tick for published ones.
-    One query (a settings.CALENDAR_DECORATORS provider)."""
-    by_post: dict[int, list[tuple[str, str, str]]] = {}
+def publication_of_rows(rows: Iterable[tuple[int, str, str, str]]) -> Publication:
+    """A post's Publication from its deliveries as (channel id, state, error, channel name)."""
+    published, in_flight, waiting, failed, names = set(), set(), set(), {}, {}
+    for channel_id, state, error, channel_name in rows:
+        names[channel_id] = channel_name
+        if state == D.PUBLISHED:
+            published.add(channel_id)
+        elif state in (D.QUEUED, D.PUBLISHING):
+            in_flight.add(channel_id)
+        elif state == D.PENDING:
+            waiting.add(channel_id)
+        elif state in (D.FAILED, D.MISSED):
+            failed[channel_id] = error or str(D(state).label)
+    return Publication(
+        published=frozenset(published),
+        in_flight=frozenset(in_flight),
+        waiting=frozenset(waiting),
+        failed=failed,
+        channel_names=names,
+    )
+
+
+def post_publications(same_posts: Q) -> dict[int, Publication]:
+    """What went out of each post selected by `same_posts` (a condition on `post_id`), for the
+    editorial side's rulebook and calendar (settings.POST_PUBLICATION). One query."""
+    by_post: dict[int, list] = {}
     rows = (
         Delivery.objects.filter(same_posts)
         .exclude(state=D.CANCELLED)
         .order_by()
-        .values_list("post_id", "state", "error", "channel__name")
+        .values_list("post_id", "channel_id", "state", "error", "channel__name")
     )
-    for post_id, state, error, channel in rows:
-        by_post.setdefault(post_id, []).append((state, error, channel))
-    found: dict[int, ChipDecoration] = {}
-    for post_id, deliveries in by_post.items():
-        states = {state for state, _error, _channel in deliveries}
-        bad = [(s, e, c) for s, e, c in deliveries if s in {D.FAILED, D.MISSED}]
-        reason = "; ".join(f"{channel}: {error or D(state).label}" for state, error, channel in bad)
-        if bad and D.PUBLISHED in states:
-            found[post_id] = ChipDecoration(
-                "partial", "exclamation-triangle-fill", str(_("Partially published")), reason
-            )
-        elif bad:
-            found[post_id] = ChipDecoration(
-                "failed", "exclamation-octagon-fill", str(_("Failed")), reason
-            )
-        elif states == {D.PUBLISHED}:
-            found[post_id] = ChipDecoration("published", "check-circle-fill", str(_("Published")))
-    return found
+    for post_id, *row in rows:
+        by_post.setdefault(post_id, []).append(row)
+    return {post_id: publication_of_rows(found) for post_id, found in by_post.items()}

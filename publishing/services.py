@@ -27,6 +27,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from calendar_app.access import access_post
 from calendar_app.models import (
     Channel,
     ChannelState,
@@ -35,11 +36,10 @@ from calendar_app.models import (
     Post,
     PostMedia,
     PostVariant,
-    Role,
 )
-from calendar_app.permissions import Action, require
+from calendar_app.permissions import Action, managers_of, require
 from calendar_app.platforms import Platform
-from calendar_app.workflow import PostStatus
+from calendar_app.workflow import PostAction, PostStatus
 from links.services import links_prepare_text
 from publishing import prepared, ratelimit
 from publishing.adapters.base import (
@@ -114,15 +114,6 @@ def backoff_seconds(attempt: int, *, retry_after: float | None = None) -> float:
 # --- notifications ---------------------------------------------------------------------------------
 
 
-def _managers(workspace_id: int) -> list:
-    return [
-        m.user
-        for m in Membership.objects.filter(
-            workspace_id=workspace_id, role__in=[Role.OWNER, Role.MANAGER]
-        ).select_related("user")
-    ]
-
-
 def _post_url(post: Post) -> str:
     return reverse("calendar:post_edit", kwargs={"ws": post.workspace.slug, "pk": post.pk})
 
@@ -131,7 +122,7 @@ def notify_failed(delivery: Delivery, *, reason: str, managers: bool = True) -> 
     """Tell the author (and the workspace managers) that a delivery will not go out."""
     from notifications.services import notify
 
-    recipients = [delivery.post.author] + (_managers(delivery.workspace_id) if managers else [])
+    recipients = [delivery.post.author] + (managers_of(delivery.workspace_id) if managers else [])
     notify(
         kind="publish_failed",
         recipients=recipients,
@@ -746,8 +737,9 @@ def _delivery_of(membership: Membership, delivery_id: int) -> Delivery:
 def delivery_publish_now(*, membership: Membership, delivery_id: int) -> Delivery:
     """Hand a delivery to a worker at once, ignoring its time and the lateness window
     ("publish now", and "retry now" after a failure)."""
-    require(membership, Action.POST_RESCHEDULE)
     delivery = _delivery_of(membership, delivery_id)
+    # The post's rulebook: who may, and only a scheduled post (also after some channels went out).
+    access_post(membership, delivery.post_id, action=PostAction.PUBLISH_NOW, lock=False)
     if delivery.channel.platform == Platform.MANUAL:
         raise ValidationError(_("Manual channels are posted by hand."))
     if delivery.state not in RETRYABLE_STATES:

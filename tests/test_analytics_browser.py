@@ -35,11 +35,14 @@ def test_the_editor_shows_the_best_time_and_the_posts_numbers(page, live_server,
     member(workspace, Role.EDITOR)
     log_in(page, live_server, "editor-b")
 
-    page.goto(f"{live_server.url}/w/acme/posts/{post.pk}/")
-
+    page.goto(f"{live_server.url}/w/acme/posts/new/")
     hint = page.get_by_test_id("best-time-hint")
     hint.wait_for()
     assert "First hint, from little data" in hint.inner_text()
+
+    # A published post is on record (read-only): its page shows its numbers.
+    page.goto(f"{live_server.url}/w/acme/posts/{post.pk}/")
+    assert page.get_by_test_id("read-only").is_visible()
     numbers = page.get_by_test_id("post-analytics-hint")
     assert "Live on 1 channel" in numbers.inner_text()
     numbers.get_by_test_id("post-analytics-link").click()

@@ -443,14 +443,17 @@ def test_post_series_csv_has_every_pull(client, viewer, published):
 # --- the editor's hints -------------------------------------------------------------------------
 
 
-def test_editor_shows_the_hint_slots_without_extra_queries(client, editor, published):
+def test_a_published_post_shows_its_analytics_slot_and_no_time_hint(client, editor, published):
+    """What went out is read-only: its page loads its numbers, and offers no "best time" to
+    pick a new time for it."""
     login(client, editor)
 
     html = client.get(reverse("calendar:post_edit", args=["acme", published["post"].pk])).content
     html = html.decode()
 
-    assert reverse("analytics:hint_best_time", args=["acme"]) in html
+    assert 'data-testid="read-only"' in html
     assert reverse("analytics:hint_post", args=["acme", published["post"].pk]) in html
+    assert reverse("analytics:hint_best_time", args=["acme"]) not in html
 
 
 def test_new_post_editor_has_the_best_time_slot_only(client, editor, workspace):

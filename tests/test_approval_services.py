@@ -28,7 +28,7 @@ from calendar_app.services.content import PostInput, VariantInput, post_input_fr
 from calendar_app.services.posts import post_create, post_reschedule, post_update
 from calendar_app.services.review import ApproverEdit
 from calendar_app.services.workspaces import StepInput
-from calendar_app.workflow import ALLOWED_TRANSITIONS, PostStatus
+from calendar_app.workflow import RULES, PostAction, PostStatus, Who
 from notifications.models import Notification
 from tests.factories import MembershipFactory, UserFactory
 
@@ -182,10 +182,22 @@ def test_transition_table(request, members, channel, state, action, role):
         assert AuditEvent.objects.filter(post=post).count() == events_before
 
 
-def test_every_status_has_a_row_in_the_transition_table():
-    assert set(ALLOWED_TRANSITIONS) == set(S.values)
-    for targets in ALLOWED_TRANSITIONS.values():
-        assert targets <= set(S.values)
+def test_every_action_has_a_rule_and_every_rule_names_real_statuses():
+    assert set(RULES) == set(PostAction)
+    for rule in RULES.values():
+        assert rule.from_statuses | rule.to_statuses <= set(S.values)
+        assert rule.label
+
+
+def test_every_status_can_be_left_by_some_member_action():
+    """No status is a dead end for people (a draft can be submitted, a scheduled post
+    withdrawn, a missed one approved with a new time...)."""
+    for status in S.values:
+        assert any(
+            status in rule.from_statuses and rule.to_statuses - {status}
+            for rule in RULES.values()
+            if rule.who is not Who.SYSTEM
+        ), status
 
 
 def test_given_an_unlisted_move_when_transitioning_then_it_is_refused_and_nothing_changes(
@@ -195,7 +207,7 @@ def test_given_an_unlisted_move_when_transitioning_then_it_is_refused_and_nothin
     from django.db import transaction
 
     with pytest.raises(ValidationError, match="cannot become"), transaction.atomic():
-        review.post_transition(post=post, to_status=S.APPROVED, action="cheat")
+        review.post_transition(post=post, to_status=S.APPROVED, action=PostAction.SCHEDULE)
     assert refresh(post).status == S.DRAFT
     assert not AuditEvent.objects.filter(post=post).exists()
 
@@ -313,6 +325,9 @@ def test_after_an_approvers_edit_earlier_approvals_of_the_step_must_be_given_aga
     members, channel
 ):
     owner, manager, editor = members[Role.OWNER], members[Role.MANAGER], members[Role.EDITOR]
+    second = MembershipFactory(
+        workspace=owner.workspace, user=UserFactory(username="manager2"), role=Role.MANAGER
+    )
     set_policy(
         owner, steps=[StepInput(name="Two", roles=["manager", "owner"], members=[], required=2)]
     )
@@ -326,6 +341,8 @@ def test_after_an_approvers_edit_earlier_approvals_of_the_step_must_be_given_aga
     )
     assert refresh(post).status == S.IN_REVIEW  # the manager approved the old text only
     review.post_approve(membership=manager, post_id=post.pk, expected_revision=2)
+    assert refresh(post).status == S.IN_REVIEW  # the owner wrote revision 2: one more needed
+    review.post_approve(membership=second, post_id=post.pk, expected_revision=2)
     post = refresh(post)
     assert post.status == S.SCHEDULED
     assert review.post_cleared_for_publishing(post)
@@ -507,21 +524,33 @@ def test_revisions_are_numbered_and_written_only_on_change(editor, channel):
     assert revisions[1].author == editor.user
 
 
-def test_an_approver_edit_is_a_revision_and_the_approval_is_for_it(editor, manager, channel):
+def test_an_approver_edit_is_a_revision_that_someone_else_must_approve(
+    members, editor, manager, channel
+):
+    """The approver who changed the text made the latest change: like an author, they cannot
+    clear the step for it. Another approver approves the new revision."""
     post = post_in(S.IN_REVIEW, editor, manager, channel)
-    review.post_approve(
+    decided = review.post_approve(
         membership=manager,
         post_id=post.pk,
         edit=ApproverEdit(body="Hello Mastodon, fixed typo", variant_bodies={}),
         expected_revision=1,
     )
+    assert not decided.approved and "another approver" in decided.notice
     post = refresh(post)
-    assert post.status == S.SCHEDULED
-    assert post.body == "Hello Mastodon, fixed typo"
+    assert (post.status, post.body) == (S.IN_REVIEW, "Hello Mastodon, fixed typo")
+    assert post.content_edited_by == manager.user
     latest = review.latest_revision(post)
     assert (latest.number, latest.author) == (2, manager.user)
+    assert not ReviewDecision.objects.filter(round__post=post).exists()
+    with pytest.raises(PermissionDenied, match="latest change"):
+        review.post_approve(membership=manager, post_id=post.pk)
+
+    review.post_approve(membership=members[Role.OWNER], post_id=post.pk, expected_revision=2)
+    post = refresh(post)
+    assert post.status == S.SCHEDULED
     decision = ReviewDecision.objects.get(round__post=post, kind=DecisionKind.APPROVE)
-    assert decision.revision == latest
+    assert (decision.revision, decision.user) == (latest, members[Role.OWNER].user)
     assert review.post_cleared_for_publishing(post)
 
 

@@ -410,8 +410,8 @@ def test_edit_page_query_count_does_not_grow_with_channels_and_labels(
 
     # session, user, membership; post, labels, post media, variants, their media; channels,
     # my workspaces, media (the picker's first page and the post's own, one query), campaigns
-    # (select), labels (checkboxes)
-    with django_assert_num_queries(14):  # incl. the navbar's unread notification count
+    # (select), labels (checkboxes); what went out (the rulebook; the policy comes with the post)
+    with django_assert_num_queries(15):  # incl. the navbar's unread notification count
         response = client.get(edit_url(post))
     assert response.status_code == 200
 
@@ -457,7 +457,7 @@ def test_edit_page_query_count_and_embedded_media_stay_the_same_however_big_the_
     login(client, editor)
     client.get(edit_url(post))  # warm the session
 
-    with django_assert_num_queries(14):  # the same as for the test above
+    with django_assert_num_queries(15):  # the same as for the test above
         response = client.get(edit_url(post))
 
     page_size = response.context["library"].assets

@@ -106,9 +106,9 @@ def test_the_queue_page_costs_a_fixed_number_of_queries(
         post_update(membership=editor, post_id=post.pk, data=data, expected_version=None)
         review.post_submit_for_review(membership=editor, post_id=post.pk)
     login(client, manager)
-    # session, user, membership, my workspaces, notifications unread count, policy, rounds,
-    # variants, media, revision numbers
-    with django_assert_num_queries(10):
+    # session, user, membership, my workspaces, notifications unread count; the rulebook's
+    # facts: policy, rounds, revision numbers, approvals so far, publications; variants, media
+    with django_assert_num_queries(12):
         response = client.get(url("review_queue"))
     assert response.content.decode().count('data-testid="queue-item"') == n
 
@@ -124,16 +124,22 @@ def test_approving_from_the_queue_schedules_the_post(client, editor, manager, ch
     assert any("You approved" in m for m in messages_of(response))
 
 
-def test_an_approver_edit_in_the_queue_is_recorded(client, editor, manager, channel):
+def test_an_approver_edit_in_the_queue_is_saved_and_waits_for_another_approver(
+    client, editor, manager, owner, channel
+):
     post = in_review(editor, channel)
-    login(client, manager).post(
+    response = login(client, manager).post(
         url("review_decide", post.pk),
         {"decision": "approve", "expected_step": 0, "expected_revision": 1, "body": "Edited"},
     )
     post = refresh(post)
-    assert (post.body, post.status) == ("Edited", S.SCHEDULED)
-    decision = ReviewDecision.objects.get(round__post=post)
-    assert (decision.revision.number, decision.revision.author) == (2, manager.user)
+    assert (post.body, post.status) == ("Edited", S.IN_REVIEW)
+    assert any("another approver" in m for m in messages_of(response))
+    assert not ReviewDecision.objects.filter(round__post=post).exists()
+    # the manager's queue no longer offers to approve their own change; the owner's does
+    assert 'data-testid="approve"' not in client.get(url("review_queue")).content.decode()
+    queue = login(client, owner).get(url("review_queue")).content.decode()
+    assert 'data-testid="approve"' in queue
 
 
 def test_request_changes_without_a_comment_is_refused_and_changes_nothing(
@@ -362,8 +368,11 @@ def client_step(owner):
     )
 
 
-def _link_for(client, member, post) -> str:
-    login(client, member).post(url("review_link_create", post.pk))
+RECIPIENT = {"recipient_name": "Clara Client", "recipient_email": "clara@client.example"}
+
+
+def _link_for(client, member, post, recipient=RECIPIENT) -> str:
+    login(client, member).post(url("review_link_create", post.pk), recipient)
     thread = client.get(url("post_review_panel", post.pk) + "?part=thread").content.decode()
     link = re.search(r'data-testid="new-review-link"|value="(http[^"]+/review/[^"]+)"', thread)
     found = re.search(r'value="(http://testserver(/review/[^"]+))"', thread)
@@ -387,9 +396,9 @@ def test_an_external_reviewer_approves_with_their_name(
     assert "Shared hello" in text and "SECRET internal" not in text
     assert 'data-testid="external-approve"' in text
 
-    client.post(path, {"post": post.pk, "name": "Clara Client", "decision": "approve"})
+    client.post(path, {"post": post.pk, "name": "Someone Else", "decision": "approve"})
     post = refresh(post)
-    assert post.status == S.SCHEDULED
+    assert post.status == S.SCHEDULED  # under the name the link was issued to
     decision = ReviewDecision.objects.get(round__post=post, step=1)
     assert (decision.user, decision.external_name) == (None, "Clara Client")
     assert AuditEvent.objects.filter(post=post, actor_name="Clara Client").exists()
@@ -413,7 +422,11 @@ def test_an_external_comment_is_shared_and_named(client, editor, channel, manage
         path, {"post": post.pk, "name": "Clara", "comment": "Love it", "decision": "comment"}
     )
     comment = PostComment.objects.get(post=post)
-    assert (comment.author, comment.external_name, comment.internal) == (None, "Clara", False)
+    assert (comment.author, comment.external_name, comment.internal) == (
+        None,
+        "Clara Client",
+        False,
+    )
 
 
 def test_a_link_for_one_post_cannot_touch_another(client, client_step, editor, manager, channel):
@@ -467,7 +480,7 @@ def test_a_revoked_link_answers_410(client, editor, channel, manager):
 @pytest.mark.parametrize("role", [Role.EDITOR, Role.VIEWER])
 def test_only_managers_and_owners_share_review_links(client, members, channel, role):
     post = new_post(members[Role.EDITOR], channel)
-    login(client, members[role]).post(url("review_link_create", post.pk))
+    login(client, members[role]).post(url("review_link_create", post.pk), RECIPIENT)
     assert not ReviewLink.objects.exists()
 
 
@@ -476,11 +489,16 @@ def test_a_manager_shares_several_posts_from_the_queue_in_one_link(
 ):
     posts = [in_review(editor, channel) for _ in range(2)]
     response = login(client, manager).post(
-        url("review_link_share"), {"post": [p.pk for p in posts]}
+        url("review_link_share"), {"post": [p.pk for p in posts], **RECIPIENT}, follow=True
     )
     link = ReviewLink.objects.get()
     assert set(link.posts.all()) == set(posts)
-    shown = re.search(r"(/review/\S+/)$", messages_of(response)[0]).group(1)
+    assert (link.recipient_name, link.recipient_email) == ("Clara Client", "clara@client.example")
+    html = response.content.decode()
+    assert 'data-testid="copy-link"' in html
+    shown = re.search(r'value="http://testserver(/review/[^"]+/)"', html).group(1)
+    # shown once: the next visit of the queue no longer has it
+    assert 'data-testid="new-review-link"' not in client.get(url("review_queue")).content.decode()
     client.logout()
     page = client.get(shown).content.decode()
     assert page.count('data-testid="external-post"') == 2
@@ -557,7 +575,7 @@ def test_named_members_from_the_policy_page(client, owner, workspace):
 def test_a_review_link_lasts_as_long_as_the_manager_chose(client, editor, manager, channel, days):
     post = new_post(editor, channel)
     before = timezone.now()
-    login(client, manager).post(url("review_link_create", post.pk), {"days": days})
+    login(client, manager).post(url("review_link_create", post.pk), {"days": days, **RECIPIENT})
     link = ReviewLink.objects.get()
     assert before + dt.timedelta(days=days) <= link.expires_at
     assert link.expires_at <= timezone.now() + dt.timedelta(days=days)
@@ -569,7 +587,7 @@ def test_a_review_link_lifetime_outside_1_to_90_days_is_refused(
 ):
     post = new_post(editor, channel)
     response = login(client, manager).post(
-        url("review_link_create", post.pk), {"days": days}, follow=True
+        url("review_link_create", post.pk), {"days": days, **RECIPIENT}, follow=True
     )
     if days == 0:  # "0" is no choice at all: the default applies
         assert ReviewLink.objects.get().expires_at > timezone.now() + dt.timedelta(days=13)
@@ -582,6 +600,6 @@ def test_the_queue_shares_with_the_chosen_lifetime(client, editor, manager, chan
     posts = [in_review(editor, channel) for _ in range(2)]
     page = login(client, manager).get(url("review_queue")).content.decode()
     assert 'data-testid="link-days"' in page
-    client.post(url("review_link_share"), {"post": [p.pk for p in posts], "days": 3})
+    client.post(url("review_link_share"), {"post": [p.pk for p in posts], "days": 3, **RECIPIENT})
     link = ReviewLink.objects.get()
     assert link.expires_at < timezone.now() + dt.timedelta(days=3, minutes=1)

@@ -9,19 +9,15 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from accounts.models import User
+from calendar_app.access import access_post, access_post_by_link
 from calendar_app.models import (
     Membership,
     PostComment,
     ReviewLink,
     Workspace,
 )
-from calendar_app.permissions import Action, require
-from calendar_app.services.locking import post_lock
 from calendar_app.services.notices import post_notify
-from calendar_app.workflow import PostStatus
-
-S = PostStatus
-
+from calendar_app.workflow import PostAction
 
 # --- comments ---------------------------------------------------------------------------------
 
@@ -51,26 +47,26 @@ def post_comment_add(
     """A comment on a post, optionally on one channel's variant; @username tells that member.
 
     Members other than viewers may comment (internal or shared); an external reviewer comments
-    through a review link, always shared and under the name they give.
+    through a review link, always shared and under the name the link was issued to (a link from
+    before named recipients: the name they give). Only members' mentions notify anyone: an
+    outsider's text never reaches a member's inbox as a mention.
     """
     body = body.strip()
     if not body:
         raise ValidationError(_("Write something before sending the comment."))
     if membership is not None:
-        require(membership, Action.POST_EDIT)
-        workspace = membership.workspace
+        post = access_post(membership, post_id, action=PostAction.COMMENT).post
         author = membership.user
         external_name = ""
     else:
-        if link is None or not link.posts.filter(pk=post_id).exists():
+        if link is None:
             raise PermissionDenied(_("This link does not cover that post."))
-        external_name = external_name.strip()
+        post = access_post_by_link(link, post_id, action=PostAction.COMMENT).post
+        external_name = link.recipient_name or external_name.strip()
         if not external_name:
             raise ValidationError(_("Enter your name so the team knows who wrote this."))
-        workspace = link.workspace
         author = None
         internal = False
-    post = post_lock(workspace.pk, post_id)
     channel = None
     if channel_id is not None:
         variant = post.variants.select_related("channel").filter(channel_id=channel_id).first()
@@ -85,7 +81,7 @@ def post_comment_add(
         body=body,
         internal=internal,
     )
-    mentioned = mentioned_users(workspace, body)
+    mentioned = mentioned_users(post.workspace, body) if author is not None else []
     if mentioned:
         post_notify(
             "mentioned",

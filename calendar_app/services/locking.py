@@ -1,4 +1,4 @@
-"""Row locks and the optimistic version check every post write shares (posts and approvals)."""
+"""The optimistic version check every post write shares (calendar_app.access applies it)."""
 
 from __future__ import annotations
 
@@ -10,14 +10,6 @@ from calendar_app.models import Post
 
 class StaleEdit(ValidationError):
     """The post changed since the form or calendar was loaded."""
-
-
-def post_lock(workspace_id: int, post_id: int) -> Post:
-    """The post of this workspace, locked for the rest of the transaction."""
-    try:
-        return Post.objects.select_for_update().get(pk=post_id, workspace_id=workspace_id)
-    except Post.DoesNotExist:
-        raise ValidationError(_("This post does not exist (any more)."), code="missing") from None
 
 
 def check_version(post: Post, expected_version: int | None) -> None:

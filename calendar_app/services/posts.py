@@ -10,9 +10,9 @@ import datetime as dt
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from calendar_app.access import access_post, raise_refusal
 from calendar_app.models import Channel, Membership, Post, PostMedia, PostVariant, Workspace
 from calendar_app.permissions import Action, require
 from calendar_app.services import review
@@ -23,13 +23,9 @@ from calendar_app.services.content import (
     post_input_from,
     post_input_problems,
 )
-from calendar_app.services.locking import (  # noqa: F401  (StaleEdit: part of this API)
-    StaleEdit,
-    check_version,
-    post_lock,
-)
+from calendar_app.services.locking import StaleEdit  # noqa: F401  (part of this API)
 from calendar_app.timeutils import local_to_utc, move_to_day
-from calendar_app.workflow import EDITABLE_STATUSES
+from calendar_app.workflow import PostAction, action_refusal, time_has_passed
 
 # Where a post lands when an idea is dropped on a day without a time.
 DEFAULT_LOCAL_TIME = dt.time(9, 0)
@@ -58,7 +54,7 @@ def _check_same_workspace(workspace: Workspace, data: PostInput) -> None:
 
 def _past_problem(scheduled_at: dt.datetime | None, previous: dt.datetime | None) -> str | None:
     """A new time must lie ahead; a time that did not change is left alone."""
-    if scheduled_at is None or scheduled_at == previous or scheduled_at >= timezone.now():
+    if scheduled_at is None or scheduled_at == previous or not time_has_passed(scheduled_at):
         return None
     return _("A post cannot be scheduled in the past.")
 
@@ -84,14 +80,6 @@ def post_input_check(
     if problem := _past_problem(data.scheduled_at, previous_scheduled_at):
         general.append(problem)
     return general, post_input_problems(data)
-
-
-def _check_editable(post: Post) -> None:
-    if post.status not in EDITABLE_STATUSES:
-        raise ValidationError(
-            _("A post that is %(status)s cannot be changed.")
-            % {"status": post.get_status_display()}
-        )
 
 
 # --- writes -----------------------------------------------------------------------------------
@@ -140,10 +128,9 @@ def post_create(*, membership: Membership, data: PostInput) -> Post:
 def post_update(
     *, membership: Membership, post_id: int, data: PostInput, expected_version: int | None
 ) -> Post:
-    require(membership, Action.POST_EDIT)
-    post = post_lock(membership.workspace_id, post_id)
-    check_version(post, expected_version)
-    _check_editable(post)
+    post = access_post(
+        membership, post_id, action=PostAction.EDIT, expected_version=expected_version
+    ).post
     _check_same_workspace(membership.workspace, data)
     _check_not_past(data.scheduled_at, previous=post.scheduled_at)
     content_check_fits(data)
@@ -179,10 +166,9 @@ def post_reschedule(
     Without `local_time` the post keeps its local time of day (09:00 stays 09:00 across a DST
     change); an idea gets DEFAULT_LOCAL_TIME.
     """
-    require(membership, Action.POST_RESCHEDULE)
-    post = post_lock(membership.workspace_id, post_id)
-    check_version(post, expected_version)
-    _check_editable(post)
+    post = access_post(
+        membership, post_id, action=PostAction.RESCHEDULE, expected_version=expected_version
+    ).post
     tz = membership.workspace.tz
     if local_time is not None:
         new_time = local_to_utc(day, local_time, tz)
@@ -215,22 +201,30 @@ def _move(post: Post, membership: Membership, new_time: dt.datetime | None) -> P
 def post_unschedule(
     *, membership: Membership, post_id: int, expected_version: int | None = None
 ) -> Post:
-    """Take a post off the calendar: it becomes an idea again."""
-    require(membership, Action.POST_RESCHEDULE)
-    post = post_lock(membership.workspace_id, post_id)
-    check_version(post, expected_version)
-    _check_editable(post)
-    if post.scheduled_at is None:
-        return post
-    return _move(post, membership, None)
+    """Take a post off the calendar: it becomes an idea again (an idea stays one)."""
+    access = access_post(membership, post_id, action=None, expected_version=expected_version)
+    if access.post.scheduled_at is None:
+        return access.post
+    if refused := action_refusal(membership, access.post, access.facts, PostAction.UNSCHEDULE):
+        raise_refusal(refused)
+    return _move(access.post, membership, None)
 
 
 @transaction.atomic
 def post_delete(*, membership: Membership, post_id: int) -> None:
-    require(membership, Action.POST_DELETE)
-    post = post_lock(membership.workspace_id, post_id)
-    _check_editable(post)
-    post.delete()
+    access_post(membership, post_id, action=PostAction.DELETE).post.delete()
+
+
+@transaction.atomic
+def post_duplicate(*, membership: Membership, post_id: int) -> Post:
+    """A new draft idea with this post's content (texts, media, channels, labels, campaign),
+    written by `membership`: how a published post is posted again, or changed and reposted."""
+    source = access_post(membership, post_id, action=PostAction.DUPLICATE, lock=False).post
+    data = post_input_from(source)
+    data.scheduled_at = None
+    channels = set(membership.workspace.channels.all())
+    data.variants = {c: v for c, v in data.variants.items() if c in channels}
+    return post_create(membership=membership, data=data)
 
 
 def require_same_workspace(membership: Membership, obj) -> None:

@@ -37,9 +37,10 @@ from calendar_app.models import (
 )
 from calendar_app.permissions import Action, require
 from calendar_app.platforms import Platform
+from calendar_app.publication import publication_of
 from calendar_app.services.review.gate import post_cleared_for_publishing
 from calendar_app.services.review.transition import post_transition
-from calendar_app.workflow import PostStatus
+from calendar_app.workflow import PostAction, PostStatus
 
 M = TypeVar("M", bound=models.Model)
 
@@ -545,12 +546,12 @@ def _unschedule_unapproved(workspace: Workspace, *, actor: User) -> int:
         .order_by("id")
     )
     for post in candidates:
-        if post_cleared_for_publishing(post):
-            continue
+        if post_cleared_for_publishing(post) or publication_of(post.pk).went_out:
+            continue  # what went out stays as it is
         post_transition(
             post=post,
             to_status=S.DRAFT,
-            action="approval_now_required",
+            action=PostAction.APPROVAL_NOW_REQUIRED,
             actor=actor,
             comment=_("Approval is now required in this workspace: submit the post for review."),
         )

@@ -27,7 +27,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from calendar_app.models import Membership, Post
-from calendar_app.permissions import Action, can, workspaces_for
+from calendar_app.permissions import workspaces_for
 from calendar_app.selectors import (
     CalendarEntry,
     CalendarFilters,
@@ -40,15 +40,25 @@ from calendar_app.selectors import (
 from calendar_app.services import posts as post_services
 from calendar_app.timeutils import local_day_bounds, local_to_utc
 from calendar_app.views.base import deny_message, workspace_context, workspace_view
-from calendar_app.workflow import PostStatus
+from calendar_app.workflow import (
+    AWAITING_APPROVAL,
+    NOT_HEADING_OUT,
+    STATUS_ICON,
+    PostStatus,
+    ShownState,
+)
 
 # A month cell shows this many chips before "+N more"; the rest are in the DOM, hidden.
 CHIPS_PER_DAY = 4
 # A post still waiting for approval this close to its time gets a warning highlight.
 DUE_SOON = dt.timedelta(hours=24)
-AWAITING_APPROVAL_OR_CHANGES = frozenset({PostStatus.IN_REVIEW, PostStatus.CHANGES_REQUESTED})
-# Not on their way to publishing: once their time has passed they are flagged as stale.
-NOT_HEADING_OUT = frozenset({PostStatus.DRAFT, PostStatus.APPROVED})
+# States that say what publishing did: the chip's CSS modifier (cal-chip-<name>) and an icon.
+OUTCOMES = {
+    ShownState.PUBLISHED: "published",
+    ShownState.PARTIALLY_PUBLISHED: "partial",
+    ShownState.FAILED: "failed",
+    ShownState.PUBLISHING: "publishing",
+}
 IDEAS_SHOWN = 50
 LIST_PAGE_SIZE = 50
 # The calendar does not go further than this; beyond it the URL answers 404.
@@ -98,25 +108,22 @@ class ChipRenderer:
     data-date, data-time, data-minute, draggable; .cal-chip-time holds HH:MM.
     """
 
-    def __init__(
-        self, *, post_prefix: str, draggable: bool, now: dt.datetime | None = None
-    ) -> None:
+    def __init__(self, *, post_prefix: str, now: dt.datetime | None = None) -> None:
         self.prefix = escape(post_prefix)
-        self.draggable = "true" if draggable else "false"
         self._fragments: dict[tuple, str] = {}
         # Posts still awaiting approval this close to their time are highlighted.
         self.now = now or timezone.now()
         self.due_soon_until = self.now + DUE_SOON
 
     def _extra_class(self, e: CalendarEntry) -> str:
-        if e.decoration is not None:
-            return f" cal-chip-{escape(e.decoration.kind)}"
+        if e.shown in OUTCOMES:
+            return f" cal-chip-{OUTCOMES[e.shown]}"
         if e.status == PostStatus.MISSED_APPROVAL:
             return " cal-chip-missed"
         if e.status in NOT_HEADING_OUT and e.local is not None and e.local < self.now:
             return " cal-chip-stale"
         if (
-            e.status in AWAITING_APPROVAL_OR_CHANGES
+            e.status in AWAITING_APPROVAL
             and e.local is not None
             and self.now <= e.local <= self.due_soon_until
         ):
@@ -159,14 +166,19 @@ class ChipRenderer:
             for lb in e.labels
         )
         status = self._cached(
-            ("status", e.status),
+            ("status", e.shown),
             lambda: (
                 f'<span class="badge cal-status text-bg-{escape(e.status_badge)}">'
-                f"{escape(e.status_label)}</span>"
+                f"{escape(e.shown_label)}</span>"
             ),
         )
         outcome = ""
-        if e.decoration is None and e.status in NOT_HEADING_OUT and e.local and e.local < self.now:
+        if (
+            e.shown not in OUTCOMES
+            and e.status in NOT_HEADING_OUT
+            and e.local
+            and e.local < self.now
+        ):
             outcome = self._cached(
                 ("stale",),
                 lambda: (
@@ -174,18 +186,19 @@ class ChipRenderer:
                     f' title="{escape(STALE_TIP)}" aria-label="{escape(STALE_TIP)}"></i>'
                 ),
             )
-        if (d := e.decoration) is not None:
+        if e.shown in OUTCOMES:
             # e.g. publishing failed: an icon and the reason as the tooltip
-            tip = f"{d.label}: {d.detail}" if d.detail else d.label
+            tip = f"{e.shown_label}: {e.reason}" if e.reason else e.shown_label
             outcome = (
-                f'<i class="bi bi-{escape(d.icon)} cal-outcome" data-testid="chip-outcome"'
+                f'<i class="bi bi-{STATUS_ICON[e.shown]} cal-outcome" data-testid="chip-outcome"'
                 f' title="{escape(tip)}" aria-label="{escape(tip)}"></i>'
             )
         return (
             f'<a class="cal-chip{self._extra_class(e)}" href="{self.prefix}{e.id}/"'
             f' data-testid="post-chip" data-post-id="{e.id}" data-status="{escape(e.status)}"'
             f' data-version="{e.version}" data-date="{e.day_iso}"'
-            f' data-time="{e.time}" data-minute="{e.minute}" draggable="{self.draggable}"'
+            f' data-time="{e.time}" data-minute="{e.minute}"'
+            f' draggable="{"true" if e.movable else "false"}" data-state="{escape(e.shown)}"'
             f'{campaign}><span class="cal-chip-line">{outcome}'
             f'<span class="cal-chip-time">{e.time}</span>'
             f' <span class="cal-chip-title">{escape(e.title)}</span></span>'
@@ -250,10 +263,7 @@ def _post_url_prefix(slug: str) -> str:
 
 
 def _chip_renderer(membership: Membership) -> ChipRenderer:
-    return ChipRenderer(
-        post_prefix=_post_url_prefix(membership.workspace.slug),
-        draggable=can(membership, Action.POST_RESCHEDULE),
-    )
+    return ChipRenderer(post_prefix=_post_url_prefix(membership.workspace.slug))
 
 
 def _page_context(
@@ -301,7 +311,11 @@ def _entries_with_ideas(
         post_id__in=[idea.id for idea in ideas]
     )
     entries = calendar_entries(
-        scheduled + ideas, tz=workspace.tz, options=options, same_posts=same_posts
+        scheduled + ideas,
+        tz=workspace.tz,
+        options=options,
+        same_posts=same_posts,
+        membership=membership,
     )
     return entries[: len(scheduled)], entries[len(scheduled) :], ideas_total
 
@@ -489,7 +503,9 @@ def post_list(request: HttpRequest, membership: Membership) -> HttpResponse:
         posts = scheduled_posts(workspace, filters, start=start)
         keep_params = [("from", from_day.isoformat())] if "from" in request.GET else []
     page = Paginator(posts, LIST_PAGE_SIZE).get_page(request.GET.get("page"))
-    entries = calendar_entries(page.object_list, tz=workspace.tz, options=options)
+    entries = calendar_entries(
+        page.object_list, tz=workspace.tz, options=options, membership=membership
+    )
     if show_ideas:
         groups = [{"day": None, "entries": entries}] if entries else []
     else:

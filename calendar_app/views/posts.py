@@ -15,21 +15,32 @@ from django.utils.formats import date_format, time_format
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
+from calendar_app.access import post_facts
 from calendar_app.forms import PostForm
 from calendar_app.models import Membership, Post, PostMedia, PostVariant
-from calendar_app.permissions import Action, can
+from calendar_app.permissions import Action
 from calendar_app.platforms import specs_as_json
 from calendar_app.selectors import media_for_editor
 from calendar_app.services import posts as post_services
 from calendar_app.services import review
 from calendar_app.services.media import media_asset_json
 from calendar_app.views.base import workspace_context, workspace_view
-from calendar_app.workflow import EDITABLE_STATUSES, STATUS_BADGE
+from calendar_app.workflow import (
+    SHOWN_LABELS,
+    STATUS_BADGE,
+    PostAction,
+    Refusal,
+    action_refusal,
+    available_actions,
+    shown_state,
+)
 
 
 def _post_with_content(membership: Membership, pk: int) -> Post:
     """The post of this workspace with everything the editor shows, in a fixed number of queries."""
-    queryset = Post.objects.select_related("campaign", "author", "workspace").prefetch_related(
+    queryset = Post.objects.select_related(
+        "campaign", "author", "workspace__approval_policy"
+    ).prefetch_related(
         "labels",
         Prefetch("post_media", queryset=PostMedia.objects.select_related("media")),
         Prefetch(
@@ -191,12 +202,12 @@ def post_create(request: HttpRequest, membership: Membership) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def post_edit(request: HttpRequest, membership: Membership, pk: int) -> HttpResponse:
     post = _post_with_content(membership, pk)
-    editable = can(membership, Action.POST_EDIT) and post.status in EDITABLE_STATUSES
-    if not editable:
-        if request.method == "POST":
-            if not can(membership, Action.POST_EDIT):
-                raise PermissionDenied(_("Your role may not edit posts in this workspace."))
-            raise PermissionDenied(_("This post can no longer be changed."))
+    facts, _round, _revision = post_facts(post)
+    refused = action_refusal(membership, post, facts, PostAction.EDIT)
+    if refused is not None:
+        if request.method == "POST" and refused.kind is Refusal.PERMISSION:
+            raise PermissionDenied(refused.message)
+        state = shown_state(post.status, facts.publication)
         return render(
             request,
             "calendar_app/posts/detail.html",
@@ -206,9 +217,15 @@ def post_edit(request: HttpRequest, membership: Membership, pk: int) -> HttpResp
                 "post": post,
                 "variants": list(post.variants.all()),
                 "post_media": [pm.media for pm in post.post_media.all()],
-                "status_badge": STATUS_BADGE.get(post.status, "secondary"),
+                "shown_state": state,
+                "shown_label": SHOWN_LABELS[state],
+                "status_badge": STATUS_BADGE.get(state, "secondary"),
+                # Why it cannot be edited, unless it is only the role (the page says that).
+                "read_only_reason": refused.message if refused.kind is Refusal.STATE else "",
+                "actions": available_actions(membership, post, facts),
                 "back_url": _month_url(membership, post),
             },
+            status=409 if request.method == "POST" else 200,
         )
 
     workspace = membership.workspace
@@ -282,8 +299,31 @@ def post_delete(request: HttpRequest, membership: Membership, pk: int) -> HttpRe
             return redirect("calendar:post_edit", membership.workspace.slug, post.pk)
         messages.success(request, _("“%(title)s” was deleted.") % {"title": title})
         return redirect(back)
+    facts, _round, _revision = post_facts(post)
+    if refused := action_refusal(membership, post, facts, PostAction.DELETE):
+        messages.error(request, refused.message)
+        return redirect("calendar:post_edit", membership.workspace.slug, post.pk)
     return render(
         request,
         "calendar_app/posts/delete.html",
         {**workspace_context(request, membership), "nav": "calendar", "post": post},
     )
+
+
+@workspace_view(Action.POST_CREATE)
+@require_POST
+def post_duplicate(request: HttpRequest, membership: Membership, pk: int) -> HttpResponse:
+    """A copy of the post as a new idea, opened in the editor."""
+    try:
+        copy = post_services.post_duplicate(membership=membership, post_id=pk)
+    except ValidationError as exc:
+        if getattr(exc, "code", None) == "missing":
+            raise Http404 from None
+        for message in exc.messages:
+            messages.error(request, message)
+        return redirect("calendar:post_edit", membership.workspace.slug, pk)
+    messages.success(
+        request,
+        _("A copy of the post was saved as an idea. Give it a time and submit it when ready."),
+    )
+    return redirect("calendar:post_edit", membership.workspace.slug, copy.pk)

@@ -22,6 +22,7 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from calendar_app import selectors
+from calendar_app.access import post_facts
 from calendar_app.diffs import revision_diff
 from calendar_app.models import (
     ApprovalMode,
@@ -42,7 +43,18 @@ from calendar_app.services import comments as comment_services
 from calendar_app.services import review
 from calendar_app.timeutils import local_to_utc
 from calendar_app.views.base import deny_message, workspace_context, workspace_view
-from calendar_app.workflow import STATUS_BADGE, STATUS_ICON, PostStatus
+from calendar_app.workflow import (
+    SHOWN_LABELS,
+    STATUS_BADGE,
+    STATUS_ICON,
+    PostAction,
+    PostStatus,
+    Refusal,
+    action_refusal,
+    available_actions,
+    shown_reason,
+    shown_state,
+)
 
 S = PostStatus
 
@@ -88,7 +100,6 @@ def _post_or_404(membership: Membership, pk: int) -> Post:
 @require_GET
 def review_queue(request: HttpRequest, membership: Membership) -> HttpResponse:
     items = selectors.review_queue(membership)
-    policy = review.policy_for(membership.workspace)
     return render(
         request,
         "calendar_app/review/queue.html",
@@ -96,8 +107,8 @@ def review_queue(request: HttpRequest, membership: Membership) -> HttpResponse:
             **workspace_context(request, membership),
             "nav": "review",
             "items": items,
-            "may_skip": membership.role in policy.skip_roles,
-            "may_share": review.may_manage_review_links(membership),
+            "may_share": can(membership, Action.REVIEW_LINK_MANAGE),
+            "new_link": request.session.pop("review_link_queue", None),
             "review_link_day_choices": review.REVIEW_LINK_DAY_CHOICES,
             "status_badge": STATUS_BADGE,
         },
@@ -134,7 +145,7 @@ def review_decide(request: HttpRequest, membership: Membership, pk: int) -> Http
     back = _back(request, reverse("calendar:review_queue", args=[membership.workspace.slug]))
     try:
         if decision == "approve":
-            post = review.post_approve(
+            decided = review.post_approve(
                 membership=membership,
                 post_id=pk,
                 expected_step=step,
@@ -142,6 +153,10 @@ def review_decide(request: HttpRequest, membership: Membership, pk: int) -> Http
                 comment=comment,
                 edit=_approver_edit(request),
             )
+            if not decided.approved:
+                messages.warning(request, decided.notice)
+                return redirect(back)
+            post = decided.post
             done = _("You approved “%(title)s”.")
         elif decision == "request_changes":
             post = review.post_request_changes(
@@ -191,13 +206,13 @@ def review_bulk(request: HttpRequest, membership: Membership) -> HttpResponse:
     refused: list[str] = []
     for pk in filter(None, (_int(v) for v in request.POST.getlist("post"))):
         try:
-            post = review.post_approve(
+            decided = review.post_approve(
                 membership=membership,
                 post_id=pk,
                 expected_step=_int(request.POST.get(f"step_{pk}")),
                 expected_revision=_int(request.POST.get(f"revision_{pk}")),
             )
-            approved.append(post.display_title)
+            approved.append(decided.post.display_title)
         except PermissionDenied as exc:
             refused.append(deny_message(exc))
         except ValidationError as exc:
@@ -219,29 +234,19 @@ def review_bulk(request: HttpRequest, membership: Membership) -> HttpResponse:
 
 
 def _panel_context(request: HttpRequest, membership: Membership, post: Post) -> dict:
+    """The workflow bar and the thread: what the post is, and exactly the actions the rulebook
+    offers this member now (workflow.available_actions)."""
     workspace = membership.workspace
-    policy = review.policy_for(workspace)
-    active = (
-        ReviewRound.objects.filter(post=post, state=RoundState.ACTIVE).first()
-        if post.status in (S.IN_REVIEW, S.MISSED_APPROVAL)
-        else None
-    )
-    may_decide = False
-    if active is not None:
-        may_decide = selectors._may_decide(
-            membership,
-            active.steps,
-            active.current_step,
-            post.author_id,
-            policy.allow_self_approval,
-        )
+    facts, active, _revision = post_facts(post)
     latest = review.latest_revision(post)
+    actions = available_actions(membership, post, facts)
+    state = shown_state(post.status, facts.publication)
     comments = list(
         PostComment.objects.filter(post=post).select_related("author", "variant_channel")
     )
     decisions = list(
         ReviewDecision.objects.filter(round__post=post)
-        .select_related("user", "revision")
+        .select_related("user", "revision", "review_link")
         .order_by("-created_at", "-id")[:20]
     )
     links = list(
@@ -249,37 +254,28 @@ def _panel_context(request: HttpRequest, membership: Membership, post: Post) -> 
             posts=post, revoked_at__isnull=True, expires_at__gt=timezone.now()
         )
     )
-    may_edit = can(membership, Action.POST_EDIT)
-    is_author = post.author_id == membership.user_id
     return {
         "workspace": workspace,
         "membership": membership,
         "post": post,
-        "policy": policy,
-        "mode_none": policy.mode == ApprovalMode.NONE,
-        "active_round": active,
-        "current_step": active.step if active else None,
-        "may_decide": may_decide,
+        "mode_none": facts.mode == ApprovalMode.NONE,
+        "mode_required": facts.mode == ApprovalMode.REQUIRED,
+        "active_round": active if active is not None and active.step is not None else None,
+        "current_step": facts.step,
+        "actions": actions,
+        "may_decide": bool(actions & selectors.DECISIONS),
+        "shown_state": state,
+        "shown_label": SHOWN_LABELS[state],
+        "shown_reason": shown_reason(facts.publication),
+        "went_out": facts.publication.went_out,
         "latest_revision": latest,
         "comments": comments,
         "decisions": decisions,
         "review_links": links,
         "channels": list(post.variants.select_related("channel")),
-        "may_comment": may_edit,
-        "may_share": review.may_manage_review_links(membership),
         "review_link_day_choices": review.REVIEW_LINK_DAY_CHOICES,
-        "may_submit": may_edit
-        and policy.mode != ApprovalMode.NONE
-        and post.status in (S.DRAFT, S.CHANGES_REQUESTED),
-        "may_withdraw": is_author and post.status != S.DRAFT,
-        "may_schedule": can(membership, Action.POST_RESCHEDULE)
-        and post.scheduled_at is not None
-        and (
-            post.status == S.APPROVED
-            or (post.status == S.DRAFT and policy.mode != ApprovalMode.REQUIRED)
-        ),
-        "status_badge": STATUS_BADGE.get(post.status, "secondary"),
-        "status_icon": STATUS_ICON.get(post.status, "circle"),
+        "status_badge": STATUS_BADGE.get(state, "secondary"),
+        "status_icon": STATUS_ICON.get(state, "circle"),
         "part": "thread" if request.GET.get("part") == "thread" else "bar",
         "new_link": (
             request.session.pop(f"review_link_{post.pk}", None)
@@ -402,6 +398,8 @@ def review_link_create(request: HttpRequest, membership: Membership, pk: int) ->
         _link, token = review.review_link_create(
             membership=membership,
             post_ids=[pk],
+            recipient_name=request.POST.get("recipient_name", ""),
+            recipient_email=request.POST.get("recipient_email", ""),
             days=_int(request.POST.get("days")) or review.REVIEW_LINK_DAYS,
         )
     except (ValidationError, PermissionDenied) as exc:
@@ -423,23 +421,32 @@ def review_link_share(request: HttpRequest, membership: Membership) -> HttpRespo
         messages.info(request, _("Select the posts to share first."))
         return redirect("calendar:review_queue", membership.workspace.slug)
     try:
-        _link, token = review.review_link_create(
+        link, token = review.review_link_create(
             membership=membership,
             post_ids=ids,
+            recipient_name=request.POST.get("recipient_name", ""),
+            recipient_email=request.POST.get("recipient_email", ""),
             days=_int(request.POST.get("days")) or review.REVIEW_LINK_DAYS,
         )
     except (ValidationError, PermissionDenied) as exc:
         _report(request, exc)
         return redirect("calendar:review_queue", membership.workspace.slug)
-    link_url = request.build_absolute_uri(reverse("external_review", args=[token]))
+    # Shown once on the queue with a copy button; only its hash is stored.
+    request.session["review_link_queue"] = {
+        "url": request.build_absolute_uri(reverse("external_review", args=[token])),
+        "name": link.recipient_name,
+        "count": len(ids),
+    }
     messages.success(
         request,
         ngettext(
-            "Review link for %(count)d post (copy it now, it is shown only once): %(url)s",
-            "Review link for %(count)d posts (copy it now, it is shown only once): %(url)s",
+            "A review link for %(count)d post was created for %(name)s. Copy it now: it is "
+            "shown only once.",
+            "A review link for %(count)d posts was created for %(name)s. Copy it now: it is "
+            "shown only once.",
             len(ids),
         )
-        % {"count": len(ids), "url": link_url},
+        % {"count": len(ids), "name": link.recipient_name},
     )
     return redirect("calendar:review_queue", membership.workspace.slug)
 
@@ -482,7 +489,6 @@ def external_review(request: HttpRequest, token: str) -> HttpResponse:
                 review.post_external_decide(
                     link=link,
                     post_id=post_id or 0,
-                    name=name,
                     approve=request.POST["decision"] == "approve",
                     comment=request.POST.get("comment", ""),
                     expected_revision=_int(request.POST.get("expected_revision")),
@@ -497,7 +503,8 @@ def external_review(request: HttpRequest, token: str) -> HttpResponse:
                     external_name=name,
                 )
                 messages.success(request, _("Thank you, your comment was added."))
-            request.session["review_name"] = name.strip()[:120]
+            if not link.recipient_name:
+                request.session["review_name"] = name.strip()[:120]
             return redirect("external_review", token)
         except (ValidationError, PermissionDenied) as exc:
             error = (
@@ -528,9 +535,17 @@ def external_review(request: HttpRequest, token: str) -> HttpResponse:
     for post in posts:
         round_ = post.active_rounds[0] if post.active_rounds else None
         step = round_.step if round_ else None
-        post.may_decide = bool(
-            post.status == S.IN_REVIEW and step is not None and step.get("external")
+        facts, _round, _revision = post_facts(post)
+        post.actions = available_actions(link, post, facts)
+        post.may_decide = PostAction.APPROVE in post.actions
+        # Why this link can only comment on a post that waits for a decision.
+        refused = action_refusal(link, post, facts, PostAction.APPROVE)
+        post.decide_refusal = (
+            refused.message
+            if refused is not None and refused.kind is Refusal.PERMISSION and step is not None
+            else ""
         )
+        post.shown_label = SHOWN_LABELS[shown_state(post.status, facts.publication)]
         post.step_name = step["name"] if step else ""
         post.latest_revision = post.revs[0].number if post.revs else None
         post.local_time = (
@@ -544,7 +559,7 @@ def external_review(request: HttpRequest, token: str) -> HttpResponse:
             "workspace": link.workspace,
             "posts": posts,
             "error": error,
-            "name": request.session.get("review_name", ""),
+            "name": link.recipient_name or request.session.get("review_name", ""),
             "status_badge": STATUS_BADGE,
         },
         status=status,

@@ -1,23 +1,22 @@
-"""The approval workflow, by concern: policy (reads), revisions, rounds and decisions, the one
+"""The approval workflow, by concern: revisions, rounds and decisions, the one
 status writer (transition), the publish gate, the beat sweeps and external review links.
 
 Callers use `from calendar_app.services import review` and `review.post_approve(...)`.
 """
 
+from calendar_app.policy import default_step, policy_for, policy_steps
 from calendar_app.services.review.external import (
     REVIEW_LINK_DAY_CHOICES,
     REVIEW_LINK_DAYS,
     REVIEW_LINK_SALT,
     ReviewLinkGone,
     ReviewLinkInvalid,
-    may_manage_review_links,
     post_external_decide,
     review_link_create,
     review_link_resolve,
     review_link_revoke,
 )
 from calendar_app.services.review.gate import post_cleared_for_publishing
-from calendar_app.services.review.policy import default_step, policy_for, policy_steps
 from calendar_app.services.review.revisions import (
     content_of,
     latest_revision,
@@ -26,6 +25,7 @@ from calendar_app.services.review.revisions import (
 )
 from calendar_app.services.review.rounds import (
     ApproverEdit,
+    Decided,
     active_round,
     after_post_saved,
     post_approve,
@@ -35,27 +35,27 @@ from calendar_app.services.review.rounds import (
     post_skip_step,
     post_submit_for_review,
     post_withdraw,
-    step_allows,
     step_approvers,
 )
 from calendar_app.services.review.sweeps import approvals_mark_missed, approvals_send_reminders
-from calendar_app.services.review.transition import post_transition
+from calendar_app.services.review.transition import audit_record, post_transition
 
 __all__ = [
     "REVIEW_LINK_DAYS",
     "REVIEW_LINK_DAY_CHOICES",
     "REVIEW_LINK_SALT",
     "ApproverEdit",
+    "Decided",
     "ReviewLinkGone",
     "ReviewLinkInvalid",
     "active_round",
     "after_post_saved",
     "approvals_mark_missed",
     "approvals_send_reminders",
+    "audit_record",
     "content_of",
     "default_step",
     "latest_revision",
-    "may_manage_review_links",
     "policy_for",
     "policy_steps",
     "post_approve",
@@ -73,6 +73,5 @@ __all__ = [
     "review_link_revoke",
     "revision_record",
     "revision_snapshot",
-    "step_allows",
     "step_approvers",
 ]

@@ -9,36 +9,26 @@ import secrets
 
 from django.core import signing
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.validators import validate_email
 from django.db import transaction
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
+from calendar_app.access import access_post, access_post_for_decision
 from calendar_app.models import (
     Membership,
     Post,
     ReviewLink,
-    ReviewRound,
-    Role,
 )
-from calendar_app.services.review.rounds import (
-    record_approval,
-    record_changes_requested,
-    require_waiting_in_time,
-    round_for_decision,
-)
-from calendar_app.workflow import PostStatus
+from calendar_app.permissions import Action, require
+from calendar_app.services.review.rounds import record_approval, record_changes_requested
+from calendar_app.services.review.transition import audit_record
+from calendar_app.workflow import PostAction
 
-S = PostStatus
+A = PostAction
 
 
 # --- external reviewers ------------------------------------------------------------------------
-
-
-def _external_refusal(round_: ReviewRound) -> str | None:
-    step = round_.step
-    if step is None or not step.get("external"):
-        return _("This post is waiting for the team's approval, not yours.")
-    return None
 
 
 @transaction.atomic
@@ -46,49 +36,24 @@ def post_external_decide(
     *,
     link: ReviewLink,
     post_id: int,
-    name: str,
     approve: bool,
     comment: str = "",
     expected_revision: int | None = None,
 ) -> Post:
-    """An external reviewer (no account) approves or requests changes through a review link."""
-    name = name.strip()
-    if not name:
-        raise ValidationError(_("Enter your name so the team knows who decided."))
-    if not link.posts.filter(pk=post_id).exists():
-        raise PermissionDenied(_("This link does not cover that post."))
-    post, round_, revision = round_for_decision(
-        workspace=link.workspace,
-        post_id=post_id,
-        expected_step=None,
-        expected_revision=expected_revision,
+    """The recipient of a review link approves or requests changes (under the name the link was
+    issued to). One decision per link and revision; the rulebook refuses links issued by the
+    post's author and links without a named recipient (permissions.link_refusal)."""
+    action = A.APPROVE if approve else A.REQUEST_CHANGES
+    if not approve and not comment.strip():
+        raise ValidationError(_("Say what should change: a comment is required."))
+    access = access_post_for_decision(
+        link, post_id, action=action, expected_step=None, expected_revision=expected_revision
     )
-    require_waiting_in_time(post)
-    if refusal := _external_refusal(round_):
-        raise PermissionDenied(refusal)
     if approve:
-        record_approval(
-            post,
-            round_,
-            user=None,
-            external_name=name,
-            review_link=link,
-            revision=revision,
-            comment=comment,
-        )
+        record_approval(access, user=None, review_link=link, comment=comment)
     else:
-        if not comment.strip():
-            raise ValidationError(_("Say what should change: a comment is required."))
-        record_changes_requested(
-            post,
-            round_,
-            user=None,
-            external_name=name,
-            review_link=link,
-            revision=revision,
-            comment=comment,
-        )
-    return post
+        record_changes_requested(access, user=None, review_link=link, comment=comment)
+    return access.post
 
 
 # --- review links ------------------------------------------------------------------------------
@@ -110,49 +75,77 @@ class ReviewLinkGone(Exception):
         self.message = message
 
 
-def may_manage_review_links(membership: Membership) -> bool:
-    return membership.role in (Role.OWNER, Role.MANAGER)
-
-
-def _require_link_manager(membership: Membership) -> None:
-    if not may_manage_review_links(membership):
-        raise PermissionDenied(_("Only managers and owners may share review links."))
-
-
 def _token_hash(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
 @transaction.atomic
 def review_link_create(
-    *, membership: Membership, post_ids: list[int], days: int = REVIEW_LINK_DAYS
+    *,
+    membership: Membership,
+    post_ids: list[int],
+    recipient_name: str,
+    recipient_email: str,
+    days: int = REVIEW_LINK_DAYS,
 ) -> tuple[ReviewLink, str]:
-    """A link for reviewers without an account; returns it and its token (shown only now).
+    """A link for one reviewer without an account; returns it and its token (shown only now).
 
-    Managers and owners only: whoever holds the link may decide an external step, so an author
-    must not be able to hand one to themselves.
+    Managers and owners only. The link is issued to one recipient: their decisions carry their
+    name, and a step needing two external approvals needs two recipients. The audit trail of
+    each post says who issued a link to whom.
     """
-    _require_link_manager(membership)
+    require(membership, Action.REVIEW_LINK_MANAGE)
+    accesses = [access_post(membership, pk, action=A.SHARE) for pk in sorted(set(post_ids))]
+    if not accesses:
+        raise ValidationError(_("Choose posts of this workspace."), code="missing")
     if not 1 <= days <= 90:
         raise ValidationError(_("A review link is valid for 1 to 90 days."))
-    posts = list(Post.objects.filter(workspace=membership.workspace, pk__in=post_ids))
-    if not posts or len(posts) != len(set(post_ids)):
-        raise ValidationError(_("Choose posts of this workspace."), code="missing")
+    recipient_name = " ".join(recipient_name.split())[:120]
+    recipient_email = recipient_email.strip().lower()
+    if not recipient_name:
+        raise ValidationError(_("Enter the reviewer's name."))
+    try:
+        validate_email(recipient_email)
+    except ValidationError:
+        raise ValidationError(_("Enter the reviewer's e-mail address.")) from None
+    if Membership.objects.filter(
+        workspace=membership.workspace, user__email__iexact=recipient_email
+    ).exists():
+        raise ValidationError(
+            _("%(email)s belongs to a member of this workspace: members review in the app.")
+            % {"email": recipient_email}
+        )
     secret = secrets.token_urlsafe(24)
     link = ReviewLink.objects.create(
         workspace=membership.workspace,
         token_hash=_token_hash(secret),
         created_by=membership.user,
         expires_at=timezone.now() + dt.timedelta(days=days),
+        recipient_name=recipient_name,
+        recipient_email=recipient_email,
     )
-    link.posts.set(posts)
+    link.posts.set([a.post for a in accesses])
+    for access in accesses:
+        audit_record(
+            post=access.post,
+            action=A.SHARE,
+            actor=membership.user,
+            comment=_("Review link for %(name)s <%(email)s>, valid until %(date)s.")
+            % {
+                "name": recipient_name,
+                "email": recipient_email,
+                "date": formats.date_format(
+                    link.expires_at.astimezone(membership.workspace.tz), "SHORT_DATE_FORMAT"
+                ),
+            },
+        )
     token = signing.TimestampSigner(salt=REVIEW_LINK_SALT).sign(f"{link.pk}.{secret}")
     return link, token
 
 
 @transaction.atomic
 def review_link_revoke(*, membership: Membership, link_id: int) -> ReviewLink:
-    _require_link_manager(membership)
+    require(membership, Action.REVIEW_LINK_MANAGE)
     try:
         link = ReviewLink.objects.select_for_update().get(
             pk=link_id, workspace=membership.workspace
@@ -162,6 +155,14 @@ def review_link_revoke(*, membership: Membership, link_id: int) -> ReviewLink:
     if link.revoked_at is None:
         link.revoked_at = timezone.now()
         link.save(update_fields=["revoked_at"])
+        for post in link.posts.all():
+            audit_record(
+                post=post,
+                action=A.SHARE,
+                actor=membership.user,
+                comment=_("Review link for %(name)s revoked.")
+                % {"name": link.recipient_name or _("a reviewer")},
+            )
     return link
 
 

@@ -61,7 +61,8 @@ def revision_record(*, post: Post, author: User | None) -> tuple[PostRevision, b
     """Keep the post's current content as a revision unless it equals the latest one.
 
     Returns the revision and whether its content differs from the one before (a schedule-only
-    change writes a revision too, so the history shows it, but is not a content change).
+    change writes a revision too, so the history shows it, but is not a content change). A
+    content change makes `author` the post's `content_edited_by`.
     """
     snapshot = revision_snapshot(post)
     latest = latest_revision(post)
@@ -74,4 +75,8 @@ def revision_record(*, post: Post, author: User | None) -> tuple[PostRevision, b
         snapshot=snapshot,
         author=author,
     )
+    if content_changed and author is not None and post.content_edited_by_id != author.pk:
+        # Whoever made the latest content change never clears a step of it (permissions).
+        post.content_edited_by = author
+        Post.objects.filter(pk=post.pk).update(content_edited_by=author)
     return revision, content_changed

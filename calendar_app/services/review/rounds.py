@@ -1,21 +1,32 @@
 """Review rounds and decisions: submit, approve, request changes, skip, withdraw, schedule, and
-the review rules applied after a content edit."""
+the review rules applied after a content edit.
+
+Each member-facing service asks calendar_app.access for the post and the action (the rulebook
+refuses what it does not allow, with a message for people), then writes; `post_transition`
+checks every status move once more against the same table.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
+from calendar_app import permissions
+from calendar_app.access import (
+    PostAccess,
+    access_post,
+    access_post_for_decision,
+    raise_refusal,
+)
 from calendar_app.models import (
     ApprovalMode,
-    ApprovalPolicy,
     DecisionKind,
     Membership,
     Post,
@@ -27,59 +38,30 @@ from calendar_app.models import (
     RoundState,
     Workspace,
 )
-from calendar_app.permissions import Action, require
+from calendar_app.policy import policy_for, policy_steps
 from calendar_app.services.content import post_check_fits
-from calendar_app.services.locking import check_version, post_lock
 from calendar_app.services.notices import post_notify
-from calendar_app.services.review.policy import policy_for, policy_steps
 from calendar_app.services.review.revisions import latest_revision, revision_record
 from calendar_app.services.review.transition import post_transition
-from calendar_app.workflow import APPROVED_STATUSES, PostStatus
+from calendar_app.workflow import (
+    APPROVED_STATUSES,
+    PostAction,
+    PostStatus,
+    action_refusal,
+    time_has_passed,
+)
 
 S = PostStatus
-
-
-# --- who may approve -------------------------------------------------------------------------
+A = PostAction
 
 
 def active_round(post: Post) -> ReviewRound | None:
     return post.review_rounds.filter(state=RoundState.ACTIVE).first()
 
 
-def step_allows(
-    step: dict, *, user_id: int, role: str, author_id: int | None, allow_self: bool
-) -> bool:
-    """Whether a member (user id + role) may decide `step` of a post by `author_id`."""
-    if role == Role.VIEWER:
-        return False
-    if author_id == user_id and not allow_self:
-        return False
-    return role in step.get("roles", []) or user_id in step.get("members", [])
-
-
-def _approval_refusal(
-    membership: Membership, post: Post, round_: ReviewRound, policy: ApprovalPolicy
-) -> str | None:
-    step = round_.step
-    if step is None:
-        return _("This post is not waiting for approval.")
-    if membership.role == Role.VIEWER:
-        return _("Viewers cannot approve posts.")
-    if post.author_id == membership.user_id and not policy.allow_self_approval:
-        return _("You cannot approve your own post in this workspace.")
-    if not step_allows(
-        step,
-        user_id=membership.user_id,
-        role=membership.role,
-        author_id=post.author_id,
-        allow_self=policy.allow_self_approval,
-    ):
-        return _("You are not an approver of the step “%(step)s”.") % {"step": step["name"]}
-    return None
-
-
 def step_approvers(workspace: Workspace, post: Post, step: dict | None) -> list[User]:
-    """The members who may decide `step` (for notifications)."""
+    """The members who may decide `step` of `post` (told when it waits for them): the same rule
+    the services apply (permissions.decider_refusal)."""
     if step is None:
         return []
     policy = policy_for(workspace)
@@ -90,14 +72,25 @@ def step_approvers(workspace: Workspace, post: Post, step: dict | None) -> list[
         .select_related("user")
     )
     return [
-        m.user for m in memberships if policy.allow_self_approval or m.user_id != post.author_id
+        m.user
+        for m in memberships
+        if permissions.decider_refusal(
+            m,
+            step=step,
+            author_id=post.author_id,
+            last_editor_id=post.content_edited_by_id,
+            allow_self=policy.allow_self_approval,
+        )
+        is None
     ]
 
 
-# --- actions -------------------------------------------------------------------------------
+# --- starting and finishing ---------------------------------------------------------------------
 
 
-def _start_round(post: Post, *, actor: User | None, action: str, comment: str = "") -> ReviewRound:
+def start_round(
+    post: Post, *, actor: User | None, action: PostAction, comment: str = ""
+) -> ReviewRound:
     """Cancel any running round and start a new one at step 1 with the steps as they are now."""
     post.review_rounds.filter(state=RoundState.ACTIVE).update(
         state=RoundState.CANCELLED, finished_at=timezone.now()
@@ -132,23 +125,11 @@ def _start_round(post: Post, *, actor: User | None, action: str, comment: str = 
 def post_submit_for_review(
     *, membership: Membership, post_id: int, expected_version: int | None = None
 ) -> Post:
-    require(membership, Action.POST_EDIT)
-    post = post_lock(membership.workspace_id, post_id)
-    check_version(post, expected_version)
-    policy = policy_for(membership.workspace)
-    if policy.mode == ApprovalMode.NONE:
-        raise ValidationError(_("This workspace does not use approvals."))
-    if post.status not in (S.DRAFT, S.CHANGES_REQUESTED, S.MISSED_APPROVAL):
-        raise ValidationError(
-            _("A post that is %(status)s cannot be submitted for review.")
-            % {"status": post.get_status_display()},
-            code="transition",
-        )
+    access = access_post(membership, post_id, action=A.SUBMIT, expected_version=expected_version)
+    post = access.post
     if post.scheduled_at is not None:
-        if post.scheduled_at <= timezone.now():
-            raise ValidationError(_("Move the post to a future time before submitting it."))
         post_check_fits(post)
-    _start_round(post, actor=membership.user, action="submit")
+    start_round(post, actor=membership.user, action=A.SUBMIT)
     return post
 
 
@@ -159,7 +140,7 @@ def _finish_step(
     actor: User | None,
     actor_name: str,
     revision: PostRevision,
-    action: str,
+    action: PostAction,
     comment: str = "",
 ) -> None:
     """The current step is done: go to the next one, or approve (and schedule if timed)."""
@@ -200,26 +181,121 @@ def _finish_step(
     )
     recipients = [post.author] if post.author else []
     post_notify("approved", recipients=recipients, post=post, actor=actor)
-    if post.scheduled_at is not None and post.scheduled_at > timezone.now():
+    if post.scheduled_at is not None and not time_has_passed(post.scheduled_at):
         post_transition(
             post=post,
             to_status=S.SCHEDULED,
-            action="schedule_after_approval",
+            action=A.SCHEDULE_AFTER_APPROVAL,
             actor=actor,
             actor_name=actor_name,
             revision=revision,
         )
 
 
+# --- deciding -----------------------------------------------------------------------------------
+
+
+def decision_access(
+    actor: Membership | ReviewLink,
+    post_id: int,
+    *,
+    action: PostAction,
+    expected_step: int | None,
+    expected_revision: int | None,
+) -> PostAccess:
+    """The post for a decision: a decision taken on what the decider saw (the step and the
+    revision of their page) is refused as stale before anything else, then the rulebook."""
+    return access_post_for_decision(
+        actor,
+        post_id,
+        action=action,
+        expected_step=expected_step,
+        expected_revision=expected_revision,
+    )
+
+
+def _own_post(actor_user_id: int | None, post: Post) -> bool:
+    return permissions.own_work(
+        actor_user_id, author_id=post.author_id, last_editor_id=post.content_edited_by_id
+    )
+
+
+def record_approval(
+    access: PostAccess,
+    *,
+    user: User | None,
+    review_link: ReviewLink | None = None,
+    comment: str,
+) -> None:
+    """Count one approval of the current step for the latest revision; finish the step once it
+    has as many approvals from different people as it needs."""
+    post, round_, revision = access.post, access.round, access.revision
+    step = round_.current_step
+    external_name = review_link.recipient_name if review_link is not None else ""
+    own = _own_post(user.pk if user else review_link.created_by_id, post)
+    try:
+        with transaction.atomic():
+            ReviewDecision.objects.create(
+                round=round_,
+                step=step,
+                kind=DecisionKind.APPROVE,
+                user=user,
+                external_name=external_name,
+                review_link=review_link,
+                revision=revision,
+                comment=comment,
+                own_post=own,
+            )
+    except IntegrityError:
+        raise ValidationError(_("You already approved this step."), code="duplicate") from None
+    approvers = {
+        f"user:{user_id}" if user_id is not None else f"email:{(email or '').lower()}"
+        for user_id, email in round_.decisions.filter(
+            step=step, kind=DecisionKind.APPROVE, revision=revision
+        ).values_list("user_id", "review_link__recipient_email")
+    }
+    if len(approvers) >= round_.steps[step].get("required", 1):
+        _finish_step(
+            post,
+            round_,
+            actor=user,
+            actor_name=external_name,
+            revision=revision,
+            action=A.APPROVE,
+            comment=comment,
+        )
+    else:
+        post_transition(
+            post=post,
+            to_status=post.status,
+            action=A.APPROVE_PARTIAL,
+            actor=user,
+            actor_name=external_name,
+            comment=comment,
+            step=step,
+            revision=revision,
+        )
+
+
 @dataclass
 class ApproverEdit:
-    """Text an approver changes before approving: the master text and per-channel texts."""
+    """Text an approver changes while reviewing: the master text and per-channel texts."""
 
     body: str
     variant_bodies: dict[int, str]
 
 
-def _apply_approver_edit(post: Post, edit: ApproverEdit, actor: User) -> bool:
+@dataclass(frozen=True)
+class Decided:
+    """What a decision did: `approved` is False when the decider's own edit was saved instead
+    (their change needs someone else's approval); `notice` says so."""
+
+    post: Post
+    approved: bool = True
+    notice: str = ""
+
+
+def _apply_approver_edit(post: Post, edit: ApproverEdit) -> bool:
     changed = False
     if edit.body != post.body:
         post.body = edit.body
@@ -235,106 +311,6 @@ def _apply_approver_edit(post: Post, edit: ApproverEdit, actor: User) -> bool:
     return changed
 
 
-def round_for_decision(
-    *,
-    workspace: Workspace,
-    post_id: int,
-    expected_step: int | None,
-    expected_revision: int | None,
-) -> tuple[Post, ReviewRound, PostRevision]:
-    post = post_lock(workspace.pk, post_id)
-    round_ = active_round(post)
-    if post.status not in (S.IN_REVIEW, S.MISSED_APPROVAL) or round_ is None:
-        raise ValidationError(
-            _("“%(title)s” is not waiting for approval (it is %(status)s).")
-            % {"title": post.display_title, "status": post.get_status_display()},
-            code="transition",
-        )
-    if expected_step is not None and expected_step != round_.current_step:
-        raise ValidationError(
-            _("This step of “%(title)s” was already decided by someone else. Reload the page.")
-            % {"title": post.display_title},
-            code="stale",
-        )
-    revision = latest_revision(post)
-    if expected_revision is not None and (revision is None or revision.number != expected_revision):
-        raise ValidationError(
-            _("“%(title)s” was changed since you opened it. Review the new version.")
-            % {"title": post.display_title},
-            code="stale",
-        )
-    return post, round_, revision
-
-
-def require_waiting_in_time(post: Post) -> None:
-    """Approvals and skips only for posts in review whose time has not passed yet."""
-    if post.status != S.IN_REVIEW:
-        raise ValidationError(
-            _("This post missed its time; approve it with a new time."), code="transition"
-        )
-    if post.scheduled_at is not None and post.scheduled_at <= timezone.now():
-        raise ValidationError(
-            _("This post missed its time; approve it with a new time."), code="transition"
-        )
-
-
-def record_approval(
-    post: Post,
-    round_: ReviewRound,
-    *,
-    user: User | None,
-    external_name: str = "",
-    review_link: ReviewLink | None = None,
-    revision: PostRevision,
-    comment: str,
-) -> None:
-    step = round_.current_step
-    if (
-        user is not None
-        and round_.decisions.filter(
-            step=step, user=user, revision=revision, kind=DecisionKind.APPROVE
-        ).exists()
-    ):
-        raise ValidationError(_("You already approved this step."), code="duplicate")
-    try:
-        with transaction.atomic():
-            ReviewDecision.objects.create(
-                round=round_,
-                step=step,
-                kind=DecisionKind.APPROVE,
-                user=user,
-                external_name=external_name,
-                review_link=review_link,
-                revision=revision,
-                comment=comment,
-            )
-    except IntegrityError:
-        raise ValidationError(_("You already approved this step."), code="duplicate") from None
-    count = round_.decisions.filter(step=step, kind=DecisionKind.APPROVE, revision=revision).count()
-    name = external_name or ""
-    if count >= round_.steps[step].get("required", 1):
-        _finish_step(
-            post,
-            round_,
-            actor=user,
-            actor_name=name,
-            revision=revision,
-            action="approve",
-            comment=comment,
-        )
-    else:
-        post_transition(
-            post=post,
-            to_status=post.status,
-            action="approve_partial",
-            actor=user,
-            actor_name=name,
-            comment=comment,
-            step=step,
-            revision=revision,
-        )
-
-
 @transaction.atomic
 def post_approve(
     *,
@@ -344,36 +320,54 @@ def post_approve(
     expected_revision: int | None = None,
     comment: str = "",
     edit: ApproverEdit | None = None,
-) -> Post:
-    """Approve the current step of a post in review, optionally after editing its text.
+) -> Decided:
+    """Approve the current step of a post in review.
 
-    An edit is saved as a new revision and the approval is for that revision. A step whose
-    required count is reached advances; after the last one the post is approved (and scheduled
-    if it has a time).
+    An approver who changes the text while reviewing has made the latest change: the edit is
+    saved as a new revision for the step's other approvers, and does not count as approved
+    (unless the policy lets authors approve their own posts). A step whose required count of
+    different approvers is reached advances; after the last one the post is approved (and
+    scheduled if it has a time).
     """
-    post, round_, revision = round_for_decision(
-        workspace=membership.workspace,
-        post_id=post_id,
+    access = decision_access(
+        membership,
+        post_id,
+        action=A.APPROVE,
         expected_step=expected_step,
         expected_revision=expected_revision,
     )
-    require_waiting_in_time(post)
-    policy = policy_for(membership.workspace)
-    if refusal := _approval_refusal(membership, post, round_, policy):
-        raise PermissionDenied(refusal)
-    if edit is not None and _apply_approver_edit(post, edit, membership.user):
+    post = access.post
+    if edit is not None and _apply_approver_edit(post, edit):
         post_check_fits(post)
         revision, _changed = revision_record(post=post, author=membership.user)
         post_transition(
             post=post,
             to_status=S.IN_REVIEW,
-            action="approver_edit",
+            action=A.APPROVER_EDIT,
             actor=membership.user,
-            step=round_.current_step,
+            step=access.round.current_step,
             revision=revision,
         )
-    record_approval(post, round_, user=membership.user, revision=revision, comment=comment)
-    return post
+        access = access_post(membership, post.pk, action=None)
+        if action_refusal(membership, access.post, access.facts, A.APPROVE) is not None:
+            post_notify(
+                "submitted",
+                recipients=step_approvers(post.workspace, post, access.facts.step),
+                post=post,
+                actor=membership.user,
+                step=access.facts.step["name"],
+            )
+            return Decided(
+                post=post,
+                approved=False,
+                notice=_(
+                    "Your changes to “%(title)s” were saved as revision %(number)s. You made "
+                    "them, so another approver of this step must approve them."
+                )
+                % {"title": post.display_title, "number": revision.number},
+            )
+    record_approval(access, user=membership.user, comment=comment)
+    return Decided(post=post)
 
 
 @transaction.atomic
@@ -387,29 +381,26 @@ def post_request_changes(
 ) -> Post:
     if not comment.strip():
         raise ValidationError(_("Say what should change: a comment is required."))
-    post, round_, revision = round_for_decision(
-        workspace=membership.workspace,
-        post_id=post_id,
+    access = decision_access(
+        membership,
+        post_id,
+        action=A.REQUEST_CHANGES,
         expected_step=expected_step,
         expected_revision=expected_revision,
     )
-    policy = policy_for(membership.workspace)
-    if refusal := _approval_refusal(membership, post, round_, policy):
-        raise PermissionDenied(refusal)
-    record_changes_requested(post, round_, user=membership.user, revision=revision, comment=comment)
-    return post
+    record_changes_requested(access, user=membership.user, comment=comment)
+    return access.post
 
 
 def record_changes_requested(
-    post: Post,
-    round_: ReviewRound,
+    access: PostAccess,
     *,
     user: User | None,
-    revision: PostRevision | None,
     comment: str,
-    external_name: str = "",
     review_link: ReviewLink | None = None,
 ) -> None:
+    post, round_, revision = access.post, access.round, access.revision
+    external_name = review_link.recipient_name if review_link is not None else ""
     ReviewDecision.objects.create(
         round=round_,
         step=round_.current_step,
@@ -426,7 +417,7 @@ def record_changes_requested(
     post_transition(
         post=post,
         to_status=S.CHANGES_REQUESTED,
-        action="request_changes",
+        action=A.REQUEST_CHANGES,
         actor=user,
         actor_name=external_name,
         comment=comment.strip(),
@@ -447,33 +438,31 @@ def post_skip_step(
     comment: str = "",
     expected_step: int | None = None,
 ) -> Post:
-    """Skip the current step; only roles the policy names may, and the skip is recorded."""
-    post, round_, revision = round_for_decision(
-        workspace=membership.workspace,
-        post_id=post_id,
-        expected_step=expected_step,
-        expected_revision=None,
+    """Skip the current step. A skip clears a step like an approval: only roles the policy
+    names may, never the post's author or last editor, and it is recorded with who and why."""
+    if not comment.strip():
+        raise ValidationError(_("Say why the step is skipped: a comment is required."))
+    access = decision_access(
+        membership, post_id, action=A.SKIP_STEP, expected_step=expected_step, expected_revision=None
     )
-    policy = policy_for(membership.workspace)
-    if membership.role == Role.VIEWER or membership.role not in policy.skip_roles:
-        raise PermissionDenied(_("Your role may not skip approval steps in this workspace."))
-    require_waiting_in_time(post)
+    post, round_ = access.post, access.round
     ReviewDecision.objects.create(
         round=round_,
         step=round_.current_step,
         kind=DecisionKind.SKIP,
         user=membership.user,
-        revision=revision,
-        comment=comment,
+        revision=access.revision,
+        comment=comment.strip(),
+        own_post=_own_post(membership.user_id, post),
     )
     _finish_step(
         post,
         round_,
         actor=membership.user,
         actor_name="",
-        revision=revision,
-        action="skip_step",
-        comment=comment,
+        revision=access.revision,
+        action=A.SKIP_STEP,
+        comment=comment.strip(),
     )
     return post
 
@@ -483,20 +472,15 @@ def post_withdraw(
     *, membership: Membership, post_id: int, expected_version: int | None = None
 ) -> Post:
     """The author takes the post back to draft; a running review ends, its history stays."""
-    require(membership, Action.POST_EDIT)
-    post = post_lock(membership.workspace_id, post_id)
-    check_version(post, expected_version)
-    if post.author_id != membership.user_id:
-        raise PermissionDenied(_("Only the author can withdraw a post."))
-    if post.status == S.DRAFT:
-        raise ValidationError(_("This post is already a draft."), code="transition")
+    access = access_post(membership, post_id, action=A.WITHDRAW, expected_version=expected_version)
+    post = access.post
     post.review_rounds.filter(state=RoundState.ACTIVE).update(
         state=RoundState.CANCELLED, finished_at=timezone.now()
     )
     post_transition(
         post=post,
         to_status=S.DRAFT,
-        action="withdraw",
+        action=A.WITHDRAW,
         actor=membership.user,
         revision=latest_revision(post),
     )
@@ -511,32 +495,14 @@ def post_schedule(
 
     With approval required only approved posts can be scheduled; without, drafts can.
     """
-    require(membership, Action.POST_RESCHEDULE)
-    post = post_lock(membership.workspace_id, post_id)
-    check_version(post, expected_version)
-    policy = policy_for(membership.workspace)
-    allowed_from = {S.APPROVED}
-    if policy.mode != ApprovalMode.REQUIRED:
-        allowed_from.add(S.DRAFT)
-    if post.status not in allowed_from:
-        if policy.mode == ApprovalMode.REQUIRED:
-            raise ValidationError(
-                _("This workspace requires approval: only approved posts can be scheduled."),
-                code="transition",
-            )
-        raise ValidationError(
-            _("A post that is %(status)s cannot be scheduled.")
-            % {"status": post.get_status_display()},
-            code="transition",
-        )
-    if post.scheduled_at is None or post.scheduled_at <= timezone.now():
-        raise ValidationError(_("Give the post a time in the future before scheduling it."))
+    access = access_post(membership, post_id, action=A.SCHEDULE, expected_version=expected_version)
+    post = access.post
     post_check_fits(post)
     revision, _changed = revision_record(post=post, author=membership.user)
     post_transition(
         post=post,
         to_status=S.SCHEDULED,
-        action="schedule",
+        action=A.SCHEDULE,
         actor=membership.user,
         revision=revision,
     )
@@ -552,20 +518,15 @@ def post_approve_and_reschedule(
     expected_step: int | None = None,
 ) -> Post:
     """For a post that missed its approval: approve the current step and give it a new time."""
-    post, round_, revision = round_for_decision(
-        workspace=membership.workspace,
-        post_id=post_id,
+    access = decision_access(
+        membership,
+        post_id,
+        action=A.APPROVE_WITH_NEW_TIME,
         expected_step=expected_step,
         expected_revision=None,
     )
-    if post.status != S.MISSED_APPROVAL:
-        raise ValidationError(
-            _("Only a post that missed its approval can be approved with a new time.")
-        )
-    policy = policy_for(membership.workspace)
-    if refusal := _approval_refusal(membership, post, round_, policy):
-        raise PermissionDenied(refusal)
-    if scheduled_at <= timezone.now():
+    post = access.post
+    if time_has_passed(scheduled_at):
         raise ValidationError(_("A post cannot be scheduled in the past."))
     post.scheduled_at = scheduled_at
     post.save(update_fields=["scheduled_at", "updated_at"])
@@ -575,12 +536,15 @@ def post_approve_and_reschedule(
     post_transition(
         post=post,
         to_status=S.IN_REVIEW,
-        action="reschedule_after_miss",
+        action=A.APPROVE_WITH_NEW_TIME,
         actor=membership.user,
-        step=round_.current_step,
+        step=access.round.current_step,
         revision=revision,
     )
-    record_approval(post, round_, user=membership.user, revision=revision, comment="")
+    access = access_post(membership, post.pk, action=None)
+    if refused := action_refusal(membership, access.post, access.facts, A.APPROVE):
+        raise_refusal(refused)
+    record_approval(access, user=membership.user, comment="")
     return post
 
 
@@ -595,9 +559,8 @@ def after_post_saved(*, post: Post, actor: User, previous_status: str, time_chan
     """
     revision, content_changed = revision_record(post=post, author=actor)
     policy = policy_for(post.workspace)
-    notice = ""
     if policy.mode == ApprovalMode.NONE:
-        return _sync_schedule(post, actor, revision) or notice
+        return _sync_schedule(post, actor, revision)
     reviewed = previous_status in APPROVED_STATUSES or previous_status == S.IN_REVIEW
     needs_review = content_changed or (time_changed and policy.time_moves_need_review)
     if reviewed and needs_review:
@@ -606,14 +569,14 @@ def after_post_saved(*, post: Post, actor: User, previous_status: str, time_chan
             if content_changed
             else _("its time changed and this workspace reviews time changes")
         )
-        if post.scheduled_at is not None and post.scheduled_at <= timezone.now():
+        if time_has_passed(post.scheduled_at):
             post.review_rounds.filter(state=RoundState.ACTIVE).update(
                 state=RoundState.CANCELLED, finished_at=timezone.now()
             )
             post_transition(
                 post=post,
                 to_status=S.DRAFT,
-                action="edit_back_to_draft",
+                action=A.EDIT_BACK_TO_DRAFT,
                 actor=actor,
                 comment=reason,
                 revision=revision,
@@ -622,25 +585,29 @@ def after_post_saved(*, post: Post, actor: User, previous_status: str, time_chan
                 "title": post.display_title,
                 "reason": reason,
             }
-        _start_round(post, actor=actor, action="edit_back_to_review", comment=reason)
+        start_round(post, actor=actor, action=A.EDIT_BACK_TO_REVIEW, comment=reason)
         return _(
             "“%(title)s” went back to review because %(reason)s; earlier approvals stay in "
             "its history."
         ) % {"title": post.display_title, "reason": reason}
-    return _sync_schedule(post, actor, revision) or notice
+    return _sync_schedule(post, actor, revision)
 
 
 def _sync_schedule(post: Post, actor: User, revision: PostRevision) -> str:
     """Approved + a time = scheduled; scheduled without a time = back to approved."""
-    if post.status == S.APPROVED and post.scheduled_at and post.scheduled_at > timezone.now():
+    if post.status == S.APPROVED and post.scheduled_at and not time_has_passed(post.scheduled_at):
         post_transition(
-            post=post, to_status=S.SCHEDULED, action="schedule", actor=actor, revision=revision
+            post=post,
+            to_status=S.SCHEDULED,
+            action=A.SCHEDULE_WITH_TIME,
+            actor=actor,
+            revision=revision,
         )
     elif post.status == S.SCHEDULED and post.scheduled_at is None:
         post_transition(
             post=post,
             to_status=S.APPROVED,
-            action="unschedule",
+            action=A.BACK_TO_APPROVED,
             actor=actor,
             revision=revision,
         )

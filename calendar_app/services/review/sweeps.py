@@ -12,14 +12,15 @@ from calendar_app.models import (
     ReviewRound,
     RoundState,
 )
+from calendar_app.policy import policy_for, policy_steps
 from calendar_app.services.notices import post_notify
-from calendar_app.services.review.policy import policy_for, policy_steps
 from calendar_app.services.review.revisions import latest_revision
 from calendar_app.services.review.rounds import active_round, step_approvers
 from calendar_app.services.review.transition import post_transition
-from calendar_app.workflow import PostStatus
+from calendar_app.workflow import PostAction, PostStatus
 
 S = PostStatus
+A = PostAction
 
 
 # --- sweeps (beat) ----------------------------------------------------------------------------
@@ -83,7 +84,7 @@ def approvals_mark_missed(*, now: dt.datetime | None = None, batch: int = 200) -
         post_transition(
             post=post,
             to_status=S.MISSED_APPROVAL,
-            action="missed_approval",
+            action=A.MISSED_APPROVAL,
             actor_name="system",
             revision=latest_revision(post),
         )

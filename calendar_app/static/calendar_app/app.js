@@ -30,5 +30,25 @@
     el.addEventListener("hidden.bs.toast", () => el.remove());
     t.show();
   }
+  // A button with data-copy="#input" copies that field's value and says so for a moment.
+  document.addEventListener("click", (ev) => {
+    const button = ev.target.closest ? ev.target.closest("[data-copy]") : null;
+    if (!button) return;
+    const field = document.querySelector(button.dataset.copy);
+    if (!field) return;
+    const done = () => {
+      const label = button.querySelector("span") || button;
+      const before = label.textContent;
+      label.textContent = button.dataset.copiedText || before;
+      setTimeout(() => { label.textContent = before; }, 2000);
+    };
+    field.select();
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(field.value).then(done, () => { document.execCommand("copy"); done(); });
+    } else {
+      document.execCommand("copy");
+      done();
+    }
+  });
   window.App = { csrfToken, toast };
 })();

@@ -1,18 +1,11 @@
-"""A workspace's approval policy and its ordered steps."""
+"""A workspace's approval policy as the rules read it: the saved one, or the default (approval
+required, one step for managers and owners) until its owner saves one."""
 
 from __future__ import annotations
 
 from django.utils.translation import gettext_lazy
 
-from calendar_app.models import (
-    ApprovalPolicy,
-    Role,
-    Workspace,
-)
-from calendar_app.workflow import PostStatus
-
-S = PostStatus
-
+from calendar_app.models import ApprovalPolicy, Role, Workspace
 
 # The chain a workspace uses until its owner saves its own steps (named when snapshotted, in
 # the language of the moment).
