@@ -104,3 +104,22 @@ class PostVariantFactory(factory.django.DjangoModelFactory):
     channel = factory.SubFactory(
         ChannelFactory, workspace=factory.SelfAttribute("..post.workspace")
     )
+
+
+class DeliveryFactory(factory.django.DjangoModelFactory):
+    """One post on one channel, by default published at the post's time."""
+
+    class Meta:
+        model = "publishing.Delivery"
+
+    post = factory.SubFactory(PostFactory)
+    channel = factory.SubFactory(
+        ChannelFactory, workspace=factory.SelfAttribute("..post.workspace")
+    )
+    workspace = factory.SelfAttribute("post.workspace")
+    state = "published"
+    due_at = factory.SelfAttribute("post.scheduled_at")
+    run_at = factory.SelfAttribute("post.scheduled_at")
+    idempotency_key = factory.Sequence(lambda n: f"key-{n:032d}")
+    remote_id = factory.Sequence(lambda n: f"remote-{n}")
+    published_at = factory.SelfAttribute("post.scheduled_at")
