@@ -80,10 +80,24 @@ def member(workspace, role: Role):
 
 
 def log_in(page, live_server, username: str) -> None:
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("form button[type=submit]")
+    """Log in as `username`, as whoever was logged in before is logged out.
+
+    The previous page is left for about:blank first and only then are the cookies cleared: an
+    htmx request of the previous page (hx-trigger="load") still in flight after the clearing
+    arrives without cookies and sets a new CSRF cookie, which no longer matches the token in
+    the login form (CI saw "CSRF token from POST incorrect" there once). Should a response
+    that was already under way still do so, the login page answers 403 and is filled again.
+    """
+    page.goto("about:blank")
+    page.context.clear_cookies()
+    for _attempt in range(2):
+        page.goto(f"{live_server.url}/accounts/login/")
+        page.fill("input[name=username]", username)
+        page.fill("input[name=password]", PASSWORD)
+        with page.expect_navigation():
+            page.click("form button[type=submit]")
+        if "/accounts/login/" not in page.url:
+            break
     page.wait_for_url(f"{live_server.url}/w/**")
 
 

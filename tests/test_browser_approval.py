@@ -52,7 +52,6 @@ def test_editor_submits_manager_approves_from_the_queue_and_the_calendar_shows_i
     assert Post.objects.get(pk=post.pk).status == PostStatus.IN_REVIEW
 
     # The manager sees it waiting (navbar count), approves it in the queue.
-    page.context.clear_cookies()
     log_in(page, live_server, manager.user.username)
     assert page.get_by_test_id("review-count").inner_text() == "1"
     page.get_by_test_id("nav-review").click()
