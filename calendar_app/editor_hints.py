@@ -2,7 +2,7 @@
 best time to post next to the date and time).
 
 The editor does not import them: providers are listed in settings.EDITOR_HINTS, like
-CALENDAR_DECORATORS, and are called as provider(workspace=..., post=...) (post None while a new
+POST_PUBLICATION, and are called as provider(workspace=..., post=...) (post None while a new
 post is written). Each returns EditorHint objects. Providers run on every editor render and must
 not query the database: one that needs data returns a slot that loads itself (hx-get).
 """

@@ -96,128 +96,136 @@ class Rule:
 
 _EDITORIAL = ALL_STATUSES
 _REVIEWING = frozenset({ApprovalMode.OPTIONAL, ApprovalMode.REQUIRED})
-_L = gettext_lazy
-_MISSED = _L("This post missed its time; approve it with a new time.")
+_MISSED = gettext_lazy("This post missed its time; approve it with a new time.")
 
 RULES: dict[PostAction, Rule] = {
     A.EDIT: Rule(
-        _L("Edit"), _EDITORIAL, frozenset(), permission=Action.POST_EDIT,
-        status_refusal=_L("This post can no longer be changed."),
+        gettext_lazy("Edit"), _EDITORIAL, frozenset(), permission=Action.POST_EDIT,
+        status_refusal=gettext_lazy("This post can no longer be changed."),
     ),
     A.RESCHEDULE: Rule(
-        _L("Move"), _EDITORIAL, frozenset(), permission=Action.POST_RESCHEDULE,
+        gettext_lazy("Move"), _EDITORIAL, frozenset(), permission=Action.POST_RESCHEDULE,
     ),
     A.UNSCHEDULE: Rule(
-        _L("Make it an idea again"), _EDITORIAL, frozenset(),
+        gettext_lazy("Make it an idea again"), _EDITORIAL, frozenset(),
         permission=Action.POST_RESCHEDULE, timing=Timing.HAS_TIME,
     ),
-    A.DELETE: Rule(_L("Delete"), _EDITORIAL, frozenset(), permission=Action.POST_DELETE),
+    A.DELETE: Rule(gettext_lazy("Delete"), _EDITORIAL, frozenset(), permission=Action.POST_DELETE),
     A.DUPLICATE: Rule(
-        _L("Duplicate"), _EDITORIAL, frozenset(), permission=Action.POST_CREATE,
+        gettext_lazy("Duplicate"), _EDITORIAL, frozenset(), permission=Action.POST_CREATE,
         after_publication=True, while_going_out=True,
     ),
     A.COMMENT: Rule(
-        _L("Comment"), _EDITORIAL, frozenset(), permission=Action.POST_EDIT,
+        gettext_lazy("Comment"), _EDITORIAL, frozenset(), permission=Action.POST_EDIT,
         after_publication=True, while_going_out=True, external=True,
     ),
     A.SHARE: Rule(
-        _L("Share for review"), _EDITORIAL, frozenset(), permission=Action.REVIEW_LINK_MANAGE,
+        gettext_lazy("Share for review"), _EDITORIAL, frozenset(), permission=Action.REVIEW_LINK_MANAGE,
         after_publication=True, while_going_out=True,
     ),
     A.SUBMIT: Rule(
-        _L("Submit for review"),
+        gettext_lazy("Submit for review"),
         frozenset({S.DRAFT, S.CHANGES_REQUESTED, S.MISSED_APPROVAL}),
         frozenset({S.IN_REVIEW}),
         permission=Action.POST_EDIT, timing=Timing.NOT_PASSED, modes=_REVIEWING,
     ),
     A.WITHDRAW: Rule(
-        _L("Withdraw"),
+        gettext_lazy("Withdraw"),
         frozenset({S.IN_REVIEW, S.CHANGES_REQUESTED, S.APPROVED, S.SCHEDULED, S.MISSED_APPROVAL}),
         frozenset({S.DRAFT}),
         who=Who.AUTHOR, permission=Action.POST_EDIT,
-        status_refusal=_L("This post is already a draft."),
+        status_refusal=gettext_lazy("This post is already a draft."),
     ),
     A.APPROVE: Rule(
-        _L("Approve"), frozenset({S.IN_REVIEW}), frozenset({S.IN_REVIEW, S.APPROVED}),
+        gettext_lazy("Approve"), frozenset({S.IN_REVIEW}), frozenset({S.IN_REVIEW, S.APPROVED}),
         who=Who.DECIDER, timing=Timing.NOT_PASSED, modes=_REVIEWING, external=True,
-        status_refusal=_L("This post is not waiting for approval."),
+        status_refusal=gettext_lazy("This post is not waiting for approval."),
         timing_refusal=_MISSED,
     ),
     A.REQUEST_CHANGES: Rule(
-        _L("Request changes"),
+        gettext_lazy("Request changes"),
         # Not once it missed its time: the missed sweep would take it straight back.
         frozenset({S.IN_REVIEW}),
         frozenset({S.CHANGES_REQUESTED}),
         who=Who.DECIDER, modes=_REVIEWING, external=True,
-        status_refusal=_L("This post is not waiting for approval."),
+        status_refusal=gettext_lazy("This post is not waiting for approval."),
     ),
     A.SKIP_STEP: Rule(
-        _L("Skip this step"), frozenset({S.IN_REVIEW}), frozenset({S.IN_REVIEW, S.APPROVED}),
+        gettext_lazy("Skip this step"), frozenset({S.IN_REVIEW}), frozenset({S.IN_REVIEW, S.APPROVED}),
         who=Who.SKIPPER, timing=Timing.NOT_PASSED, modes=_REVIEWING,
-        status_refusal=_L("This post is not waiting for approval."),
+        status_refusal=gettext_lazy("This post is not waiting for approval."),
         timing_refusal=_MISSED,
     ),
     A.APPROVE_WITH_NEW_TIME: Rule(
-        _L("Approve with a new time"),
+        gettext_lazy("Approve with a new time"),
         frozenset({S.MISSED_APPROVAL}),
         frozenset({S.IN_REVIEW}),
         who=Who.DECIDER, modes=_REVIEWING,
-        status_refusal=_L("Only a post that missed its approval can be approved with a new time."),
+        status_refusal=gettext_lazy("Only a post that missed its approval can be approved with a new time."),
     ),
     A.SCHEDULE: Rule(
-        _L("Schedule"), frozenset({S.APPROVED}), frozenset({S.SCHEDULED}),
+        gettext_lazy("Schedule"), frozenset({S.APPROVED}), frozenset({S.SCHEDULED}),
         permission=Action.POST_RESCHEDULE, timing=Timing.FUTURE,
         also_from_without_required_approval=frozenset({S.DRAFT}),
     ),
     A.PUBLISH_NOW: Rule(
-        _L("Publish now"), frozenset({S.SCHEDULED}), frozenset(),
+        gettext_lazy("Publish now"), frozenset({S.SCHEDULED}), frozenset(),
         permission=Action.POST_RESCHEDULE, after_publication=True, while_going_out=True,
-        status_refusal=_L("Only a scheduled post can be published now."),
+        status_refusal=gettext_lazy("Only a scheduled post can be published now."),
     ),
     # consequences
     A.APPROVE_PARTIAL: Rule(
-        _L("Approved (more approvals needed)"), frozenset({S.IN_REVIEW}),
+        gettext_lazy("Approved (more approvals needed)"), frozenset({S.IN_REVIEW}),
         frozenset({S.IN_REVIEW}), who=Who.SYSTEM,
     ),
     A.APPROVER_EDIT: Rule(
-        _L("Changed by an approver"), frozenset({S.IN_REVIEW}), frozenset({S.IN_REVIEW}),
+        gettext_lazy("Changed by an approver"), frozenset({S.IN_REVIEW}), frozenset({S.IN_REVIEW}),
         who=Who.SYSTEM,
     ),
     A.SCHEDULE_AFTER_APPROVAL: Rule(
-        _L("Scheduled after approval"), frozenset({S.APPROVED}), frozenset({S.SCHEDULED}),
+        gettext_lazy("Scheduled after approval"), frozenset({S.APPROVED}), frozenset({S.SCHEDULED}),
         who=Who.SYSTEM,
     ),
     A.SCHEDULE_WITH_TIME: Rule(
-        _L("Scheduled (it was given a time)"), frozenset({S.APPROVED}),
+        gettext_lazy("Scheduled (it was given a time)"), frozenset({S.APPROVED}),
         frozenset({S.SCHEDULED}), who=Who.SYSTEM,
     ),
     A.BACK_TO_APPROVED: Rule(
-        _L("An idea again (stays approved)"), frozenset({S.SCHEDULED}),
+        gettext_lazy("An idea again (stays approved)"), frozenset({S.SCHEDULED}),
         frozenset({S.APPROVED}), who=Who.SYSTEM,
     ),
     A.EDIT_BACK_TO_REVIEW: Rule(
-        _L("Back to review after a change"),
+        gettext_lazy("Back to review after a change"),
         frozenset({S.IN_REVIEW, S.APPROVED, S.SCHEDULED}),
         frozenset({S.IN_REVIEW}), who=Who.SYSTEM,
     ),
     A.EDIT_BACK_TO_DRAFT: Rule(
-        _L("Back to draft after a change"),
+        gettext_lazy("Back to draft after a change"),
         frozenset({S.IN_REVIEW, S.APPROVED, S.SCHEDULED}),
         frozenset({S.DRAFT}), who=Who.SYSTEM,
     ),
     A.MISSED_APPROVAL: Rule(
-        _L("Missed its approval"), frozenset({S.IN_REVIEW, S.CHANGES_REQUESTED}),
+        gettext_lazy("Missed its approval"), frozenset({S.IN_REVIEW, S.CHANGES_REQUESTED}),
         frozenset({S.MISSED_APPROVAL}), who=Who.SYSTEM,
     ),
     A.APPROVAL_NOW_REQUIRED: Rule(
-        _L("Approval became required"), frozenset({S.SCHEDULED}), frozenset({S.DRAFT}),
+        gettext_lazy("Approval became required"), frozenset({S.SCHEDULED}), frozenset({S.DRAFT}),
         who=Who.SYSTEM,
     ),
     A.DEMO_HISTORY: Rule(  # seed_demo_metrics: a simulated past, on a demo workspace only
-        _L("Simulated for the demo"), frozenset({S.DRAFT, S.APPROVED, S.MISSED_APPROVAL}),
+        gettext_lazy("Simulated for the demo"), frozenset({S.DRAFT, S.APPROVED, S.MISSED_APPROVAL}),
         frozenset({S.SCHEDULED}), who=Who.SYSTEM,
     ),
 }  # fmt: skip
+
+
+def action_label(value: str) -> str:
+    """The label of an action as recorded (AuditEvent.action); an unknown one as it is."""
+    try:
+        return str(RULES[PostAction(value)].label)
+    except ValueError:
+        return value
+
 
 MEMBER_ACTIONS = frozenset(a for a, rule in RULES.items() if rule.who is not Who.SYSTEM)
 EXTERNAL_ACTIONS = frozenset(a for a, rule in RULES.items() if rule.external)
@@ -429,10 +437,10 @@ class ShownState(StrEnum):
 
 SHOWN_LABELS: dict[str, str] = {
     **{s.value: s.label for s in S},
-    ShownState.PUBLISHING: _L("Publishing"),
-    ShownState.PUBLISHED: _L("Published"),
-    ShownState.PARTIALLY_PUBLISHED: _L("Partially published"),
-    ShownState.FAILED: _L("Failed"),
+    ShownState.PUBLISHING: gettext_lazy("Publishing"),
+    ShownState.PUBLISHED: gettext_lazy("Published"),
+    ShownState.PARTIALLY_PUBLISHED: gettext_lazy("Partially published"),
+    ShownState.FAILED: gettext_lazy("Failed"),
 }
 
 # Bootstrap colour of a state's badge, and the Bootstrap icon shown with it.
@@ -481,6 +489,8 @@ def shown_state(status: str, publication: Publication) -> ShownState:
 def shown_reason(publication: Publication) -> str:
     """Which channels failed and why (empty if none did)."""
     return "; ".join(
-        f"{publication.channel_names.get(c, c)}: {reason}" if reason else str(c)
+        f"{publication.channel_names.get(c, c)}: {reason}"
+        if reason
+        else str(publication.channel_names.get(c, c))
         for c, reason in sorted(publication.failed.items())
     )

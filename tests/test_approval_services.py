@@ -253,7 +253,7 @@ def test_given_no_approval_mode_when_submitting_then_it_is_refused(owner, editor
         (S.MISSED_APPROVAL, False),
     ],
 )
-def test_post_is_publishable_per_state(members, channel, state, publishable):
+def test_post_cleared_for_publishing_per_state(members, channel, state, publishable):
     post = post_in(state, members[Role.EDITOR], members[Role.MANAGER], channel)
     assert review.post_cleared_for_publishing(post) is publishable
 

@@ -105,7 +105,7 @@ def test_a_post_still_waiting_has_no_outcome(client, editor, two_channels):
 
 def test_the_calendar_app_never_imports_publishing_links_or_analytics():
     """Dependencies point one way: what other apps add to the calendar comes in through settings
-    hooks (CALENDAR_DECORATORS...), never by import."""
+    hooks (POST_PUBLICATION...), never by import."""
     root = Path(__file__).resolve().parent.parent / "calendar_app"
     offenders = [
         str(path.relative_to(root))

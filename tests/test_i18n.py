@@ -97,3 +97,32 @@ def test_language_switch_never_redirects_off_site(client, db):
         "/accounts/language/", {"language": "de", "next": "https://evil.example/"}
     )
     assert response["Location"] == "/"
+
+
+def test_the_rulebook_speaks_german():
+    """Every label and refusal of workflow.RULES is in the catalogue (makemessages finds
+    only the translation functions under their own names: an alias such as `_L = gettext_lazy`
+    left the whole table in English once)."""
+    from calendar_app.workflow import RULES, SHOWN_LABELS
+
+    texts = [SHOWN_LABELS[state] for state in SHOWN_LABELS]
+    for rule in RULES.values():
+        texts += [t for t in (rule.label, rule.status_refusal, rule.timing_refusal) if t]
+    with translation.override("en"):
+        english = [str(t) for t in texts]
+    with translation.override("de"):
+        german = [str(t) for t in texts]
+    assert [e for e, g in zip(english, german, strict=True) if e == g] == []
+
+
+def test_no_translation_function_hides_under_an_alias():
+    """makemessages would not extract strings marked through an alias of gettext."""
+    alias = re.compile(r"^\s*\w+\s*=\s*(n|p|np)?gettext(_lazy)?\s*$", re.M)
+    apps = ["calendar_app", "publishing", "links", "analytics", "notifications", "accounts"]
+    found = [
+        str(path)
+        for app in apps
+        for path in (Path(settings.BASE_DIR) / app).rglob("*.py")
+        if alias.search(path.read_text(encoding="utf-8"))
+    ]
+    assert found == []

@@ -321,6 +321,19 @@ def test_history_shows_the_diff_and_which_revision_was_approved(client, editor, 
     assert text.count('data-testid="audit-event"') == AuditEvent.objects.filter(post=post).count()
     revisions = re.findall(r'data-testid="revision">(.*?)</li>', text, re.S)
     assert "Approved" in revisions[0] and "Approved" not in revisions[1]  # newest first
+    actions = re.findall(r'data-testid="audit-action">(.*?)</span>', text)
+    assert actions[:2] == ["Submit for review", "Approve"]
+
+
+def test_history_names_each_action_in_the_users_language(client, editor, manager, channel):
+    post = new_post(editor, channel)
+    review.post_submit_for_review(membership=editor, post_id=post.pk)
+    review.post_approve(membership=manager, post_id=post.pk)
+    editor.user.language = "de"
+    editor.user.save(update_fields=["language"])
+    text = login(client, editor).get(url("post_history", post.pk)).content.decode()
+    actions = re.findall(r'data-testid="audit-action">(.*?)</span>', text)
+    assert actions[:3] == ["Zur Freigabe einreichen", "Freigeben", "Nach der Freigabe geplant"]
 
 
 # --- cross-workspace --------------------------------------------------------------------------

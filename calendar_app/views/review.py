@@ -50,6 +50,7 @@ from calendar_app.workflow import (
     PostAction,
     PostStatus,
     Refusal,
+    action_label,
     action_refusal,
     available_actions,
     shown_reason,
@@ -370,6 +371,8 @@ def post_history(request: HttpRequest, membership: Membership, pk: int) -> HttpR
     events = list(
         AuditEvent.objects.filter(post=post).select_related("actor", "revision").order_by("id")
     )
+    for event in events:
+        event.action_label = action_label(event.action)
     return render(
         request,
         "calendar_app/review/history.html",

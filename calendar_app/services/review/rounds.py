@@ -47,6 +47,7 @@ from calendar_app.workflow import (
     APPROVED_STATUSES,
     PostAction,
     PostStatus,
+    Refusal,
     action_refusal,
     time_has_passed,
 )
@@ -311,6 +312,27 @@ def _apply_approver_edit(post: Post, edit: ApproverEdit) -> bool:
     return changed
 
 
+def _decider_changed(
+    access: PostAccess, membership: Membership, action: PostAction
+) -> tuple[PostAccess, PostRevision, Refusal | None]:
+    """Whoever decides the current step changed the post while deciding: record the new
+    revision, put the post back in line for the step, and ask the rulebook again whether they
+    may approve it (their own change, by separation of duties, usually not)."""
+    post = access.post
+    post_check_fits(post)
+    revision, _changed = revision_record(post=post, author=membership.user)
+    post_transition(
+        post=post,
+        to_status=S.IN_REVIEW,
+        action=action,
+        actor=membership.user,
+        step=access.round.current_step,
+        revision=revision,
+    )
+    access = access_post(membership, post.pk, action=None)
+    return access, revision, action_refusal(membership, access.post, access.facts, A.APPROVE)
+
+
 @transaction.atomic
 def post_approve(
     *,
@@ -338,18 +360,8 @@ def post_approve(
     )
     post = access.post
     if edit is not None and _apply_approver_edit(post, edit):
-        post_check_fits(post)
-        revision, _changed = revision_record(post=post, author=membership.user)
-        post_transition(
-            post=post,
-            to_status=S.IN_REVIEW,
-            action=A.APPROVER_EDIT,
-            actor=membership.user,
-            step=access.round.current_step,
-            revision=revision,
-        )
-        access = access_post(membership, post.pk, action=None)
-        if action_refusal(membership, access.post, access.facts, A.APPROVE) is not None:
+        access, revision, refused = _decider_changed(access, membership, A.APPROVER_EDIT)
+        if refused is not None:
             post_notify(
                 "submitted",
                 recipients=step_approvers(post.workspace, post, access.facts.step),
@@ -530,19 +542,9 @@ def post_approve_and_reschedule(
         raise ValidationError(_("A post cannot be scheduled in the past."))
     post.scheduled_at = scheduled_at
     post.save(update_fields=["scheduled_at", "updated_at"])
-    post_check_fits(post)
-    revision, _changed = revision_record(post=post, author=membership.user)
     # Back in line (the new time), then the approval as usual.
-    post_transition(
-        post=post,
-        to_status=S.IN_REVIEW,
-        action=A.APPROVE_WITH_NEW_TIME,
-        actor=membership.user,
-        step=access.round.current_step,
-        revision=revision,
-    )
-    access = access_post(membership, post.pk, action=None)
-    if refused := action_refusal(membership, access.post, access.facts, A.APPROVE):
+    access, _revision, refused = _decider_changed(access, membership, A.APPROVE_WITH_NEW_TIME)
+    if refused is not None:
         raise_refusal(refused)
     record_approval(access, user=membership.user, comment="")
     return post
