@@ -21,6 +21,7 @@ class Kind(models.TextChoices):
     APPROVAL_REMINDER = "approval_reminder", _("Approval reminder")
     APPROVAL_MISSED = "approval_missed", _("Approval missed")
     PUBLISH_FAILED = "publish_failed", _("Publishing failed")
+    PUBLISH_UNKNOWN = "publish_unknown", _("Publishing outcome unknown")
     CHANNEL_NEEDS_RECONNECT = "channel_needs_reconnect", _("Channel needs reconnecting")
     MANUAL_POST_DUE = "manual_post_due", _("Manual post due")
 
@@ -34,6 +35,9 @@ DESCRIPTIONS: dict[str, str] = {
     Kind.APPROVAL_REMINDER: _("A post waiting for your approval is scheduled soon."),
     Kind.APPROVAL_MISSED: _("A post was not approved before its time and was not published."),
     Kind.PUBLISH_FAILED: _("A post could not be published on one of its channels."),
+    Kind.PUBLISH_UNKNOWN: _(
+        "It could not be told whether a post went out on one of its channels: check and say."
+    ),
     Kind.CHANNEL_NEEDS_RECONNECT: _("A channel lost its connection and must be reconnected."),
     Kind.MANUAL_POST_DUE: _("A post on a manual channel is due to be posted by hand."),
 }
@@ -48,6 +52,7 @@ MESSAGES: dict[str, str] = {
     Kind.APPROVAL_REMINDER: _("“%(post)s” is waiting for your approval"),
     Kind.APPROVAL_MISSED: _("“%(post)s” was not approved in time and was not published"),
     Kind.PUBLISH_FAILED: _("“%(post)s” could not be published on %(channel)s"),
+    Kind.PUBLISH_UNKNOWN: _("“%(post)s” may already be live on %(channel)s: please check"),
     Kind.CHANNEL_NEEDS_RECONNECT: _("The channel %(channel)s needs to be reconnected"),
     Kind.MANUAL_POST_DUE: _("“%(post)s” is due to be posted by hand on %(channel)s"),
 }
@@ -60,6 +65,7 @@ ICONS: dict[str, str] = {
     Kind.APPROVAL_REMINDER: "alarm",
     Kind.APPROVAL_MISSED: "calendar-x",
     Kind.PUBLISH_FAILED: "exclamation-triangle",
+    Kind.PUBLISH_UNKNOWN: "question-circle",
     Kind.CHANNEL_NEEDS_RECONNECT: "plug",
     Kind.MANUAL_POST_DUE: "hand-index",
 }

@@ -163,6 +163,44 @@ def delivery_mark_done(request: HttpRequest, membership: Membership, pk: int) ->
     return redirect(back)
 
 
+@workspace_view(Action.VIEW)
+@require_POST
+def delivery_confirm_live(request: HttpRequest, membership: Membership, pk: int) -> HttpResponse:
+    """A delivery whose outcome was unknown: "it is live, here is the link"."""
+    back = _back(request, reverse("publishing:log", args=[membership.workspace.slug]))
+    try:
+        delivery = services.delivery_confirm_live(
+            membership=membership, delivery_id=pk, url=request.POST.get("url", "")
+        )
+    except (ValidationError, PermissionDenied) as exc:
+        _report(request, exc)
+    else:
+        messages.success(
+            request,
+            _("“%(post)s” is recorded as live on %(channel)s.")
+            % {"post": delivery.post.display_title, "channel": delivery.channel.name},
+        )
+    return redirect(back)
+
+
+@workspace_view(Action.VIEW)
+@require_POST
+def delivery_post_again(request: HttpRequest, membership: Membership, pk: int) -> HttpResponse:
+    """A delivery whose outcome was unknown: "it is not live, post it again"."""
+    back = _back(request, reverse("publishing:log", args=[membership.workspace.slug]))
+    try:
+        delivery = services.delivery_post_again(membership=membership, delivery_id=pk)
+    except (ValidationError, PermissionDenied) as exc:
+        _report(request, exc)
+    else:
+        messages.success(
+            request,
+            _("“%(post)s” goes out on %(channel)s again now.")
+            % {"post": delivery.post.display_title, "channel": delivery.channel.name},
+        )
+    return redirect(back)
+
+
 @never_cache
 @require_GET
 def healthz(request: HttpRequest) -> JsonResponse:

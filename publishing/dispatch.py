@@ -94,7 +94,8 @@ def deliveries_sync(*, now: dt.datetime | None = None) -> int:
         .exclude(
             Exists(
                 live.filter(
-                    Q(state__in=[D.PENDING, D.QUEUED, D.PUBLISHING, D.PUBLISHED])
+                    # an unknown outcome may be live: never a second delivery beside it
+                    Q(state__in=[D.PENDING, D.QUEUED, D.PUBLISHING, D.PUBLISHED, D.UNKNOWN])
                     | Q(state__in=[D.FAILED, D.MISSED], due_at=OuterRef("post__scheduled_at"))
                 )
             )
@@ -195,10 +196,14 @@ def _refresh_statistics(inserted: int) -> None:
 
 def deliveries_mark_missed(*, now: dt.datetime | None = None) -> int:
     """Pending deliveries whose time is longer ago than the lateness window become missed (never
-    a burst of stale posts after an outage); their authors are told."""
+    a burst of stale posts after an outage); their authors are told. Not one whose earlier
+    attempt may have gone out (reconcile): it is handed over to look itself up first, and is
+    missed only if nothing of it is out (services.delivery_publish)."""
     now = now or timezone.now()
     late = (
-        Delivery.objects.filter(state=D.PENDING, late_ok=False, due_at__lt=now - _lateness())
+        Delivery.objects.filter(
+            state=D.PENDING, late_ok=False, reconcile=False, due_at__lt=now - _lateness()
+        )
         .exclude(channel__platform=Platform.MANUAL)
         .select_related("post__workspace", "post__author", "channel")
     )

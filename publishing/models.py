@@ -81,6 +81,10 @@ class DeliveryState(models.TextChoices):
     FAILED = "failed", _("Failed")
     CANCELLED = "cancelled", _("Cancelled")
     MISSED = "missed", _("Missed")
+    # The look-up could not tell whether an earlier attempt went out: it may already be live.
+    # Nothing posts it again on its own; a person says "it is live (here is the link)" or "post
+    # it again" (services.delivery_confirm_live / delivery_post_again), or retries the look-up.
+    UNKNOWN = "unknown", _("May already be live")
 
 
 # Bootstrap colour of a delivery state's badge.
@@ -92,6 +96,7 @@ STATE_BADGE = {
     DeliveryState.FAILED: "danger",
     DeliveryState.CANCELLED: "light",
     DeliveryState.MISSED: "dark",
+    DeliveryState.UNKNOWN: "warning",
 }
 
 
@@ -171,6 +176,8 @@ class AttemptOutcome(models.TextChoices):
     RATE_LIMITED = "rate_limited", _("Rate limited")
     FAILED = "failed", _("Failed")
     ABANDONED = "abandoned", _("Interrupted")
+    UNKNOWN = "unknown", _("Could not tell whether it is live")
+    DECIDED = "decided", _("Decided by a person")  # "it is live" / "post it again", with who
 
 
 OUTCOME_BADGE = {
@@ -180,6 +187,8 @@ OUTCOME_BADGE = {
     AttemptOutcome.RATE_LIMITED: "warning",
     AttemptOutcome.FAILED: "danger",
     AttemptOutcome.ABANDONED: "secondary",
+    AttemptOutcome.UNKNOWN: "warning",
+    AttemptOutcome.DECIDED: "info",
 }
 
 

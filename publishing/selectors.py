@@ -17,6 +17,8 @@ from calendar_app.publication import Publication
 from publishing.models import Attempt, Delivery, DeliveryState, WorkerHeartbeat
 
 D = DeliveryState
+# Deliveries that did not go out (or may not have) and wait for a person.
+NEEDS_SOMEONE = frozenset({D.FAILED, D.MISSED, D.UNKNOWN})
 
 
 class PostPublishState:
@@ -56,7 +58,7 @@ def publish_summary(deliveries: Iterable[Delivery]) -> PublishSummary | None:
     if not live:
         return None
     states = {d.state for d in live}
-    bad = [d for d in live if d.state in {D.FAILED, D.MISSED}]
+    bad = [d for d in live if d.state in NEEDS_SOMEONE]
     reason = "; ".join(f"{d.channel.name}: {d.error}" for d in bad if d.error)
     if states == {D.PUBLISHED}:
         return PublishSummary(PostPublishState.PUBLISHED)
@@ -117,9 +119,10 @@ def attempts_for_log(
 
 
 def deliveries_needing_attention(workspace: Workspace, *, limit: int = 20) -> list[Delivery]:
-    """Failed and missed deliveries of the workspace, newest first (with "retry now")."""
+    """Failed, missed and unknown deliveries of the workspace, newest first (with "retry
+    now", and for an unknown one the decision)."""
     return list(
-        Delivery.objects.filter(workspace=workspace, state__in=[D.FAILED, D.MISSED])
+        Delivery.objects.filter(workspace=workspace, state__in=list(NEEDS_SOMEONE))
         .select_related("channel", "post")
         .order_by("-updated_at")[:limit]
     )
@@ -178,7 +181,7 @@ def publication_of_rows(rows: Iterable[tuple[int, str, str, str]]) -> Publicatio
             in_flight.add(channel_id)
         elif state == D.PENDING:
             waiting.add(channel_id)
-        elif state in (D.FAILED, D.MISSED):
+        elif state in NEEDS_SOMEONE:  # an unknown outcome too: someone must look
             failed[channel_id] = error or str(D(state).label)
     return Publication(
         published=frozenset(published),

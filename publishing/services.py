@@ -19,6 +19,7 @@ from urllib.parse import urljoin
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.validators import URLValidator
 from django.db import connection, transaction
 from django.db.models import Exists, F, OuterRef, Subquery
 from django.db.models.functions import JSONObject
@@ -67,7 +68,7 @@ logger = logging.getLogger(__name__)
 D = DeliveryState
 
 # States from which a user may ask for another try.
-RETRYABLE_STATES = frozenset({D.FAILED, D.MISSED, D.CANCELLED, D.PENDING})
+RETRYABLE_STATES = frozenset({D.FAILED, D.MISSED, D.CANCELLED, D.PENDING, D.UNKNOWN})
 
 
 @transaction.atomic
@@ -126,6 +127,21 @@ def notify_failed(delivery: Delivery, *, reason: str, managers: bool = True) -> 
     notify(
         kind="publish_failed",
         recipients=recipients,
+        workspace=delivery.post.workspace,
+        post=delivery.post,
+        params={"channel": delivery.channel.name, "detail": reason},
+        url=_post_url(delivery.post),
+    )
+
+
+def notify_unknown(delivery: Delivery, *, reason: str) -> None:
+    """Tell the author and the workspace managers that a delivery may already be live, and
+    that they decide."""
+    from notifications.services import notify
+
+    notify(
+        kind="publish_unknown",
+        recipients=[delivery.post.author, *managers_of(delivery.workspace_id)],
         workspace=delivery.post.workspace,
         post=delivery.post,
         params={"channel": delivery.channel.name, "detail": reason},
@@ -197,7 +213,9 @@ def _refusal(delivery: Delivery, now: dt.datetime) -> tuple[str, str] | None:
         return D.CANCELLED, _("The post is no longer scheduled or approved.")
     if delivery.channel.state != ChannelState.CONNECTED:
         return D.PENDING, ""  # paused or needs reconnect: held
-    if not delivery.late_ok and delivery.due_at < now - _lateness():
+    # Too late, unless an earlier attempt may have gone out: that one looks itself up first,
+    # and is missed only if nothing of it is out (delivery_publish).
+    if not delivery.late_ok and not delivery.reconcile and delivery.due_at < now - _lateness():
         return D.MISSED, _("It could not go out in time and was not published late.")
     return None
 
@@ -630,6 +648,13 @@ def _record_failure(
                 error=message,
                 reconcile=uncertain or (transient and not rate_limited),
             ):
+                logger.warning(
+                    "delivery %s (%s) failed: %s %s",
+                    delivery.pk,
+                    delivery.channel.platform,
+                    message,
+                    detail if detail != message else "",
+                )
                 notify_failed(delivery, reason=message)
             outcome = AttemptOutcome.FAILED
         _finish_attempt(attempt.pk, outcome, error=f"{message} {detail}".strip(), status=status)
@@ -663,15 +688,42 @@ def delivery_publish(*, delivery_id: int, job: int, worker: str = "") -> str:
             raise PermanentError(_("The channel is not connected: reconnect it.")) from None
         credentials, version = credentials_read(stored), stored.version
         if look_first:
-            found = _find_existing(adapter, account, credentials, request)
-            if found is not None and _complete(found, request):
-                _record_published(delivery, attempt, found, AttemptOutcome.FOUND)
-                return "found"
-            if found is not None:
-                request.done_parts = found.parts
-                delivery.parts = [{"remote_id": p.remote_id, "url": p.url} for p in found.parts]
+            try:
+                try:
+                    found = _find_existing(adapter, account, credentials, request)
+                except AuthExpired:
+                    credentials = credentials_refresh(delivery.channel_id, stale_version=version)
+                    if credentials is None:
+                        raise PermanentError(
+                            _(
+                                "The channel's access expired and could not be renewed: reconnect it."
+                            )
+                        ) from None
+                    found = _find_existing(adapter, account, credentials, request)
+            except Exception as exc:  # the look-up is an aid, never a verdict
+                if not key_still_guards(adapter, delivery):
+                    return _record_lookup_failure(delivery, attempt, exc)
+                # The platform's idempotency key still holds: posting again under it cannot
+                # make a second post (the outcome stays uncertain until it answers).
+                logger.warning(
+                    "delivery %s (%s): the look-up could not answer (%s); posting again under "
+                    "the same idempotency key",
+                    delivery.pk,
+                    delivery.channel.platform,
+                    _reason_of(exc),
+                )
+                found = None
             else:
-                uncertain = False  # looked: nothing of it is out
+                if found is not None and _complete(found, request):
+                    _record_published(delivery, attempt, found, AttemptOutcome.FOUND)
+                    return "found"
+                if found is not None:
+                    request.done_parts = found.parts
+                    delivery.parts = [{"remote_id": p.remote_id, "url": p.url} for p in found.parts]
+                else:
+                    uncertain = False  # looked: nothing of it is out
+                    if not delivery.late_ok and timezone.now() > delivery.due_at + _lateness():
+                        return _record_missed_after_lookup(delivery, attempt)
 
         last_part = len(request.thread) + (1 if request.first_comment.strip() else 0)
 
@@ -703,6 +755,103 @@ def delivery_publish(*, delivery_id: int, job: int, worker: str = "") -> str:
         return _record_failure(delivery, attempt, exc, uncertain=uncertain)
     _record_published(delivery, attempt, result, AttemptOutcome.PUBLISHED)
     return "published"
+
+
+# How long before the platform forgets an idempotency key we stop relying on it (the first
+# attempt's start is what we know; the platform counts from the call, a little later).
+KEY_MARGIN = dt.timedelta(minutes=10)
+
+
+def key_still_guards(adapter, delivery: Delivery) -> bool:
+    """Whether posting `delivery` again is safe without a look-up: the platform honours an
+    idempotency key (`adapter.idempotency_window`) and still remembers the delivery's key,
+    which its first attempt sent."""
+    window = getattr(adapter, "idempotency_window", None)
+    if window is None:
+        return False
+    first = (
+        Attempt.objects.filter(delivery_id=delivery.pk)
+        .order_by("started_at")
+        .values_list("started_at", flat=True)
+        .first()
+    )
+    return first is not None and timezone.now() - first < window - KEY_MARGIN
+
+
+def _reason_of(exc: Exception) -> str:
+    return str(getattr(exc, "message", "") or exc or exc.__class__.__name__)
+
+
+def _record_lookup_failure(delivery: Delivery, attempt: Attempt, exc: Exception) -> str:
+    """The look-up could not tell whether an earlier attempt went out (an error, a refusal, an
+    endpoint the platform does not have). That is no verdict on the post: the look-up is tried
+    again with backoff (a "slow down" does not count), and once the attempts are used up the
+    delivery's outcome is unknown: the author and the managers are told and decide ("it is
+    live" with its link, or "post it again"). Nothing is posted again on a guess."""
+    reason = _reason_of(exc)
+    platform = delivery.channel.platform
+    message = _(
+        "It could not be checked whether an earlier attempt already went out on %(channel)s: "
+        "%(reason)s"
+    ) % {"channel": delivery.channel.name, "reason": reason}
+    status = getattr(exc, "status", None)
+    rate_limited = isinstance(exc, RateLimited)
+    logger.warning(
+        "delivery %s (%s): the look-up could not answer: %s", delivery.pk, platform, reason
+    )
+    with transaction.atomic():
+        if rate_limited or delivery.attempts < settings.PUBLISHING_MAX_ATTEMPTS:
+            delay = backoff_seconds(
+                delivery.attempts, retry_after=getattr(exc, "retry_after", None)
+            )
+            delivery_move(
+                delivery.pk,
+                job=delivery.job,
+                from_states=[D.PUBLISHING],
+                to=D.PENDING,
+                run_at=timezone.now() + dt.timedelta(seconds=delay),
+                error=message,
+                reconcile=True,
+                **({"attempts": delivery.attempts - 1} if rate_limited else {}),
+            )
+            outcome = AttemptOutcome.RATE_LIMITED if rate_limited else AttemptOutcome.RETRY
+        else:
+            if delivery_move(
+                delivery.pk,
+                job=delivery.job,
+                from_states=[D.PUBLISHING],
+                to=D.UNKNOWN,
+                error=message,
+                reconcile=True,
+            ):
+                logger.warning(
+                    "delivery %s (%s): outcome unknown, it may already be live: %s",
+                    delivery.pk,
+                    platform,
+                    reason,
+                )
+                notify_unknown(delivery, reason=message)
+            outcome = AttemptOutcome.UNKNOWN
+        _finish_attempt(attempt.pk, outcome, error=message, status=status)
+    return outcome
+
+
+def _record_missed_after_lookup(delivery: Delivery, attempt: Attempt) -> str:
+    """The look-up found nothing out, and the post's time is past the lateness window: it is
+    missed (never posted late), as the dispatcher marks pending deliveries."""
+    reason = _("It could not go out in time and was not published late.")
+    with transaction.atomic():
+        if delivery_move(
+            delivery.pk,
+            job=delivery.job,
+            from_states=[D.PUBLISHING],
+            to=D.MISSED,
+            error=reason,
+            reconcile=False,
+        ):
+            notify_failed(delivery, reason=reason, managers=False)
+        _finish_attempt(attempt.pk, AttemptOutcome.FAILED, error=reason)
+    return "missed"
 
 
 def _find_existing(adapter, account, credentials, request) -> PublishResult | None:
@@ -759,6 +908,95 @@ def delivery_publish_now(*, membership: Membership, delivery_id: int) -> Deliver
         late_ok=True,
         attempts=0,
         error="",
+    )
+    delivery.refresh_from_db()
+    return delivery
+
+
+def _decision_on_unknown(membership: Membership, delivery_id: int) -> Delivery:
+    delivery = _delivery_of(membership, delivery_id)
+    access_post(membership, delivery.post_id, action=PostAction.PUBLISH_NOW, lock=False)
+    if delivery.state != D.UNKNOWN:
+        raise ValidationError(
+            _("This delivery is %(state)s: there is nothing to decide.")
+            % {"state": delivery.get_state_display().lower()}
+        )
+    return delivery
+
+
+def _record_decision(delivery: Delivery, membership: Membership, what: str) -> None:
+    """The person's decision, in the delivery's attempts (its audit trail)."""
+    now = timezone.now()
+    Attempt.objects.create(
+        delivery=delivery,
+        workspace_id=delivery.workspace_id,
+        started_at=now,
+        finished_at=now,
+        worker=f"{membership.user.get_username()}"[:200],
+        outcome=AttemptOutcome.DECIDED,
+        error=what,
+        idempotency_key=delivery.idempotency_key,
+    )
+
+
+@transaction.atomic
+def delivery_confirm_live(*, membership: Membership, delivery_id: int, url: str) -> Delivery:
+    """ "It is live, here is the link": a delivery whose outcome was unknown went out; it is
+    marked published with its public address (and, where the address tells, its remote id, so
+    its numbers are followed like any other)."""
+    url = (url or "").strip()
+    try:
+        URLValidator(schemes=["http", "https"])(url)
+    except ValidationError:
+        raise ValidationError(_("Enter the public address (https://…) of the post.")) from None
+    delivery = _decision_on_unknown(membership, delivery_id)
+    remote_id = get_adapter(delivery.channel.platform).remote_id_from_url(url) or ""
+    if not delivery_move(
+        delivery.pk,
+        job=delivery.job,
+        from_states=[D.UNKNOWN],
+        to=D.PUBLISHED,
+        url=url,
+        remote_id=remote_id,
+        parts=[{"remote_id": remote_id, "url": url}],
+        published_at=timezone.now(),
+        reconcile=False,
+        error="",
+    ):
+        raise ValidationError(_("Someone else decided first: reload the page."))
+    _record_decision(
+        delivery,
+        membership,
+        _("%(name)s confirmed it is live: %(url)s") % {"name": membership.user, "url": url},
+    )
+    delivery.refresh_from_db()
+    return delivery
+
+
+@transaction.atomic
+def delivery_post_again(*, membership: Membership, delivery_id: int) -> Delivery:
+    """ "Post it again": a person checked that a delivery whose outcome was unknown is not live,
+    and it goes out now without another look-up (recorded with their name: if it was live
+    after all, this makes the duplicate on their word, not on a guess)."""
+    delivery = _decision_on_unknown(membership, delivery_id)
+    if delivery.channel.state == ChannelState.PAUSED:
+        raise ValidationError(_("The channel is paused: resume it first."))
+    if not delivery_move(
+        delivery.pk,
+        job=delivery.job,
+        from_states=[D.UNKNOWN],
+        to=D.PENDING,
+        run_at=timezone.now(),
+        late_ok=True,
+        attempts=0,
+        reconcile=False,
+        error="",
+    ):
+        raise ValidationError(_("Someone else decided first: reload the page."))
+    _record_decision(
+        delivery,
+        membership,
+        _("%(name)s checked it is not live and had it posted again") % {"name": membership.user},
     )
     delivery.refresh_from_db()
     return delivery

@@ -25,4 +25,14 @@ urlpatterns = [
         name="delivery_publish_now",
     ),
     path(ws + "deliveries/<int:pk>/done/", delivery_views.delivery_mark_done, name="delivery_done"),
+    path(
+        ws + "deliveries/<int:pk>/live/",
+        delivery_views.delivery_confirm_live,
+        name="delivery_confirm_live",
+    ),
+    path(
+        ws + "deliveries/<int:pk>/post-again/",
+        delivery_views.delivery_post_again,
+        name="delivery_post_again",
+    ),
 ]

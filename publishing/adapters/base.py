@@ -242,6 +242,10 @@ class PlatformAdapter:
     capabilities: ClassVar[Capabilities]
     default_base_url: ClassVar[str] = ""
     timeout: ClassVar[float] = 20.0
+    # How long the platform remembers an idempotency key sent with a publish call (None: it
+    # has none). While it does, a post whose look-up cannot answer may be posted again under
+    # the same key; otherwise its outcome becomes unknown and a person decides.
+    idempotency_window: ClassVar[dt.timedelta | None] = None
 
     def __init__(self, *, base_url: str = "", **options: Any) -> None:
         self.base_url = (base_url or self.default_base_url).rstrip("/")
@@ -308,6 +312,11 @@ class PlatformAdapter:
 
     def delete(self, *, account: Account, credentials: Credentials, remote_id: str) -> None:
         raise NotImplementedError
+
+    def remote_id_from_url(self, url: str) -> str | None:
+        """The platform's id of the post at its public `url`, where the address tells (a
+        person confirming "it is live, here is the link"); None where it does not."""
+        return None
 
     def fetch_metrics(
         self, *, account: Account, credentials: Credentials, remote_ids: list[str]
