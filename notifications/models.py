@@ -12,6 +12,8 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from notifications.texts import render_text
+
 
 class Kind(models.TextChoices):
     SUBMITTED = "submitted", _("Submitted for review")
@@ -138,7 +140,10 @@ class Notification(models.Model):
     @property
     def detail(self) -> str:
         """An optional second line (a reviewer's comment, a platform's error)."""
-        return str(self.params.get("detail", "")) if isinstance(self.params, dict) else ""
+        if not isinstance(self.params, dict):
+            return ""
+        # A platform's error kept as a message id (notifications.texts): in the reader's language.
+        return render_text(self.params.get("detail_data"), str(self.params.get("detail", "")))
 
     @property
     def icon(self) -> str:

@@ -23,6 +23,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from accounts.models import User
 from calendar_app.models import Membership, Post, Workspace
 from notifications.models import Kind, Notification, NotificationPreference, render_message
+from notifications.texts import render_text
 
 logger = logging.getLogger(__name__)
 
@@ -150,7 +151,7 @@ def notification_email_send(
             "user": user,
             "workspace": workspace,
             "message": render_message(kind, params),
-            "detail": str(params.get("detail", "")),
+            "detail": render_text(params.get("detail_data"), str(params.get("detail", ""))),
             "link": link,
             "preferences_link": urljoin(
                 settings.SITE_URL.rstrip("/") + "/",

@@ -24,15 +24,15 @@ from django.conf import settings
 from django.db import OperationalError, connection, transaction
 from django.db.models import Exists, F, Min, OuterRef, Q
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
 from calendar_app.models import ChannelState, PostVariant
 from calendar_app.platforms import Platform
 from calendar_app.workflow import PostStatus
 from links.services import links_prepare_text
+from notifications.texts import Text
 from publishing.models import Delivery, DeliveryState
 from publishing.ratelimit import rate_take_many
-from publishing.services import _lateness, _post_url, delivery_move, notify_failed
+from publishing.services import TOO_LATE, _lateness, _post_url, delivery_move, notify_failed
 
 logger = logging.getLogger(__name__)
 D = DeliveryState
@@ -208,7 +208,7 @@ def deliveries_mark_missed(*, now: dt.datetime | None = None) -> int:
         .select_related("post__workspace", "post__author", "channel")
     )
     count = 0
-    reason = _("It could not go out in time and was not published late.")
+    reason = Text(TOO_LATE)
     for delivery in late[:BATCH]:
         with transaction.atomic():
             if delivery_move(

@@ -4,6 +4,8 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from notifications.texts import render_text
+
 
 class WorkerHeartbeat(models.Model):
     """The last time a periodic process (e.g. "beat") was seen doing its work."""
@@ -137,6 +139,9 @@ class Delivery(models.Model):
     remote_id = models.CharField(_("remote id"), max_length=500, blank=True)
     url = models.URLField(_("public URL"), max_length=1000, blank=True)
     error = models.TextField(_("reason"), blank=True)
+    # The reason as a message id and its parameters (notifications.texts), read in the reader's
+    # language; empty where the reason is plain text.
+    error_data = models.JSONField(default=dict, blank=True)
     assignee = models.ForeignKey(  # manual channels: who posts it by hand (default the author)
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
@@ -167,6 +172,11 @@ class Delivery(models.Model):
     @property
     def badge(self) -> str:
         return STATE_BADGE.get(self.state, "secondary")
+
+    @property
+    def error_text(self) -> str:
+        """The reason in the reader's language (as written, where it was plain text)."""
+        return render_text(self.error_data, self.error)
 
 
 class AttemptOutcome(models.TextChoices):
@@ -208,6 +218,7 @@ class Attempt(models.Model):
     )
     http_status = models.PositiveSmallIntegerField(_("HTTP status"), null=True, blank=True)
     error = models.TextField(_("platform error"), blank=True)
+    error_data = models.JSONField(default=dict, blank=True)  # as Delivery.error_data
     idempotency_key = models.CharField(_("idempotency key"), max_length=64)
 
     class Meta:
@@ -222,6 +233,10 @@ class Attempt(models.Model):
     @property
     def badge(self) -> str:
         return OUTCOME_BADGE.get(self.outcome, "info")
+
+    @property
+    def error_text(self) -> str:
+        return render_text(self.error_data, self.error)
 
     @property
     def duration_ms(self) -> int | None:

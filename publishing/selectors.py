@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from calendar_app.models import Workspace
 from calendar_app.publication import Publication
+from notifications.texts import render_text
 from publishing.models import Attempt, Delivery, DeliveryState, WorkerHeartbeat
 
 D = DeliveryState
@@ -59,7 +60,7 @@ def publish_summary(deliveries: Iterable[Delivery]) -> PublishSummary | None:
         return None
     states = {d.state for d in live}
     bad = [d for d in live if d.state in NEEDS_SOMEONE]
-    reason = "; ".join(f"{d.channel.name}: {d.error}" for d in bad if d.error)
+    reason = "; ".join(f"{d.channel.name}: {d.error_text}" for d in bad if d.error)
     if states == {D.PUBLISHED}:
         return PublishSummary(PostPublishState.PUBLISHED)
     if bad and D.PUBLISHED in states:
@@ -200,8 +201,9 @@ def post_publications(same_posts: Q) -> dict[int, Publication]:
         Delivery.objects.filter(same_posts)
         .exclude(state=D.CANCELLED)
         .order_by()
-        .values_list("post_id", "channel_id", "state", "error", "channel__name")
+        .values_list("post_id", "channel_id", "state", "error", "error_data", "channel__name")
     )
-    for post_id, *row in rows:
-        by_post.setdefault(post_id, []).append(row)
+    for post_id, channel_id, state, error, error_data, channel_name in rows:
+        reason = render_text(error_data, error)  # in the reader's language
+        by_post.setdefault(post_id, []).append((channel_id, state, reason, channel_name))
     return {post_id: publication_of_rows(found) for post_id, found in by_post.items()}

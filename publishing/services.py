@@ -27,6 +27,7 @@ from django.db.models.query import get_related_populators
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from calendar_app.access import access_post
 from calendar_app.models import (
@@ -42,6 +43,7 @@ from calendar_app.permissions import Action, managers_of, require
 from calendar_app.platforms import Platform
 from calendar_app.workflow import PostAction, PostStatus
 from links.services import links_prepare_text
+from notifications.texts import Text, text_data
 from publishing import prepared, ratelimit
 from publishing.adapters.base import (
     CLOCK_SKEW,
@@ -66,6 +68,9 @@ from publishing.models import (
 
 logger = logging.getLogger(__name__)
 D = DeliveryState
+# Reasons a worker records and people read later, each in their own language (notifications.texts).
+TOO_LATE = gettext_noop("It could not go out in time and was not published late.")
+NOT_RENEWED = gettext_noop("The channel's access expired and could not be renewed: reconnect it.")
 
 # States from which a user may ask for another try.
 RETRYABLE_STATES = frozenset({D.FAILED, D.MISSED, D.CANCELLED, D.PENDING, D.UNKNOWN})
@@ -87,7 +92,11 @@ def delivery_move(
     delivery_id: int, *, job: int, from_states: Iterable[str], to: str, **fields
 ) -> bool:
     """Move a delivery to `to` if it is still at `job` in one of `from_states`; whether it did.
-    Every move starts a new job, so a task sent for the old one does nothing."""
+    Every move starts a new job, so a task sent for the old one does nothing. An `error` that is
+    a notifications.texts.Text is kept as such too (`error_data`), to be read in the reader's
+    language."""
+    if "error" in fields:
+        fields["error_data"] = text_data(fields["error"])
     return bool(
         Delivery.objects.filter(pk=delivery_id, job=job, state__in=list(from_states)).update(
             state=to, job=F("job") + 1, updated_at=timezone.now(), **fields
@@ -129,7 +138,11 @@ def notify_failed(delivery: Delivery, *, reason: str, managers: bool = True) -> 
         recipients=recipients,
         workspace=delivery.post.workspace,
         post=delivery.post,
-        params={"channel": delivery.channel.name, "detail": reason},
+        params={
+            "channel": delivery.channel.name,
+            "detail": str(reason),
+            "detail_data": text_data(reason),
+        },
         url=_post_url(delivery.post),
     )
 
@@ -144,7 +157,11 @@ def notify_unknown(delivery: Delivery, *, reason: str) -> None:
         recipients=[delivery.post.author, *managers_of(delivery.workspace_id)],
         workspace=delivery.post.workspace,
         post=delivery.post,
-        params={"channel": delivery.channel.name, "detail": reason},
+        params={
+            "channel": delivery.channel.name,
+            "detail": str(reason),
+            "detail_data": text_data(reason),
+        },
         url=_post_url(delivery.post),
     )
 
@@ -210,26 +227,36 @@ def _refusal(delivery: Delivery, now: dt.datetime) -> tuple[str, str] | None:
     if post.scheduled_at != delivery.due_at and post.status == PostStatus.SCHEDULED:
         return D.PENDING, ""  # moved after it was queued: the dispatcher hands it over again
     if not post_cleared_for_publishing(post):
-        return D.CANCELLED, _("The post is no longer scheduled or approved.")
+        return D.CANCELLED, Text(gettext_noop("The post is no longer scheduled or approved."))
     if delivery.channel.state != ChannelState.CONNECTED:
         return D.PENDING, ""  # paused or needs reconnect: held
     # Too late, unless an earlier attempt may have gone out: that one looks itself up first,
     # and is missed only if nothing of it is out (delivery_publish).
     if not delivery.late_ok and not delivery.reconcile and delivery.due_at < now - _lateness():
-        return D.MISSED, _("It could not go out in time and was not published late.")
+        return D.MISSED, Text(TOO_LATE)
     return None
 
 
 def _finish_attempt(attempt_id: int, outcome: str, *, error: str = "", status=None) -> None:
+    """End an attempt. An `error` that starts with a notifications.texts.Text (the message for
+    people, then the platform's own words) keeps that Text to be read in the reader's language."""
+    data = {}
+    if isinstance(error, Text):
+        data = text_data(error)
     Attempt.objects.filter(pk=attempt_id).update(
-        finished_at=timezone.now(), outcome=outcome, error=error[:2000], http_status=status
+        finished_at=timezone.now(),
+        outcome=outcome,
+        error=error[:2000],
+        error_data=data,
+        http_status=status,
     )
 
 
 # What publishing never reads of the claimed rows: left out, the claim's statement stays short
 # enough for psycopg to cache its parsing, and each row converts fewer values.
 _CLAIM_UNREAD = (
-    *("remote_id", "url", "error", "assignee", "escalated_at", "published_at", "updated_at"),
+    *("remote_id", "url", "error", "error_data", "assignee", "escalated_at", "published_at"),
+    "updated_at",
     *("post__note", "post__version", "post__created_at", "post__updated_at"),
     "post__workspace__created_at",
     *(
@@ -274,8 +301,8 @@ WITH claimed AS (
     RETURNING id, workspace_id, idempotency_key
 ), started AS (
     INSERT INTO {attempt} (delivery_id, workspace_id, started_at, worker, outcome, error,
-                           idempotency_key)
-    SELECT id, workspace_id, %s, %s, '', '', idempotency_key FROM claimed
+                           error_data, idempotency_key)
+    SELECT id, workspace_id, %s, %s, '', '', '{{}}'::jsonb, idempotency_key FROM claimed
     RETURNING id
 )
 SELECT queued.*, started.id FROM ({read}) AS queued CROSS JOIN started
@@ -539,12 +566,13 @@ WITH moved AS (
     UPDATE {delivery}
        SET state = %(to)s, job = job + 1, updated_at = %(now)s, remote_id = %(remote_id)s,
            url = %(url)s, parts = %(parts)s::jsonb, published_at = %(now)s, reconcile = FALSE,
-           error = ''
+           error = '', error_data = '{{}}'::jsonb
      WHERE id = %(id)s AND job = %(job)s AND state || '' = %(from)s
     RETURNING id
 ), ended AS (
     UPDATE {attempt}
-       SET finished_at = %(now)s, outcome = %(outcome)s, error = '', http_status = NULL
+       SET finished_at = %(now)s, outcome = %(outcome)s, error = '', error_data = '{{}}'::jsonb,
+           http_status = NULL
      WHERE id = %(attempt_id)s
     RETURNING id
 )
@@ -607,7 +635,7 @@ def _record_failure(
     waited out, by the lateness window's end at the latest (then the delivery is missed).
     `uncertain`: an earlier attempt's outcome is still unknown (it was not looked up), which a
     refusal now must not make the next attempt forget."""
-    message = getattr(exc, "message", "") or _("An unexpected error occurred.")
+    message = getattr(exc, "message", "") or Text(gettext_noop("An unexpected error occurred."))
     detail = getattr(exc, "detail", "") or str(exc)
     status = getattr(exc, "status", None)
     rate_limited = isinstance(exc, RateLimited)
@@ -657,7 +685,9 @@ def _record_failure(
                 )
                 notify_failed(delivery, reason=message)
             outcome = AttemptOutcome.FAILED
-        _finish_attempt(attempt.pk, outcome, error=f"{message} {detail}".strip(), status=status)
+        # The message for people (read in the reader's language), then the platform's words.
+        said = Text("%(message)s %(detail)s", message=message, detail=detail) if detail else message
+        _finish_attempt(attempt.pk, outcome, error=said, status=status)
     if rate_limited and delay:
         ratelimit.rate_hold(
             channel_id=delivery.channel_id, platform=delivery.channel.platform, seconds=delay
@@ -678,14 +708,16 @@ def delivery_publish(*, delivery_id: int, job: int, worker: str = "") -> str:
     try:
         variant = _variant_of(delivery)
         if variant is None:
-            raise PermanentError(_("The channel was removed from the post."))
+            raise PermanentError(Text(gettext_noop("The channel was removed from the post.")))
         request = publish_request_for(delivery, variant)
         adapter = get_adapter(delivery.channel.platform)
         account = channel_account(delivery.channel)
         try:
             stored = delivery.channel.credentials  # read with the claim, no query of its own
         except ChannelCredentials.DoesNotExist:
-            raise PermanentError(_("The channel is not connected: reconnect it.")) from None
+            raise PermanentError(
+                Text(gettext_noop("The channel is not connected: reconnect it."))
+            ) from None
         credentials, version = credentials_read(stored), stored.version
         if look_first:
             try:
@@ -694,11 +726,7 @@ def delivery_publish(*, delivery_id: int, job: int, worker: str = "") -> str:
                 except AuthExpired:
                     credentials = credentials_refresh(delivery.channel_id, stale_version=version)
                     if credentials is None:
-                        raise PermanentError(
-                            _(
-                                "The channel's access expired and could not be renewed: reconnect it."
-                            )
-                        ) from None
+                        raise PermanentError(Text(NOT_RENEWED)) from None
                     found = _find_existing(adapter, account, credentials, request)
             except Exception as exc:  # the look-up is an aid, never a verdict
                 if not key_still_guards(adapter, delivery):
@@ -739,9 +767,7 @@ def delivery_publish(*, delivery_id: int, job: int, worker: str = "") -> str:
             # Refresh once (under the credentials lock) and try again with the new token.
             credentials = credentials_refresh(delivery.channel_id, stale_version=version)
             if credentials is None:
-                raise PermanentError(
-                    _("The channel's access expired and could not be renewed: reconnect it.")
-                ) from None
+                raise PermanentError(Text(NOT_RENEWED)) from None
             request.done_parts = [
                 PublishedPart(p["remote_id"], p.get("url", "")) for p in delivery.parts
             ]
@@ -779,6 +805,7 @@ def key_still_guards(adapter, delivery: Delivery) -> bool:
 
 
 def _reason_of(exc: Exception) -> str:
+    """What went wrong, for the log (in the language the worker runs in)."""
     return str(getattr(exc, "message", "") or exc or exc.__class__.__name__)
 
 
@@ -790,10 +817,14 @@ def _record_lookup_failure(delivery: Delivery, attempt: Attempt, exc: Exception)
     live" with its link, or "post it again"). Nothing is posted again on a guess."""
     reason = _reason_of(exc)
     platform = delivery.channel.platform
-    message = _(
-        "It could not be checked whether an earlier attempt already went out on %(channel)s: "
-        "%(reason)s"
-    ) % {"channel": delivery.channel.name, "reason": reason}
+    message = Text(
+        gettext_noop(
+            "It could not be checked whether an earlier attempt already went out on "
+            "%(channel)s: %(reason)s"
+        ),
+        channel=delivery.channel.name,
+        reason=getattr(exc, "message", "") or reason,
+    )
     status = getattr(exc, "status", None)
     rate_limited = isinstance(exc, RateLimited)
     logger.warning(
@@ -839,7 +870,7 @@ def _record_lookup_failure(delivery: Delivery, attempt: Attempt, exc: Exception)
 def _record_missed_after_lookup(delivery: Delivery, attempt: Attempt) -> str:
     """The look-up found nothing out, and the post's time is past the lateness window: it is
     missed (never posted late), as the dispatcher marks pending deliveries."""
-    reason = _("It could not go out in time and was not published late.")
+    reason = Text(TOO_LATE)
     with transaction.atomic():
         if delivery_move(
             delivery.pk,

@@ -63,10 +63,12 @@ from urllib.parse import urlencode, urlsplit
 import requests
 from django.conf import settings
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
+from notifications.texts import Text
 from publishing.adapters.base import (
     AdapterError,
     AuthExpired,
@@ -190,14 +192,18 @@ class PlatformSession(requests.Session):
             return super().request(method, url, *args, **kwargs)
         except requests.Timeout:
             raise TransientError(
-                _("%(platform)s did not answer in time.")
-                % {"platform": platform_label(self.platform)},
+                Text(
+                    gettext_noop("%(platform)s did not answer in time."),
+                    platform=platform_label(self.platform),
+                ),
                 detail=f"timeout {method.upper()} {_safe_path(url)}",
             ) from None  # requests' exceptions carry the request and its Authorization header
         except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError) as exc:
             raise TransientError(
-                _("%(platform)s could not be reached.")
-                % {"platform": platform_label(self.platform)},
+                Text(
+                    gettext_noop("%(platform)s could not be reached."),
+                    platform=platform_label(self.platform),
+                ),
                 detail=f"connection error {method.upper()} {_safe_path(url)}: "
                 + scrub(type(exc).__name__),
             ) from None
@@ -451,34 +457,43 @@ def error_for(
     text = scrub(platform_error_text(response), secrets)
     if status == 429:
         return RateLimited(
-            _("%(platform)s asks us to slow down (rate limit).") % {"platform": label},
+            Text(gettext_noop("%(platform)s asks us to slow down (rate limit)."), platform=label),
             retry_after=retry_after_from(response),
             detail=detail,
             status=status,
         )
     if status == 401:
         return AuthExpired(
-            _("The connection to %(platform)s has expired or was revoked.") % {"platform": label},
+            Text(
+                gettext_noop("The connection to %(platform)s has expired or was revoked."),
+                platform=label,
+            ),
             detail=detail,
             status=status,
         )
     if status >= 500:
         return TransientError(
-            _("%(platform)s had a temporary problem (HTTP %(status)s).")
-            % {"platform": label, "status": status},
+            Text(
+                gettext_noop("%(platform)s had a temporary problem (HTTP %(status)s)."),
+                platform=label,
+                status=status,
+            ),
             detail=detail,
             status=status,
         )
     if text:
-        message = _("%(platform)s refused the request: %(reason)s") % {
-            "platform": label,
-            "reason": text,
-        }
+        # The platform's own words stay as they are; the sentence around them is translated.
+        message = Text(
+            gettext_noop("%(platform)s refused the request: %(reason)s"),
+            platform=label,
+            reason=text,
+        )
     else:
-        message = _("%(platform)s refused the request (HTTP %(status)s).") % {
-            "platform": label,
-            "status": status,
-        }
+        message = Text(
+            gettext_noop("%(platform)s refused the request (HTTP %(status)s)."),
+            platform=label,
+            status=status,
+        )
     return PermanentError(message, detail=detail, status=status)
 
 
