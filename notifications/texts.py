@@ -65,6 +65,12 @@ def text_data(value: Any) -> dict[str, Any]:
     return value.as_data() if isinstance(value, Text) else {}
 
 
+def as_written(text: str) -> str:
+    """A plain stored sentence, translated where it is a message id with no parameters (what
+    a worker wrote in the default language, before it kept Texts); else as it is."""
+    return gettext(text) if text else ""
+
+
 def render_text(data: Any, fallback: str = "") -> str:
     """The stored message `data` in the active language; `fallback` (the text as written) when
     there is no data or it cannot be read."""

@@ -4,7 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from notifications.texts import render_text
+from notifications.texts import as_written, render_text
 
 
 class WorkerHeartbeat(models.Model):
@@ -176,7 +176,7 @@ class Delivery(models.Model):
     @property
     def error_text(self) -> str:
         """The reason in the reader's language (as written, where it was plain text)."""
-        return render_text(self.error_data, self.error)
+        return render_text(self.error_data, as_written(self.error))
 
 
 class AttemptOutcome(models.TextChoices):
@@ -236,7 +236,7 @@ class Attempt(models.Model):
 
     @property
     def error_text(self) -> str:
-        return render_text(self.error_data, self.error)
+        return render_text(self.error_data, as_written(self.error))
 
     @property
     def duration_ms(self) -> int | None:

@@ -91,3 +91,23 @@ def test_a_failed_delivery_reads_in_the_readers_language(
         assert Attempt.objects.get(delivery=delivery).error_text.startswith(expected)
         notification = Notification.objects.get(recipient=editor.user, kind="publish_failed")
         assert notification.detail == expected
+
+
+def test_a_reason_stored_as_plain_text_in_the_default_language_still_reads_in_german(
+    workspace, mastodon
+):
+    post = due_post(workspace, [mastodon])
+    delivery = Delivery.objects.create(
+        post=post,
+        channel=mastodon,
+        workspace=workspace,
+        due_at=post.scheduled_at,
+        run_at=post.scheduled_at,
+        state=DeliveryState.FAILED,
+        error="The channel is not connected: reconnect it.",
+        idempotency_key="k",
+    )
+    with translation.override("de"):
+        assert delivery.error_text == "Der Kanal ist nicht verbunden: Verbinden Sie ihn neu."
+        delivery.error = "Something only the platform says."
+        assert delivery.error_text == "Something only the platform says."
