@@ -19,12 +19,13 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from calendar_app.access import post_facts
+from calendar_app.channel_health import channel_problem
 from calendar_app.models import Channel, Membership, Post
 from calendar_app.permissions import Action
 from calendar_app.views.base import deny_message, workspace_context, workspace_view
 from calendar_app.workflow import PostAction, available_actions
 from publishing import selectors, services
-from publishing.models import AttemptOutcome
+from publishing.models import AttemptOutcome, DeliveryState
 
 LOG_PAGE_SIZE = 50
 PERIODS = {"1": 1, "7": 7, "30": 30}  # days
@@ -98,6 +99,12 @@ def post_deliveries(request: HttpRequest, membership: Membership, pk: int) -> Ht
         (d.channel_id, d.state, d.error, d.channel.name) for d in deliveries
     )
     facts, _round, _revision = post_facts(post, publication=publication)
+    for delivery in deliveries:  # a delivery still to go out on a channel that cannot: why
+        delivery.held = (
+            channel_problem(delivery.channel, workspace_slug=membership.workspace.slug)
+            if delivery.state in (DeliveryState.PENDING, DeliveryState.FAILED)
+            else None
+        )
     return render(
         request,
         "publishing/_post_deliveries.html",

@@ -2,6 +2,7 @@
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from notifications.texts import as_written, render_text
@@ -172,6 +173,14 @@ class Delivery(models.Model):
     @property
     def badge(self) -> str:
         return STATE_BADGE.get(self.state, "secondary")
+
+    @property
+    def next_try_at(self):
+        """When a pending delivery that was put off tries again; None once that time passed
+        (then it is due, and the dispatcher hands it over) or when it was not put off."""
+        if self.state != DeliveryState.PENDING or self.run_at <= self.due_at:
+            return None
+        return self.run_at if self.run_at > timezone.now() else None
 
     @property
     def error_text(self) -> str:

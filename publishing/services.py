@@ -30,6 +30,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from calendar_app.access import access_post
+from calendar_app.channel_health import channel_problem
 from calendar_app.models import (
     Channel,
     ChannelState,
@@ -927,8 +928,8 @@ def delivery_publish_now(*, membership: Membership, delivery_id: int) -> Deliver
             _("This delivery is %(state)s and cannot be published now.")
             % {"state": delivery.get_state_display().lower()}
         )
-    if delivery.channel.state == ChannelState.PAUSED:
-        raise ValidationError(_("The channel is paused: resume it first."))
+    if problem := channel_problem(delivery.channel, workspace_slug=membership.workspace.slug):
+        raise ValidationError(f"{problem.message} {problem.fix}.")
     now = timezone.now()
     delivery_move(
         delivery.pk,

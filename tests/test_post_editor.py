@@ -905,3 +905,34 @@ def test_in_the_browser_an_upload_during_a_search_is_added_to_the_grid_list_and_
         page.get_attribute(f"#pane-{channel.pk} [data-preview] .preview-thumb", "src")
         == asset.thumbnail.url
     )
+
+
+@pytest.mark.parametrize("state", ["needs_reconnect", "paused"])
+def test_given_a_channel_that_cannot_publish_then_the_check_names_it_and_the_fix_not_ready(
+    client, editor, x_channel, state
+):
+    """Issue 12: the check said "Ready" while the chosen channels needed reconnecting."""
+    type(x_channel).objects.filter(pk=x_channel.pk).update(state=state)
+    login(client, editor)
+
+    response = client.post(
+        reverse("calendar:post_check", args=["acme"]),
+        form_data(body="Hallo", date="2099-07-10", time="09:30", channels=[x_channel.pk]),
+    )
+
+    html = response.content.decode()
+    assert 'data-testid="check-health"' in html
+    assert "Acme X is " in html
+    assert reverse("calendar:channel_edit", args=["acme", x_channel.pk]) in html
+    assert "Ready: the post can be published" not in html
+
+
+def test_given_connected_channels_then_the_check_says_ready(client, editor, x_channel):
+    login(client, editor)
+    response = client.post(
+        reverse("calendar:post_check", args=["acme"]),
+        form_data(body="Hallo", date="2099-07-10", time="09:30", channels=[x_channel.pk]),
+    )
+    html = response.content.decode()
+    assert "Ready: the post can be published on all its channels." in html
+    assert 'data-testid="check-health"' not in html

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+import time_machine
 from django.urls import reverse
 from django.utils import timezone
 
@@ -242,8 +243,36 @@ def test_given_a_delivery_waiting_past_its_time_then_the_panel_says_until_when(
     editor.user.save(update_fields=["language"])
     login(client, editor)
 
-    html = client.get(reverse("publishing:post_deliveries", args=["acme", post.pk])).content
+    panel = reverse("publishing:post_deliveries", args=["acme", post.pk])
+    with time_machine.travel(at + dt.timedelta(minutes=10), tick=False):
+        html = client.get(panel).content
     assert text in html.decode().replace("&#x27;", "'")
+    # Once that time has passed the line is gone (it is due: never a "next try" in the past).
+    with time_machine.travel(at + dt.timedelta(minutes=40), tick=False):
+        html = client.get(panel).content.decode()
+    assert 'data-testid="delivery-next-try"' not in html
+
+
+def test_given_a_channel_that_is_not_connected_then_its_delivery_says_held_and_publish_now_refuses(
+    client, manager, workspace
+):
+    no_approval(workspace)
+    channel = connected_channel(workspace, name="Acme Bluesky")
+    Channel.objects.filter(pk=channel.pk).update(state="needs_reconnect")
+    post = due_post(workspace, [channel])
+    delivery = make_delivery(post, channel, state=D.PENDING)
+    login(client, manager)
+
+    html = client.get(reverse("publishing:post_deliveries", args=["acme", post.pk])).content
+    html = html.decode()
+    assert 'data-testid="delivery-held"' in html and "Acme Bluesky is not connected" in html
+    assert reverse("calendar:channel_edit", args=["acme", channel.pk]) in html
+    response = client.post(
+        reverse("publishing:delivery_publish_now", args=["acme", delivery.pk]), follow=True
+    )
+    text = response.content.decode()
+    assert "Acme Bluesky is not connected" in text and "goes out on" not in text
+    assert Delivery.objects.get(pk=delivery.pk).run_at == delivery.run_at
 
 
 def test_given_a_post_of_another_workspace_then_the_panel_is_404(client, editor, other_workspace):

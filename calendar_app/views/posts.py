@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from calendar_app.access import post_facts
+from calendar_app.channel_health import channel_problems
 from calendar_app.forms import PostForm
 from calendar_app.models import Membership, Post, PostMedia, PostVariant
 from calendar_app.permissions import Action
@@ -254,6 +255,7 @@ def post_check(request: HttpRequest, membership: Membership) -> HttpResponse:
     form = PostForm(request.POST, workspace=membership.workspace)
     problems: list[tuple] = []
     general: list[str] = []
+    health = []
     scheduled = False
     if form.is_valid():
         data = form.to_post_input()
@@ -268,6 +270,7 @@ def post_check(request: HttpRequest, membership: Membership) -> HttpResponse:
         )
         general, by_channel = post_services.post_input_check(data, previous_scheduled_at=previous)
         problems = list(by_channel.items())
+        health = channel_problems(data.variants, workspace_slug=membership.workspace.slug)
     else:
         for field, errors in form.errors.items():
             label = form.fields[field].label if field in form.fields else ""
@@ -278,6 +281,7 @@ def post_check(request: HttpRequest, membership: Membership) -> HttpResponse:
         {
             "problems": problems,
             "general": general,
+            "health": health,
             "scheduled": scheduled,
             "form_valid": form.is_valid(),
         },
