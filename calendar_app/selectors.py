@@ -19,6 +19,7 @@ from django.db.models import Count, Exists, Max, Min, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from accounts.models import User
+from calendar_app.channel_health import channel_problem
 from calendar_app.models import (
     Campaign,
     Channel,
@@ -156,6 +157,7 @@ class ChannelInfo:
     platform: str
     platform_label: str
     icon: str  # bootstrap-icons class, e.g. "bi-mastodon"
+    problem: str = ""  # why it cannot publish now (channel_health), "" when it can
 
 
 @dataclass(frozen=True, slots=True)
@@ -227,8 +229,11 @@ def filter_options(workspace: Workspace) -> FilterOptions:
             platform=c.platform,
             platform_label=SPECS[c.platform].label if c.platform in SPECS else c.platform,
             icon="bi-" + (SPECS[c.platform].icon if c.platform in SPECS else "broadcast"),
+            problem=problem.message
+            if (problem := channel_problem(c, workspace_slug=workspace.slug))
+            else "",
         )
-        for c in Channel.objects.filter(workspace=workspace).only("id", "name", "platform")
+        for c in Channel.objects.filter(workspace=workspace).only("id", "name", "platform", "state")
     ]
     campaigns = [
         ColorOption(id=c.id, name=c.name, color=c.color)

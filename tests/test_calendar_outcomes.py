@@ -103,6 +103,27 @@ def test_a_post_still_waiting_has_no_outcome(client, editor, two_channels):
     assert 'data-testid="chip-outcome"' not in chip(client, post)
 
 
+def test_a_scheduled_post_on_a_channel_that_is_not_connected_is_marked_held_on_its_chip(
+    client, editor, two_channels
+):
+    mastodon, bluesky = two_channels
+    type(bluesky).objects.filter(pk=bluesky.pk).update(state="needs_reconnect")
+    later = NOW + dt.timedelta(days=2)
+    held = PostFactory(
+        workspace=editor.workspace, scheduled_at=later, channels=two_channels, status="scheduled"
+    )
+    fine = PostFactory(
+        workspace=editor.workspace, scheduled_at=later, channels=[mastodon], status="scheduled"
+    )
+    idea = PostFactory(workspace=editor.workspace, scheduled_at=later, channels=[bluesky])
+    login(client, editor)
+
+    html = chip(client, held)
+    assert 'data-testid="chip-held"' in html and "Acme Bluesky is not connected" in html
+    assert 'data-testid="chip-held"' not in chip(client, fine)
+    assert 'data-testid="chip-held"' not in chip(client, idea)  # a draft: nothing to hold yet
+
+
 def test_the_calendar_app_never_imports_publishing_links_or_analytics():
     """Dependencies point one way: what other apps add to the calendar comes in through settings
     hooks (POST_PUBLICATION...), never by import."""

@@ -186,6 +186,17 @@ class ChipRenderer:
                     f' title="{escape(STALE_TIP)}" aria-label="{escape(STALE_TIP)}"></i>'
                 ),
             )
+        held = (
+            [ch.problem for ch in e.channels if ch.problem]
+            if e.status == PostStatus.SCHEDULED and e.shown not in OUTCOMES
+            else []
+        )
+        if held:  # it will not go out on some of its channels unless someone fixes them
+            tip = " ".join(held)
+            outcome += (
+                f'<i class="bi bi-plug cal-outcome text-warning-emphasis" data-testid="chip-held"'
+                f' title="{escape(tip)}" aria-label="{escape(tip)}"></i>'
+            )
         if e.shown in OUTCOMES:
             # e.g. publishing failed: an icon and the reason as the tooltip
             tip = f"{e.shown_label}: {e.reason}" if e.reason else e.shown_label
