@@ -236,6 +236,9 @@ APPROVED_STATUSES: frozenset[str] = frozenset({S.APPROVED, S.SCHEDULED})
 AWAITING_APPROVAL: frozenset[str] = frozenset({S.IN_REVIEW, S.CHANGES_REQUESTED})
 # Statuses in which a post has an active review round (the decisions are taken in it).
 WITH_ACTIVE_ROUND: frozenset[str] = frozenset({S.IN_REVIEW, S.MISSED_APPROVAL})
+# Statuses of a post on its way out (in review or past it): whoever wrote one is told when a
+# channel it goes to cannot publish.
+PLANNED: frozenset[str] = frozenset({S.IN_REVIEW, S.CHANGES_REQUESTED, S.APPROVED, S.SCHEDULED})
 # Statuses that do not lead to publishing by themselves: once their time passed, flagged stale.
 NOT_HEADING_OUT: frozenset[str] = frozenset({S.DRAFT, S.APPROVED})
 

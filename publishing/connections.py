@@ -29,9 +29,11 @@ from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 from django.utils.translation import gettext as _
 
-from calendar_app.models import Channel, ChannelState, Membership
+from accounts.models import User
+from calendar_app.models import Channel, ChannelState, Membership, PostVariant
 from calendar_app.permissions import Action, access_workspace, managers_of, require
 from calendar_app.platforms import Platform
+from calendar_app.workflow import PLANNED
 from publishing.adapters.base import (
     Account,
     AdapterError,
@@ -439,9 +441,17 @@ def channel_mark_needs_reconnect(*, channel_id: int, reason: str = "") -> Channe
     else:
         channel.state = ChannelState.NEEDS_RECONNECT
         channel.save(update_fields=["state"])
+    # The authors of what is planned on it hear it now, not at their post's minute.
+    authors = User.objects.filter(
+        pk__in=PostVariant.objects.filter(
+            channel=channel,
+            post__status__in=PLANNED,
+            post__scheduled_at__gte=timezone.now(),
+        ).values("post__author_id")
+    )
     notify(
         kind="channel_needs_reconnect",
-        recipients=managers_of(channel.workspace_id),
+        recipients=[*managers_of(channel.workspace_id), *authors],
         workspace=channel.workspace,
         params={
             "channel": channel.name,

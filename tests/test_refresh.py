@@ -251,3 +251,41 @@ def test_given_many_channels_when_selecting_due_then_one_query(
         due = connections.credentials_refresh_due()
 
     assert len(due) == 5
+
+
+def test_given_posts_planned_on_a_channel_that_loses_its_connection_then_their_authors_are_told(
+    workspace, members
+):
+    """Issue 12: the author hears it when it happens, not at their post's minute."""
+    from calendar_app.models import PostStatus
+    from tests.factories import MembershipFactory, PostFactory, UserFactory
+
+    channel = expiring_channel(workspace, name="Acme X")
+    writer = MembershipFactory(workspace=workspace, user=UserFactory(username="writer"))
+    old = MembershipFactory(workspace=workspace, user=UserFactory(username="old"))
+    idea = MembershipFactory(workspace=workspace, user=UserFactory(username="idea"))
+    soon = timezone.now() + dt.timedelta(days=1)
+    PostFactory(
+        workspace=workspace,
+        author=writer.user,
+        channels=[channel],
+        scheduled_at=soon,
+        status=PostStatus.SCHEDULED,
+    )
+    PostFactory(  # already past: nothing planned any more
+        workspace=workspace,
+        author=old.user,
+        channels=[channel],
+        scheduled_at=timezone.now() - dt.timedelta(days=1),
+        status=PostStatus.SCHEDULED,
+    )
+    PostFactory(workspace=workspace, author=idea.user, channels=[channel], scheduled_at=soon)
+
+    connections.channel_mark_needs_reconnect(channel_id=channel.pk, reason="revoked")
+
+    told = set(
+        Notification.objects.filter(kind="channel_needs_reconnect").values_list(
+            "recipient__username", flat=True
+        )
+    )
+    assert told == {Role.OWNER.value, Role.MANAGER.value, "writer"}
