@@ -20,6 +20,7 @@ class Kind(models.TextChoices):
     APPROVED = "approved", _("Approved")
     CHANGES_REQUESTED = "changes_requested", _("Changes requested")
     MENTIONED = "mentioned", _("Mentioned")
+    COMMENTED = "commented", _("New comment")
     APPROVAL_REMINDER = "approval_reminder", _("Approval reminder")
     APPROVAL_MISSED = "approval_missed", _("Approval missed")
     PUBLISH_FAILED = "publish_failed", _("Publishing failed")
@@ -34,6 +35,10 @@ DESCRIPTIONS: dict[str, str] = {
     Kind.APPROVED: _("A post you submitted is approved."),
     Kind.CHANGES_REQUESTED: _("A reviewer asks for changes to a post you submitted."),
     Kind.MENTIONED: _("Someone mentions you in a comment."),
+    Kind.COMMENTED: _(
+        "Someone (a team member or an external reviewer) comments on a post you wrote or "
+        "commented on."
+    ),
     Kind.APPROVAL_REMINDER: _("A post waiting for your approval is scheduled soon."),
     Kind.APPROVAL_MISSED: _("A post was not approved before its time and was not published."),
     Kind.PUBLISH_FAILED: _("A post could not be published on one of its channels."),
@@ -51,6 +56,7 @@ MESSAGES: dict[str, str] = {
     Kind.APPROVED: _("%(actor)s approved “%(post)s”"),
     Kind.CHANGES_REQUESTED: _("%(actor)s requested changes to “%(post)s”"),
     Kind.MENTIONED: _("%(actor)s mentioned you in a comment on “%(post)s”"),
+    Kind.COMMENTED: _("%(actor)s commented on “%(post)s”"),
     Kind.APPROVAL_REMINDER: _("“%(post)s” is waiting for your approval"),
     Kind.APPROVAL_MISSED: _("“%(post)s” was not approved in time and was not published"),
     Kind.PUBLISH_FAILED: _("“%(post)s” could not be published on %(channel)s"),
@@ -64,6 +70,7 @@ ICONS: dict[str, str] = {
     Kind.APPROVED: "check-circle",
     Kind.CHANGES_REQUESTED: "pencil-square",
     Kind.MENTIONED: "at",
+    Kind.COMMENTED: "chat-left-text",
     Kind.APPROVAL_REMINDER: "alarm",
     Kind.APPROVAL_MISSED: "calendar-x",
     Kind.PUBLISH_FAILED: "exclamation-triangle",

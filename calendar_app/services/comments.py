@@ -90,4 +90,28 @@ def post_comment_add(
             actor=author,
             detail=body[:200],
         )
+    # The post's author and whoever took part in the thread hear of it (the mentioned already
+    # did; the writer never hears of their own comment). An outsider's words are not carried
+    # into anyone's inbox or e-mail: the notification says who commented, the text is read in
+    # the app.
+    participants = User.objects.filter(
+        pk__in=PostComment.objects.filter(post=post, author__isnull=False)
+        .exclude(pk=comment.pk)
+        .values("author_id")
+    )
+    told = {u.pk for u in mentioned}
+    recipients = [u for u in [post.author, *participants] if u is not None and u.pk not in told]
+    if recipients:
+        if author is not None:
+            post_notify(
+                "commented", recipients=recipients, post=post, actor=author, detail=body[:200]
+            )
+        else:
+            post_notify(
+                "commented",
+                recipients=recipients,
+                post=post,
+                actor=None,
+                actor_name=_("%(name)s (external)") % {"name": external_name},
+            )
     return comment

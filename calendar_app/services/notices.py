@@ -16,7 +16,19 @@ S = PostStatus
 logger = logging.getLogger(__name__)
 
 
-def post_notify(kind: str, *, recipients: Iterable[User], post: Post, actor: User | None, **params):
+def post_notify(
+    kind: str,
+    *,
+    recipients: Iterable[User],
+    post: Post,
+    actor: User | None,
+    actor_name: str = "",
+    **params,
+):
+    """Tell `recipients` about `post`; `actor_name` names an actor who is no member (an
+    external reviewer)."""
+    if actor is None and actor_name:
+        params["actor"] = actor_name
     try:
         from notifications.services import notify
     except ImportError:  # pragma: no cover - the notifications app is optional at import time
