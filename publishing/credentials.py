@@ -172,14 +172,19 @@ def oauth_app_get_or_register(
     instance: str,
     redirect_uri: str,
     register: Callable[[], tuple[str, str]],
+    scopes: str = "",
 ) -> tuple[str, str]:
     """(client_id, client_secret) of our app on `instance`, calling `register()` (which talks to
-    the instance and returns the pair) the first time only."""
+    the instance and returns the pair) the first time only, and again when the app was
+    registered for other `scopes` than the adapter asks for now (an instance refuses to
+    authorize a scope its app was not registered with)."""
     found = OAuthAppRegistration.objects.filter(
         platform=platform, instance=instance, redirect_uri=redirect_uri
     ).first()
-    if found is not None:
+    if found is not None and found.scopes == scopes:
         return found.client_id, decrypt(found.client_secret_ciphertext)
+    if found is not None:
+        found.delete()
     client_id, client_secret = register()
     try:
         with transaction.atomic():
@@ -187,6 +192,7 @@ def oauth_app_get_or_register(
                 platform=platform,
                 instance=instance,
                 redirect_uri=redirect_uri,
+                scopes=scopes,
                 client_id=client_id,
                 client_secret_ciphertext=encrypt(client_secret),
             )

@@ -54,6 +54,8 @@ class OAuthAppRegistration(models.Model):
     platform = models.CharField(_("platform"), max_length=20)
     instance = models.CharField(_("instance"), max_length=255)  # "https://host[:port]"
     redirect_uri = models.CharField(_("redirect URL"), max_length=500)
+    # The scopes the app was registered for; another list registers it again.
+    scopes = models.CharField(_("scopes"), max_length=500, blank=True, default="")
     client_id = models.CharField(_("client id"), max_length=255)
     client_secret_ciphertext = models.TextField(_("encrypted client secret"))
     created_at = models.DateTimeField(auto_now_add=True)

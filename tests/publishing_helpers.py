@@ -42,6 +42,7 @@ def due_post(workspace, channels, *, at: dt.datetime | None = None, **kwargs) ->
 # --- real publish workers the tests start, kill and restart -----------------------------------------
 
 import os  # noqa: E402
+import random  # noqa: E402
 import signal  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
@@ -203,7 +204,26 @@ def _chaos_mastodon_class():
             self.workers = workers
             self.kill_points: list[str] = []
             self.killed_at: list[str] = []
+            # Random faults on POST /api/v1/statuses, seeded: a share answered 503 before
+            # anything is created, and a share created but never answered (a lost response).
+            self.fault_rate = 0.0
+            self.lost_rate = 0.0
+            self.faults_made = 0
+            self.lost_made = 0
+            self.rng = random.Random(20)
             super().__init__(**kwargs)
+
+        def _roll(self) -> str:
+            with self.lock:
+                roll = self.rng.random()
+                if roll < self.fault_rate:
+                    self.faults_made += 1
+                    return "fault"
+                if roll < self.fault_rate + self.lost_rate:
+                    self.lost_made += 1
+                    self.drops += 1
+                    return "lost"
+            return ""
 
         def arm(self, *points: str) -> None:
             with self.lock:
@@ -230,6 +250,9 @@ def _chaos_mastodon_class():
 
             class Handler(base):
                 def status_create(self, **kwargs) -> None:
+                    if fake._roll() == "fault":
+                        self._send(503, {"error": "Service Unavailable"})
+                        return
                     if fake._take("before"):
                         fake._kill_caller(self, "before")
                         return

@@ -52,6 +52,38 @@ def workers(request, transactional_db, tmp_path):
 def test_given_workers_killed_at_random_and_injected_moments_then_every_post_goes_out_once(
     settings, workers, monkeypatch
 ):
+    run_chaos(settings, workers, monkeypatch)
+
+
+@pytest.fixture
+def threaded_workers(transactional_db, tmp_path):
+    pool = PublishWorkers(count=2, log_dir=tmp_path, pool=("--pool=threads", "--concurrency=8"))
+    pool.start()
+    yield pool
+    pool.stop()
+
+
+def test_given_no_idempotency_key_faults_and_lost_answers_then_the_look_up_finds_every_post(
+    settings, threaded_workers, monkeypatch
+):
+    """As against a real-shaped server: the fake does not honour Idempotency-Key, 5 % of
+    creates fail, 10 % are created but never answered, and workers are killed. Only the
+    look-up (paging back to each delivery's not_before) stands between a retry and a
+    duplicate: every post is still on the platform exactly once, with its remote id."""
+    fake = run_chaos(
+        settings,
+        threaded_workers,
+        monkeypatch,
+        honour_idempotency=False,
+        fault_rate=0.05,
+        lost_rate=0.10,
+    )
+    assert fake.faults_made > 0 and fake.lost_made > 0
+    found = Attempt.objects.filter(outcome="found").count()
+    assert found >= fake.lost_made  # every lost answer was found by a look-up, not reposted
+
+
+def run_chaos(settings, workers, monkeypatch, **fake_settings):
     # The reconciler (run here, as beat would) with short lease and grace so the test is quick.
     settings.PUBLISHING_LEASE_SECONDS = 4
     settings.PUBLISHING_QUEUED_GRACE_SECONDS = 5
@@ -73,6 +105,8 @@ def test_given_workers_killed_at_random_and_injected_moments_then_every_post_goe
         override_settings(PUBLISHING_ALLOW_PRIVATE_URLS=True),
         chaos_mastodon(workers=workers) as fake,
     ):
+        for name, value in fake_settings.items():
+            setattr(fake, name, value)
         channel = connected_channel(
             workspace,
             name="Chaos Mastodon",
@@ -135,3 +169,4 @@ def test_given_workers_killed_at_random_and_injected_moments_then_every_post_goe
     assert {"before", "after"} <= set(fake.killed_at)
     assert workers.kills > len(fake.killed_at)
     assert creates > POSTS
+    return fake

@@ -163,3 +163,24 @@ def test_given_admin_when_listing_credentials_then_no_ciphertext_or_token(client
         html = page.content.decode()
         assert "admin-visible-token?" not in html
         assert row.ciphertext not in html
+
+
+def test_given_app_registered_for_other_scopes_when_getting_app_then_registered_again(db):
+    calls = []
+
+    def register():
+        calls.append(1)
+        return f"cid-{len(calls)}", f"csecret-{len(calls)}"
+
+    args = {
+        "platform": "mastodon",
+        "instance": "https://m.example",
+        "redirect_uri": "https://a/cb/",
+    }
+    first = store.oauth_app_get_or_register(**args, register=register, scopes="read write:x")
+    again = store.oauth_app_get_or_register(**args, register=register, scopes="read write:x")
+    wider = store.oauth_app_get_or_register(**args, register=register, scopes="read write")
+
+    assert first == again == ("cid-1", "csecret-1")
+    assert wider == ("cid-2", "csecret-2")
+    assert OAuthAppRegistration.objects.get().scopes == "read write"

@@ -14,7 +14,7 @@ from django.test import override_settings
 
 from calendar_app.models import Channel, ChannelState
 from publishing.adapters.base import Credentials
-from publishing.credentials import credentials_load, credentials_save
+from publishing.credentials import credentials_load, credentials_save, encrypt
 from publishing.models import OAuthAppRegistration
 from tests.conftest import login
 from tests.factories import ChannelFactory
@@ -65,7 +65,9 @@ def test_given_manager_when_connecting_mastodon_then_channel_connected_and_token
     authorize_url = start(client, fake_mastodon)
     query = parse_qs(urlsplit(authorize_url).query)
     assert authorize_url.startswith(f"{fake_mastodon.url}/oauth/authorize?")
-    assert query["scope"] == ["read:statuses write:statuses write:media"]
+    # The token must read the account (verify_credentials) as well as post: a real instance
+    # answers 403 to verify_credentials without read:accounts (or profile, or read).
+    assert query["scope"] == ["read:accounts read:statuses write:statuses write:media"]
     assert query["code_challenge_method"] == ["S256"]
     assert query["redirect_uri"] == ["http://testserver/connect/callback/"]
     sealed = client.session["publishing.connect"]
@@ -254,3 +256,56 @@ def test_given_private_instance_url_when_starting_then_form_error(client, manage
 
     assert response.status_code == 400
     assert "not on the public internet" in response.content.decode()
+
+
+def test_given_app_registered_for_older_scopes_when_connecting_then_registered_again_and_connected(
+    client, manager, fake_mastodon
+):
+    """An app registered before read:accounts was asked for: a real instance refuses to
+    authorize scopes its app lacks (invalid_scope), so the app is registered again."""
+    old = requests.post(
+        f"{fake_mastodon.url}/api/v1/apps",
+        data={
+            "client_name": "Content Calendar",
+            "redirect_uris": "http://testserver/connect/callback/",
+            "scopes": "read:statuses write:statuses write:media",
+        },
+        timeout=5,
+    ).json()
+    OAuthAppRegistration.objects.create(
+        platform="mastodon",
+        instance=fake_mastodon.url,
+        redirect_uri="http://testserver/connect/callback/",
+        client_id=old["client_id"],
+        client_secret_ciphertext=encrypt(old["client_secret"]),
+    )
+    login(client, manager)
+
+    authorize_url = start(client, fake_mastodon)
+    path, params = consent(authorize_url)
+    response = client.get(path, params)
+
+    assert parse_qs(urlsplit(authorize_url).query)["client_id"] != [old["client_id"]]
+    assert response.status_code == 302
+    channel = Channel.objects.get(workspace=manager.workspace, platform="mastodon")
+    assert channel.state == ChannelState.CONNECTED
+    registration = OAuthAppRegistration.objects.get()
+    assert registration.scopes == "read:accounts read:statuses write:statuses write:media"
+
+
+def test_given_instance_granting_only_the_old_scopes_when_connecting_then_the_refusal_is_explained(
+    client, manager, fake_mastodon, monkeypatch
+):
+    """What users saw before: without read:accounts the instance answers 403 to
+    verify_credentials. The fake enforces it, so this stays a tested path, not a guess."""
+    monkeypatch.setattr(
+        "publishing.adapters.mastodon.SCOPES", "read:statuses write:statuses write:media"
+    )
+    login(client, manager)
+
+    path, params = consent(start(client, fake_mastodon))
+    response = client.get(path, params, follow=True)
+
+    page = response.content.decode()
+    assert "outside the authorized scopes" in page
+    assert not Channel.objects.filter(state=ChannelState.CONNECTED, platform="mastodon").exists()

@@ -56,7 +56,19 @@ from publishing.adapters.listing import (
 )
 from publishing.urlsafety import check_server_url
 
-SCOPES = "read:statuses write:statuses write:media"
+# What each call needs, from the method's "OAuth" line on docs.joinmastodon.org/methods (and
+# the controllers' doorkeeper_authorize! in mastodon/app/controllers/api):
+#   GET  /api/v1/accounts/verify_credentials   profile (4.3+), read or read:accounts: connect,
+#                                              account numbers
+#   POST /api/v2/media, GET /api/v1/media/:id  write:media
+#   POST /api/v1/statuses, DELETE .../:id      write:statuses
+#   GET  /api/v1/accounts/:id/statuses,        read:statuses (public without a token, but a
+#        /api/v1/statuses?id[]=, .../:id       token we send must hold it): look-up, metrics
+#   POST /api/v1/apps, GET /api/v2/instance    no token
+# read:accounts rather than profile: profile exists only from Mastodon 4.3. A registered app
+# is stored with the scopes it was registered for; when this list changes, the app is
+# registered again on the next connect (an instance refuses to authorize scopes its app lacks).
+SCOPES = "read:accounts read:statuses write:statuses write:media"
 APP_NAME = "Content Calendar"
 VISIBILITIES = ("public", "unlisted", "private", "direct")
 
@@ -104,6 +116,12 @@ class MastodonAdapter(PlatformAdapter):
     )
     timeout: ClassVar[float] = 20.0
     page_size: ClassVar[int] = 40  # the most GET /api/v1/accounts/:id/statuses returns
+    # Mastodon keeps an Idempotency-Key for one hour (docs.joinmastodon.org/methods/statuses,
+    # "Idempotency-Key ... for 1 hour"): within it, posting again under the key is safe.
+    idempotency_window: ClassVar[dt.timedelta | None] = dt.timedelta(hours=1)
+    # The look-up pages back to the delivery's not_before, but never further than this many
+    # pages of 40 (2,000 statuses: a busy account's days, within 300 reads per 5 minutes).
+    lookup_max_pages: ClassVar[int] = 50
 
     def __init__(
         self,
@@ -164,6 +182,7 @@ class MastodonAdapter(PlatformAdapter):
             instance=instance,
             redirect_uri=redirect_uri,
             register=lambda: self._register_app(instance, redirect_uri),
+            scopes=SCOPES,
         )
 
     def authorization_url(
@@ -485,17 +504,15 @@ class MastodonAdapter(PlatformAdapter):
     def find_existing(
         self, *, account: Account, credentials: Credentials, request: PublishRequest
     ) -> PublishResult | None:
-        """Mastodon keeps an Idempotency-Key only for an hour, so look at the account's recent
+        """Mastodon keeps an Idempotency-Key only for an hour, so look at the account's own
         statuses: the main post is the newest top-level status with the same text (and as many
         attachments); then its thread replies and first comment, as far as they went out.
-        Statuses created before `request.not_before` are never ours (an older identical post)."""
-        instance = self._instance(account)
-        statuses = self._call(
-            "GET",
-            f"{instance}/api/v1/accounts/{account.account_id}/statuses",
-            token=credentials.access_token,
-            params={"limit": 40, "exclude_reblogs": "true"},
-        ).json()
+        Statuses created before `request.not_before` are never ours (an older identical post).
+
+        The statuses are read page by page (max_id, as the Link header pages) back to
+        `not_before`, so a post that went out hours ago under a busy account is still found;
+        without a bound, only the newest page is read. At most `lookup_max_pages` pages."""
+        statuses = self._statuses_back_to(account, credentials, request.not_before)
 
         def matches(status: dict, text: str) -> bool:
             if not created_since(status.get("created_at"), request.not_before):
@@ -534,6 +551,34 @@ class MastodonAdapter(PlatformAdapter):
                 PublishedPart(str(reply["id"]), reply.get("url") or reply.get("uri") or "")
             )
         return PublishResult(remote_id=found[0].remote_id, url=found[0].url, parts=found)
+
+    def _statuses_back_to(
+        self, account: Account, credentials: Credentials, not_before: dt.datetime | None
+    ) -> list[dict]:
+        """The account's statuses (replies included: thread parts are replies), newest first,
+        back to the first one created before `not_before`."""
+        url = f"{self._instance(account)}/api/v1/accounts/{account.account_id}/statuses"
+        params: dict[str, Any] = {"limit": self.page_size, "exclude_reblogs": "true"}
+        statuses: list[dict] = []
+        for _page in range(self.lookup_max_pages):
+            page = self._call("GET", url, token=credentials.access_token, params=params).json()
+            statuses += page
+            if not page or not_before is None:
+                break
+            oldest = page[-1]
+            moment = parse_time(oldest.get("created_at"))
+            if moment is None or moment < not_before or str(oldest["id"]) == params.get("max_id"):
+                break
+            params = {**params, "max_id": str(oldest["id"])}
+        return statuses
+
+    _STATUS_URL_RE = re.compile(r"/(?:@[^/]+|users/[^/]+/statuses|notice)/(\d+)/?$")
+
+    def remote_id_from_url(self, url: str) -> str | None:
+        """A status' id from its address on our instance: https://host/@user/ID (the web
+        page), https://host/users/user/statuses/ID (its ActivityPub URI)."""
+        match = self._STATUS_URL_RE.search(url.split("?", 1)[0].split("#", 1)[0])
+        return match.group(1) if match else None
 
     def delete(self, *, account: Account, credentials: Credentials, remote_id: str) -> None:
         """Delete a status; one that is already gone counts as deleted."""

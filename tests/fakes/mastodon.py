@@ -15,7 +15,14 @@ POST /api/v2/media (202 while "processing") and GET /api/v1/media/:id (206, then
 POST /api/v1/statuses (honours Idempotency-Key: a repeat returns the first status, like
 Mastodon); GET /api/v1/statuses?id[]= (batch), GET/DELETE /api/v1/statuses/:id;
 GET /api/v1/accounts/:id/statuses (newest first; limit, max_id, exclude_replies and
-exclude_reblogs honoured). Unknown/invalid tokens get 401.
+exclude_reblogs honoured; a Link header with rel="next"/"prev" as Mastodon pages). Unknown or
+invalid tokens get 401; a token without the endpoint's scope gets 403 "This action is outside
+the authorized scopes", with the scopes Mastodon's controllers ask for (docs.joinmastodon.org,
+each method's "OAuth" line; Mastodon's app/controllers/api): verify_credentials needs
+`profile`, `read` or `read:accounts`; media `write:media`; creating and deleting statuses
+`write:statuses`; reading statuses `read:statuses`. `read`/`write` cover their sub-scopes, and
+/oauth/authorize refuses a scope the app did not register (invalid_scope), as Doorkeeper does.
+`server.token` holds "read write"; tokens issued by /oauth/token hold what was asked for.
 
 Engagement numbers, for metrics tests:
     server.add_status("Posted elsewhere", created_at=..., favourites=5)  # not made through the API
@@ -32,6 +39,7 @@ Faults, for chaos tests:
     server.media_processing_polls = 2  # GET /api/v1/media/:id answers 206 this many times
     server.batch_statuses = False      # behave like a server older than 4.3 (404 on the batch)
     server.max_characters = 500        # 422 for longer statuses, reported by /api/v2/instance
+    server.honour_idempotency = False  # a repeated Idempotency-Key creates another status
 All state is guarded by one lock; `reset()` clears statuses, requests and faults.
 """
 
@@ -102,6 +110,14 @@ def render_html(text: str) -> str:
     return "".join(paragraphs)
 
 
+def scope_allows(granted: str, needed: tuple[str, ...]) -> bool:
+    """Whether a token granted `granted` (space-separated) may call an endpoint that asks for
+    any of `needed`; `read`/`write` cover their `read:*`/`write:*` scopes (Mastodon's
+    hierarchy, docs.joinmastodon.org/api/oauth-scopes)."""
+    have = set(granted.split())
+    return any(scope in have or scope.split(":", 1)[0] in have for scope in needed)
+
+
 class _QuietServer(ThreadingHTTPServer):
     daemon_threads = True
 
@@ -161,7 +177,9 @@ class FakeMastodon:
             self.media: dict[str, dict] = {}
             self.apps: dict[str, dict] = {}  # client_id -> app
             self.codes: dict[str, dict] = {}  # code -> {client_id, redirect_uri, challenge}
-            self.tokens: dict[str, dict] = {self.token: {"scope": "", "refresh": ""}}
+            # server.token is like one made in the instance's settings ("read write"); tokens
+            # issued through /oauth/token hold exactly the scopes the app asked for.
+            self.tokens: dict[str, dict] = {self.token: {"scope": "read write", "refresh": ""}}
             self.idempotency: dict[str, str] = {}  # key -> status id
             self.faults: list[Fault] = []
             self.drops = 0
@@ -172,6 +190,7 @@ class FakeMastodon:
             self.batch_statuses = True
             self.max_characters = 500
             self.issue_refresh_tokens = False
+            self.honour_idempotency = True  # False: a repeated Idempotency-Key posts again
             self._ids = itertools.count(110000000000000001)
 
     # -- fault injection ---------------------------------------------------------------------------
@@ -337,13 +356,19 @@ class FakeMastodon:
                 self.end_headers()
                 self.wfile.write(body)
 
-            def _authorized(self) -> bool:
+            def _authorized(self, *scopes: str) -> bool:
+                """A valid token (401 otherwise) that holds one of `scopes` (403 otherwise, in
+                Mastodon's words). Scopes are hierarchical: `read` covers `read:statuses`."""
                 auth = self.headers.get("Authorization", "")
                 with fake.lock:
-                    ok = auth.startswith("Bearer ") and auth[7:] in fake.tokens
-                if not ok:
+                    token = fake.tokens.get(auth[7:]) if auth.startswith("Bearer ") else None
+                if token is None:
                     self._send(401, {"error": "The access token is invalid"})
-                return ok
+                    return False
+                if scopes and not scope_allows(token["scope"], scopes):
+                    self._send(403, {"error": "This action is outside the authorized scopes"})
+                    return False
+                return True
 
             def _dispatch(self, method: str) -> None:
                 with fake.lock:
@@ -430,6 +455,11 @@ class FakeMastodon:
                     app = fake.apps.get(client_id)
                 if app is None or redirect_uri not in app["redirect_uris"]:
                     self._send(400, {"error": "invalid_client"})
+                    return
+                asked = query.get("scope", [""])[0] or "read"
+                if not set(asked.split()) <= set(app["scopes"].split() or ["read"]):
+                    # Doorkeeper: the scope must be a subset of the app's registered scopes.
+                    self._send(400, {"error": "invalid_scope"})
                     return
                 code = secrets.token_hex(8)
                 with fake.lock:
@@ -521,7 +551,8 @@ class FakeMastodon:
                 self._send(200, payload)
 
             def verify_credentials(self, **kw) -> None:
-                if self._authorized():
+                # CredentialsController: doorkeeper_authorize! :profile, :read, :'read:accounts'
+                if self._authorized("profile", "read:accounts"):
                     with fake.lock:
                         me = {**fake.account, "statuses_count": len(fake.statuses)}
                     self._send(200, me)
@@ -543,7 +574,7 @@ class FakeMastodon:
 
             # -- media
             def media_create(self, *, form, files, **kw) -> None:
-                if not self._authorized():
+                if not self._authorized("write:media"):
                     return
                 if "file" not in files:
                     self._send(422, {"error": "Validation failed: File can't be blank"})
@@ -565,7 +596,7 @@ class FakeMastodon:
                 self._send(202 if pending else 200, fake._status_json(media))
 
             def media_show(self, media_id: str, **kw) -> None:
-                if not self._authorized():
+                if not self._authorized("write:media"):
                     return
                 with fake.lock:
                     media = fake.media.get(media_id)
@@ -583,11 +614,11 @@ class FakeMastodon:
 
             # -- statuses
             def status_create(self, *, form, **kw) -> None:
-                if not self._authorized():
+                if not self._authorized("write:statuses"):
                     return
                 key = self.headers.get("Idempotency-Key", "")
                 with fake.lock:
-                    if key and key in fake.idempotency:
+                    if key and fake.honour_idempotency and key in fake.idempotency:
                         existing = fake.statuses.get(fake.idempotency[key])
                         if existing is not None:
                             self._send(200, fake._status_json(existing))
@@ -647,7 +678,7 @@ class FakeMastodon:
                 if not fake.batch_statuses:
                     self._send(404, {"error": "Record not found"})
                     return
-                if not self._authorized():
+                if not self._authorized("read:statuses"):
                     return
                 ids = query.get("id[]", [])
                 with fake.lock:
@@ -655,7 +686,7 @@ class FakeMastodon:
                 self._send(200, found)
 
             def status_show(self, status_id: str, **kw) -> None:
-                if not self._authorized():
+                if not self._authorized("read:statuses"):
                     return
                 with fake.lock:
                     status = fake.statuses.get(status_id)
@@ -666,7 +697,7 @@ class FakeMastodon:
                     self._send(200, payload)
 
             def status_delete(self, status_id: str, **kw) -> None:
-                if not self._authorized():
+                if not self._authorized("write:statuses"):
                     return
                 with fake.lock:
                     status = fake.statuses.pop(status_id, None)
@@ -676,7 +707,7 @@ class FakeMastodon:
                     self._send(200, {**fake._status_json(status), "text": status["_text"]})
 
             def account_statuses(self, account_id: str, *, query, **kw) -> None:
-                if not self._authorized():
+                if not self._authorized("read:statuses"):
                     return
                 limit = min(int(query.get("limit", ["20"])[0]), 40)
                 max_id = query.get("max_id", [""])[0]
@@ -691,6 +722,13 @@ class FakeMastodon:
                         and (not max_id or int(s["id"]) < int(max_id))
                         and not (no_replies and s["in_reply_to_id"])
                     ][:limit]
-                self._send(200, mine)
+                headers = {}
+                if mine:  # Mastodon pages by Link headers; max_id of the oldest item shown
+                    base = f"{fake.url}/api/v1/accounts/{account_id}/statuses"
+                    headers["Link"] = (
+                        f'<{base}?limit={limit}&max_id={mine[-1]["id"]}>; rel="next", '
+                        f'<{base}?limit={limit}&min_id={mine[0]["id"]}>; rel="prev"'
+                    )
+                self._send(200, mine, headers)
 
         return Handler
