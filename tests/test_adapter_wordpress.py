@@ -221,22 +221,64 @@ def test_given_http_site_and_no_permission_when_connecting_then_refused(adapter,
         )
 
 
+XMLRPC_OK = (
+    "<?xml version='1.0'?><methodResponse><params><param><value><struct>"
+    "<member><name>user_id</name><value><string>7</string></value></member>"
+    "</struct></value></param></params></methodResponse>"
+)
+XMLRPC_REFUSED = (
+    "<?xml version='1.0'?><methodResponse><fault><value><struct>"
+    "<member><name>faultCode</name><value><int>403</int></value></member>"
+    "<member><name>faultString</name><value><string>Incorrect username or password."
+    "</string></value></member></struct></value></fault></methodResponse>"
+)
+APP_PASSWORDS = {
+    "authentication": {
+        "application-passwords": {
+            "endpoints": {"authorization": SITE + "/wp-admin/authorize-application.php"}
+        }
+    }
+}
+
+
 @pytest.mark.parametrize(
-    ("code", "message_part"),
+    ("index", "xmlrpc", "message_part"),
     [
-        ("incorrect_password", "did not accept this username and application password"),
-        ("rest_not_logged_in", "strip the Authorization header"),
+        pytest.param(INDEX, None, "does not offer application passwords", id="no-app-passwords"),
+        pytest.param(
+            {**INDEX, **APP_PASSWORDS},
+            (200, XMLRPC_REFUSED),
+            "did not accept this username and application password",
+            id="wrong-login",
+        ),
+        pytest.param(
+            {**INDEX, **APP_PASSWORDS},
+            (200, XMLRPC_OK),
+            "the Authorization header does not reach it",
+            id="header-stripped",
+        ),
+        pytest.param(
+            {**INDEX, **APP_PASSWORDS},
+            (405, "XML-RPC server accepts POST requests only."),
+            "either the username or the application password is wrong, or",
+            id="xmlrpc-off",
+        ),
     ],
 )
-def test_given_login_refused_when_connecting_then_connect_error_with_hint(
-    adapter, api, allow_local_urls, code, message_part
+def test_given_login_refused_when_connecting_then_the_reason_is_told_apart(
+    adapter, api, allow_local_urls, index, xmlrpc, message_part
 ):
-    api.get(ROOT, json=INDEX)
+    """WordPress answers a wrong password, an unknown user and a stripped Authorization header
+    with the same 401 rest_not_logged_in; the REST index and XML-RPC (credentials in the body)
+    tell them apart."""
+    api.get(ROOT, json=index)
     api.get(
         ROOT + "wp/v2/users/me",
         status=401,
-        json={"code": code, "message": f"Nope {PASSWORD}", "data": {"status": 401}},
+        json={"code": "rest_not_logged_in", "message": f"Nope {PASSWORD}", "data": {"status": 401}},
     )
+    if xmlrpc is not None:
+        api.post(SITE + "/xmlrpc.php", status=xmlrpc[0], body=xmlrpc[1])
 
     with pytest.raises(ConnectError) as caught:
         adapter.connect_with_secret(
@@ -245,6 +287,18 @@ def test_given_login_refused_when_connecting_then_connect_error_with_hint(
 
     assert message_part in caught.value.message
     assert PASSWORD not in str(caught.value) + caught.value.detail
+
+
+def test_given_an_address_without_scheme_that_does_not_answer_then_the_address_tried_is_named(
+    adapter, allow_local_urls
+):
+    with pytest.raises(ConnectError) as caught:
+        adapter.connect_with_secret(
+            account=Account(config={"site_url": "127.0.0.1:9", "username": "u"}), secret=PASSWORD
+        )
+
+    assert "https://127.0.0.1:9" in caught.value.message
+    assert "without http:// or https://" in caught.value.message
 
 
 def test_given_subscriber_when_connecting_then_refused(adapter, api, allow_local_urls):
@@ -286,11 +340,11 @@ def test_given_text_when_publishing_then_published_post_with_slug_and_link(
     )
 
     assert created_post(api) == {
-        "title": "Sommerfest &lt;2026&gt; &amp; mehr",
+        "title": "Sommerfest &lt;2026&gt; & mehr",  # "&" as typed: WordPress stores it
         "content": text_to_blocks("Hallo <Team>"),
         "status": "publish",
         "slug": slug_for(request(title="Sommerfest <2026> & mehr")),
-        "excerpt": "Kurz &amp; gut",
+        "excerpt": "Kurz & gut",
     }
     assert api.calls[0].request.headers["Authorization"] == basic()
     assert (result.remote_id, result.url) == ("101", SITE + "/sommerfest/")
@@ -396,13 +450,19 @@ def test_given_an_earlier_attempt_uploaded_the_image_when_retrying_then_it_is_no
         json=[{"id": 57}],
     )
     api.post(ROOT + "wp/v2/posts", status=201, json={"id": 107, "link": SITE + "/?p=107"})
+    api.post(ROOT + "wp/v2/media/57", json={"id": 57, "post": 107})
     result = adapter.publish(account=account, credentials=creds, request=request(media=[image()]))
 
     uploads = [
-        c for c in api.calls if c.request.method == "POST" and "/wp/v2/media" in c.request.url
+        c
+        for c in api.calls
+        if c.request.method == "POST" and c.request.path_url.startswith("/wp-json/wp/v2/media?")
     ]
     assert len(uploads) == 1
-    assert json.loads(api.calls[-1].request.body)["featured_media"] == 57
+    assert json.loads(api.calls[-2].request.body)["featured_media"] == 57
+    # The image is attached to its post (WordPress leaves an image uploaded first unattached).
+    assert api.calls[-1].request.url == ROOT + "wp/v2/media/57"
+    assert json.loads(api.calls[-1].request.body) == {"post": 107}
     assert result.remote_id == "107"
 
 
@@ -468,7 +528,7 @@ def test_given_post_done_when_resuming_then_only_the_comment_is_posted(
             401,
             {"code": "rest_not_logged_in", "message": "You are not currently logged in."},
             AuthExpired,
-            "strip the Authorization header",
+            "strips the Authorization header",
         ),
         (401, {"code": "incorrect_password", "message": "wrong"}, AuthExpired, "Reconnect"),
         (
@@ -606,3 +666,20 @@ def test_given_default_settings_when_getting_adapter_then_wordpress_adapter():
     from publishing.adapters.registry import get_adapter
 
     assert isinstance(get_adapter("wordpress"), WordPressAdapter)
+
+
+@pytest.mark.parametrize(
+    ("title", "slug_start"),
+    [
+        ("Grüße aus Köln", "gruesse-aus-koeln-"),
+        ("Straße & Öl: ÄRGER", "strasse-oel-aerger-"),
+        ("Café crème", "cafe-creme-"),
+    ],
+)
+def test_given_a_german_title_when_deriving_the_slug_then_umlauts_are_spelled_out(
+    title, slug_start
+):
+    """As WordPress does for a German site: "Grüße" is "gruesse", not "grue"."""
+    assert slug_for(PublishRequest(title=title, text="x", idempotency_key="k")).startswith(
+        slug_start
+    )

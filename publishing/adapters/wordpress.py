@@ -10,7 +10,9 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import html
+import logging
 import re
+import xmlrpc.client
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
@@ -57,13 +59,29 @@ MAX_REDIRECTS = 3
 METRICS_BATCH = 20  # posts per fetch_metrics call: one existence check, then one count each
 PER_PAGE = 100  # the most the REST API returns per page
 
+logger = logging.getLogger(__name__)
+
+
+# German letters as German readers spell them without the marks (what WordPress does for a
+# site in German, remove_accents() with the de_DE locale): "Grüße" is "gruesse", not "grue".
+GERMAN_LETTERS = str.maketrans(
+    {"ä": "ae", "ö": "oe", "ü": "ue", "Ä": "Ae", "Ö": "Oe", "Ü": "Ue", "ß": "ss", "ẞ": "SS"}
+)
+
 
 def slug_for(request: PublishRequest) -> str:
     """A readable slug that is unique to this delivery: the title's slug plus a short hash of
     the idempotency key (the reconciler looks the post up by it)."""
     suffix = hashlib.sha256(request.idempotency_key.encode()).hexdigest()[:10]
-    base = slugify(request.title)[:60].strip("-")
+    base = slugify(request.title.translate(GERMAN_LETTERS))[:60].strip("-")
     return f"{base}-{suffix}" if base else f"post-{suffix}"
+
+
+def plain_title(text: str) -> str:
+    """A title or excerpt for WordPress, which stores them as HTML: angle brackets escaped so
+    nothing typed becomes markup, everything else sent as typed (an "&" escaped here would be
+    stored as "&amp;" and shown so; WordPress normalizes entities itself where it must)."""
+    return text.replace("<", "&lt;").replace(">", "&gt;")
 
 
 def media_slug_for(request: PublishRequest) -> str:
@@ -145,18 +163,18 @@ class WordPressAdapter(PlatformAdapter):
             detail = f"{detail} [{http.scrub(str(code))[:60]}]"
         status = response.status_code
         if status == 401 or code == "rest_not_logged_in":
-            if code == "rest_not_logged_in":
-                message = _(
-                    "WordPress did not see the login. Some hosts strip the Authorization header "
-                    "before WordPress sees it; ask your host to pass it on (e.g. "
-                    "CGIPassAuth On), then reconnect the channel."
-                )
-            else:
-                message = _(
-                    "WordPress no longer accepts the application password (it may have been "
-                    "revoked). Reconnect the channel."
-                )
-            raise AuthExpired(message, detail=detail, status=status)
+            # WordPress answers a wrong password, an unknown user and a request whose
+            # Authorization header the host stripped alike (401 rest_not_logged_in); at
+            # connect time _why_not_logged_in() tells them apart.
+            raise AuthExpired(
+                _(
+                    "WordPress no longer accepts the login: the application password may have "
+                    "been revoked, or the host strips the Authorization header. Reconnect the "
+                    "channel."
+                ),
+                detail=detail,
+                status=status,
+            )
         if status == 403 and code in ("rest_cannot_create", "rest_cannot_publish"):
             raise PermanentError(
                 _("This WordPress user may not publish posts. Give the user the Author role.")
@@ -224,7 +242,21 @@ class WordPressAdapter(PlatformAdapter):
         password = secret.strip()
         if not username or not password:
             raise ConnectError(_("Enter the WordPress username and an application password."))
-        api_root, index = self._discover(site)
+        try:
+            api_root, index = self._discover(site)
+        except ConnectError:
+            raise
+        except AdapterError as exc:
+            typed = str(account.config.get("site_url", "")).strip()
+            message = _("No WordPress answered at %(address)s: %(reason)s") % {
+                "address": site,
+                "reason": exc.message,
+            }
+            if "://" not in typed:
+                message += " " + _(
+                    "The address was typed without http:// or https://, so https:// was tried."
+                )
+            raise ConnectError(message, detail=exc.detail, status=exc.status) from None
         probe = Account(config={"api_root": api_root, "username": username})
         credentials = Credentials(access_token=password)
         try:
@@ -232,10 +264,8 @@ class WordPressAdapter(PlatformAdapter):
                 "GET", probe, credentials, "wp/v2/users/me", params={"context": "edit"}
             ).json()
         except AuthExpired as exc:
-            if "rest_not_logged_in" in exc.detail:
-                raise ConnectError(exc.message, detail=exc.detail, status=exc.status) from None
             raise ConnectError(
-                _("WordPress did not accept this username and application password."),
+                self._why_not_logged_in(site, index, username, password),
                 detail=exc.detail,
                 status=exc.status,
             ) from None
@@ -263,11 +293,75 @@ class WordPressAdapter(PlatformAdapter):
                     "home": home,
                     "username": username,
                     "user_id": me.get("id"),
-                    "can_publish": bool(capabilities.get("publish_posts", True)),
+                    # users/me lists every capability the user has: one it lacks is absent
+                    # (a Contributor has edit_posts but no publish_posts or upload_files).
+                    "can_publish": bool(capabilities.get("publish_posts"))
+                    if capabilities
+                    else True,
                 },
             ),
             credentials=credentials,
         )
+
+    def _why_not_logged_in(
+        self, site: str, index: dict[str, Any], username: str, password: str
+    ) -> str:
+        """Why WordPress answered 401 to a login it should know, for the person connecting.
+
+        The REST API answers a wrong password, an unknown user and a request whose
+        Authorization header the host stripped with the same 401 rest_not_logged_in (seen on
+        WordPress 6.1). So: the REST index says whether the site offers application passwords
+        at all (`authentication` lists them only when wp_is_application_passwords_available()),
+        and XML-RPC, which takes the same application password in the request body, says
+        whether the name and password are right; if they are, the header is what went missing.
+        """
+        if "application-passwords" not in (index.get("authentication") or {}):
+            return _(
+                "This WordPress site does not offer application passwords. WordPress offers "
+                "them only over HTTPS (or a plugin has switched them off): connect with the "
+                "site's https:// address."
+            )
+        verdict = self._xmlrpc_login(site, username, password)
+        if verdict == "accepted":
+            return _(
+                "WordPress accepts this username and application password, but the "
+                "Authorization header does not reach it: the web server strips it. Ask your "
+                "host to pass it on (for Apache, e.g. CGIPassAuth On), then connect again."
+            )
+        if verdict == "refused":
+            return _(
+                "WordPress did not accept this username and application password. Check the "
+                "username (the login name, not the name shown on posts) and create a new "
+                "application password under Users → Profile → Application Passwords; the "
+                "login password does not work here."
+            )
+        return _(
+            "WordPress did not see a valid login: either the username or the application "
+            "password is wrong, or the web server strips the Authorization header (ask your "
+            "host to pass it on, e.g. CGIPassAuth On)."
+        )
+
+    def _xmlrpc_login(self, site: str, username: str, password: str) -> str:
+        """'accepted', 'refused' or '' (XML-RPC is off, blocked or answered otherwise): the
+        name and password sent in an XML-RPC call's body (wp.getProfile), untouched by
+        whatever strips headers on the way."""
+        body = xmlrpc.client.dumps((1, username, password), "wp.getProfile")
+        try:
+            response = self.http.post(
+                site + "/xmlrpc.php",
+                data=body.encode("utf-8"),
+                headers={"Content-Type": "text/xml"},
+                allow_redirects=False,
+            )
+        except (AdapterError, requests.RequestException):
+            return ""
+        text = response.text[:20000] if response.status_code == 200 else ""
+        if "<methodResponse>" not in text:
+            return ""
+        fault = re.search(r"<name>faultCode</name>\s*<value>\s*<int>(\d+)</int>", text)
+        if fault is None:
+            return "accepted" if "<name>user_id</name>" in text else ""
+        return "refused" if fault.group(1) == "403" else ""
 
     def refresh(self, *, account: Account, credentials: Credentials) -> Credentials:
         return credentials  # application passwords do not expire; revoked ones need reconnecting
@@ -320,13 +414,13 @@ class WordPressAdapter(PlatformAdapter):
         options = request.options
         body: dict[str, Any] = {
             # Titles and excerpts are HTML in WordPress: what the editor typed shows as typed.
-            "title": escape(request.title),
+            "title": plain_title(request.title),
             "content": text_to_blocks(request.text),
             "status": options.get("status", "publish"),
             "slug": slug_for(request),
         }
         if options.get("excerpt"):
-            body["excerpt"] = escape(str(options["excerpt"]))
+            body["excerpt"] = plain_title(str(options["excerpt"]))
         create = options.get("create_terms", True)
         for taxonomy in ("categories", "tags"):
             if names := options.get(taxonomy):
@@ -337,7 +431,28 @@ class WordPressAdapter(PlatformAdapter):
         images = [m for m in request.media if m.kind == "image"]
         if images:
             body["featured_media"] = self._featured_image(account, credentials, request, images[0])
-        return self._call("POST", account, credentials, "wp/v2/posts", json=body).json()
+        post = self._call("POST", account, credentials, "wp/v2/posts", json=body).json()
+        if body.get("featured_media"):
+            self._attach(account, credentials, body["featured_media"], post)
+        return post
+
+    def _attach(
+        self, account: Account, credentials: Credentials, media_id: int, post: dict[str, Any]
+    ) -> None:
+        """Attach the featured image to its post (the media library's "Uploaded to"; WordPress
+        does not do it for an image uploaded through the REST API before the post existed).
+        The post is out either way, so a failure here is logged, not raised."""
+        try:
+            self._call(
+                "POST", account, credentials, f"wp/v2/media/{media_id}", json={"post": post["id"]}
+            )
+        except (AdapterError, KeyError) as exc:
+            logger.warning(
+                "wordpress: the featured image %s could not be attached to post %s: %s",
+                media_id,
+                post.get("id"),
+                getattr(exc, "message", exc),
+            )
 
     def _featured_image(
         self, account: Account, credentials: Credentials, request: PublishRequest, item: MediaItem
@@ -397,9 +512,30 @@ class WordPressAdapter(PlatformAdapter):
                 }
             )
         response = self._call(
-            "POST", account, credentials, f"wp/v2/{taxonomy}", json={"name": name}, tolerate=(400,)
+            "POST",
+            account,
+            credentials,
+            f"wp/v2/{taxonomy}",
+            json={"name": name},
+            tolerate=(400, 401, 403),
         )
         body = http.json_or_empty(response)
+        if response.status_code in (401, 403) and body.get("code") == "rest_cannot_create":
+            # Authors may use categories but not make them (manage_categories is an Editor's).
+            raise PermanentError(
+                _(
+                    "This WordPress user may not create the %(taxonomy)s “%(name)s”. Create it "
+                    "in WordPress, or give the user the Editor role."
+                )
+                % {
+                    "taxonomy": _("category") if taxonomy == "categories" else _("tag"),
+                    "name": name,
+                },
+                detail=http.error_detail(response, (credentials.access_token,)),
+                status=response.status_code,
+            )
+        if response.status_code in (401, 403):
+            self._raise_for(response, secrets=(credentials.access_token,))
         if response.status_code == 400:
             if body.get("code") == "term_exists":  # created meanwhile, or differently escaped
                 return int(body["data"]["term_id"])
