@@ -134,7 +134,8 @@ def test_given_our_status_under_a_hundred_newer_ones_when_looking_up_then_found_
     assert found is not None and found.remote_id == ours["id"]
     pages = fake_mastodon.requests_to("GET", f"/api/v1/accounts/{account.account_id}/statuses")
     assert len(pages) == 3  # 40 + 40 + 22: it stops at the first status before not_before
-    assert [p.query.get("max_id") for p in pages][0] is None
+    assert "max_id" not in pages[0].query  # then each page starts below the last one seen
+    assert pages[1].query["max_id"] > pages[2].query["max_id"]
 
 
 def test_given_a_status_older_than_not_before_is_reached_then_the_look_up_stops_paging(

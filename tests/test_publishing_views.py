@@ -216,7 +216,7 @@ def test_given_a_partially_published_post_then_the_editor_panel_shows_each_chann
             "en",
             True,
             "",
-            "Waiting for the channel's posting limit: goes out at 07/01/2026 9:36 a.m.",
+            "Waiting for the channel's posting limit: goes out at 1 Jul 2026, 09:36",
         ),
         (
             "de",
@@ -224,7 +224,7 @@ def test_given_a_partially_published_post_then_the_editor_panel_shows_each_chann
             "",
             "Wartet auf das Veröffentlichungslimit des Kanals: wird am 01.07.2026 09:36",
         ),
-        ("en", False, "Mastodon answered 503.", "Next try at 07/01/2026 9:36 a.m."),
+        ("en", False, "Mastodon answered 503.", "Next try at 1 Jul 2026, 09:36"),
         ("de", False, "Mastodon answered 503.", "Nächster Versuch am 01.07.2026 09:36."),
     ],
 )

@@ -154,8 +154,8 @@ def test_given_planned_posts_when_the_time_zone_changes_then_the_owner_is_told_w
     text = " ".join(str(m) for m in response.context["messages"])
     assert "2 planned posts keep their exact moment" in text
     assert "Europe/Berlin" in text and "America/New_York" in text
-    assert "9 a.m. in Europe/Berlin" in text  # the next post, before
-    assert "3 a.m. in America/New_York" in text  # and after
+    assert "09:00 in Europe/Berlin" in text  # the next post, before
+    assert "03:00 in America/New_York" in text  # and after
     assert Workspace.objects.get(pk=workspace.pk).timezone == "America/New_York"
 
 

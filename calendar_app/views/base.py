@@ -6,6 +6,7 @@ from functools import wraps
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.utils import timezone
 
 from calendar_app.permissions import (
     Action,
@@ -30,7 +31,10 @@ def workspace_view(action: Action = Action.VIEW):
             require(membership, action)
             request.membership = membership
             request.workspace = membership.workspace
-            return view(request, membership, **kwargs)
+            # Every time on a workspace's pages is in the workspace's time zone (templates
+            # convert aware datetimes to the current zone), not the server's UTC.
+            with timezone.override(membership.workspace.tz):
+                return view(request, membership, **kwargs)
 
         return wrapper
 
