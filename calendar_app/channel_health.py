@@ -7,14 +7,16 @@ from dataclasses import dataclass
 
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from calendar_app.models import Channel, ChannelState
+from notifications.texts import Text
 
 
 @dataclass(frozen=True)
 class ChannelProblem:
     channel: Channel
-    message: str  # what is wrong and what it means for the post
+    message: str  # what is wrong and what it means for the post (a Text: kept translatable)
     fix: str  # what to do
     fix_url: str  # where to do it
 
@@ -28,15 +30,21 @@ def channel_problem(channel: Channel, *, workspace_slug: str) -> ChannelProblem 
     if channel.state == ChannelState.PAUSED:
         return ChannelProblem(
             channel,
-            _("%(channel)s is paused: nothing goes out there until it is resumed.")
-            % {"channel": channel.name},
+            Text(
+                gettext_noop("%(channel)s is paused: nothing goes out there until it is resumed."),
+                channel=channel.name,
+            ),
             _("Resume the channel"),
             url,
         )
     return ChannelProblem(
         channel,
-        _("%(channel)s is not connected: nothing goes out there until it is reconnected.")
-        % {"channel": channel.name},
+        Text(
+            gettext_noop(
+                "%(channel)s is not connected: nothing goes out there until it is reconnected."
+            ),
+            channel=channel.name,
+        ),
         _("Reconnect the channel"),
         url,
     )

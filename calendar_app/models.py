@@ -328,6 +328,10 @@ class PostVariant(models.Model):
     title_override = models.CharField(_("title for this channel"), max_length=200, blank=True)
     first_comment = models.TextField(_("first comment"), blank=True)
     media_override = models.ManyToManyField(MediaAsset, blank=True, related_name="+")
+    # The post's time for which its author and the managers were told that this channel holds
+    # it: ahead of time, and at its time (calendar_app.services.held); a moved post is told anew.
+    held_warned_for = models.DateTimeField(null=True, blank=True, editable=False)
+    held_told_for = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["channel__platform", "channel__name"]

@@ -16,3 +16,11 @@ def approval_reminders_send() -> int:
 def approvals_mark_missed() -> int:
     """Beat: posts whose time came before their approval are marked and never published."""
     return review.approvals_mark_missed()
+
+
+@shared_task(ignore_result=True)
+def posts_warn_held() -> int:
+    """Beat: tell of planned posts whose channel holds them, ahead of time and at it."""
+    from calendar_app.services.held import posts_warn_held as sweep
+
+    return sweep()

@@ -19,6 +19,7 @@ HEARTBEAT_SECONDS = 30.0
 CREDENTIALS_REFRESH_SECONDS = 5 * 60.0  # tokens expiring within 30 min are refreshed ahead
 APPROVAL_REMINDERS_SECONDS = 5 * 60.0  # a reminder is at most 5 min late
 APPROVALS_MISSED_SECONDS = 60.0  # a post's time passing unapproved is marked within a minute
+HELD_WARNINGS_SECONDS = 60.0  # a post its channel holds is told of within a minute of its time
 DISPATCH_SECONDS = 1.0  # a sweep for due deliveries every second...
 DISPATCH_FOLLOW_SECONDS = 0.95  # ...that then hands each over at its time until the next one
 RECONCILE_SECONDS = 30.0
@@ -62,6 +63,11 @@ app.conf.beat_schedule = {
         "task": "calendar_app.tasks.approvals_mark_missed",
         "schedule": APPROVALS_MISSED_SECONDS,
         "options": {"expires": APPROVALS_MISSED_SECONDS - 10},
+    },
+    "posts-warn-held": {
+        "task": "calendar_app.tasks.posts_warn_held",
+        "schedule": HELD_WARNINGS_SECONDS,
+        "options": {"expires": HELD_WARNINGS_SECONDS - 10},
     },
     # On the metrics queue (routed by name), never in the way of the dispatcher.
     "metrics-sweep": {

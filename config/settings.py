@@ -226,6 +226,9 @@ PUBLISHING_LEASE_SECONDS = float(os.environ.get("PUBLISHING_LEASE_SECONDS", "300
 PUBLISHING_QUEUED_GRACE_SECONDS = float(os.environ.get("PUBLISHING_QUEUED_GRACE_SECONDS", "60"))
 # Not out within this long after its time: missed (never published late unless asked).
 PUBLISHING_LATENESS_SECONDS = float(os.environ.get("PUBLISHING_LATENESS_SECONDS", str(6 * 3600)))
+# How long before its time a post its channel cannot publish is named to its author and the
+# managers (and again at its time): calendar_app.services.held.
+HELD_WARNING_HOURS = float(os.environ.get("HELD_WARNING_HOURS", "24"))
 PUBLISHING_MAX_ATTEMPTS = int(os.environ.get("PUBLISHING_MAX_ATTEMPTS", "5"))
 PUBLISHING_BACKOFF_SECONDS = float(os.environ.get("PUBLISHING_BACKOFF_SECONDS", "30"))
 PUBLISHING_BACKOFF_MAX_SECONDS = float(os.environ.get("PUBLISHING_BACKOFF_MAX_SECONDS", "1800"))

@@ -6,10 +6,14 @@ read, in the reader's language (see `Notification.message`).
 
 from __future__ import annotations
 
+import datetime as dt
+import zoneinfo
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
 from notifications.texts import render_text
@@ -27,6 +31,7 @@ class Kind(models.TextChoices):
     PUBLISH_UNKNOWN = "publish_unknown", _("Publishing outcome unknown")
     CHANNEL_NEEDS_RECONNECT = "channel_needs_reconnect", _("Channel needs reconnecting")
     MANUAL_POST_DUE = "manual_post_due", _("Manual post due")
+    POST_HELD = "post_held", _("Post held by its channel")
 
 
 # Shown on the preferences page under each kind's label.
@@ -47,6 +52,10 @@ DESCRIPTIONS: dict[str, str] = {
     ),
     Kind.CHANNEL_NEEDS_RECONNECT: _("A channel lost its connection and must be reconnected."),
     Kind.MANUAL_POST_DUE: _("A post on a manual channel is due to be posted by hand."),
+    Kind.POST_HELD: _(
+        "A planned post cannot go out because its channel is not connected or paused: a day "
+        "before its time, and again at its time."
+    ),
 }
 
 # The sentence of each kind. Parameters: actor and post are filled in by notify(); channel and
@@ -63,6 +72,12 @@ MESSAGES: dict[str, str] = {
     Kind.PUBLISH_UNKNOWN: _("“%(post)s” may already be live on %(channel)s: please check"),
     Kind.CHANNEL_NEEDS_RECONNECT: _("The channel %(channel)s needs to be reconnected"),
     Kind.MANUAL_POST_DUE: _("“%(post)s” is due to be posted by hand on %(channel)s"),
+    Kind.POST_HELD: _("“%(post)s” will not go out on %(channel)s at %(when)s"),
+}
+
+# A kind's other sentence, chosen by params["moment"] (post_held: ahead of time, or at it).
+MOMENT_MESSAGES: dict[tuple[str, str], str] = {
+    (Kind.POST_HELD, "due"): _("“%(post)s” did not go out on %(channel)s at %(when)s: it is held"),
 }
 
 ICONS: dict[str, str] = {
@@ -77,6 +92,7 @@ ICONS: dict[str, str] = {
     Kind.PUBLISH_UNKNOWN: "question-circle",
     Kind.CHANNEL_NEEDS_RECONNECT: "plug",
     Kind.MANUAL_POST_DUE: "hand-index",
+    Kind.POST_HELD: "pause-circle",
 }
 
 
@@ -88,11 +104,25 @@ class _Params(dict):
 
 
 def render_message(kind: str, params: dict) -> str:
-    """The sentence for `kind` in the active language."""
-    template = MESSAGES.get(kind)
+    """The sentence for `kind` in the active language. A moment given as `at` (ISO 8601) with
+    the workspace's `tz` is shown as `when`, in the reader's language and that zone."""
+    params = dict(params or {})
+    template = MOMENT_MESSAGES.get((kind, params.get("moment", ""))) or MESSAGES.get(kind)
     if template is None:
         return str(Kind(kind).label) if kind in Kind.values else kind
-    return str(template) % _Params(params or {})
+    if params.get("at") and "when" not in params:
+        params["when"] = local_moment(params["at"], params.get("tz", ""))
+    return str(template) % _Params(params)
+
+
+def local_moment(at: str, tz: str) -> str:
+    """An ISO 8601 moment as the active language writes it, in the zone `tz` (UTC if unknown)."""
+    try:
+        moment = dt.datetime.fromisoformat(at)
+        zone = zoneinfo.ZoneInfo(tz) if tz else dt.UTC
+    except (ValueError, zoneinfo.ZoneInfoNotFoundError):
+        return "…"
+    return date_format(moment.astimezone(zone), "SHORT_DATETIME_FORMAT")
 
 
 class Notification(models.Model):

@@ -16,7 +16,11 @@ from tests.test_approval_services import IN_TWO_DAYS, NOW, post_in
 
 @pytest.mark.parametrize(
     "task",
-    ["calendar_app.tasks.approval_reminders_send", "calendar_app.tasks.approvals_mark_missed"],
+    [
+        "calendar_app.tasks.approval_reminders_send",
+        "calendar_app.tasks.approvals_mark_missed",
+        "calendar_app.tasks.posts_warn_held",
+    ],
 )
 def test_the_sweeps_are_on_the_beat_schedule_with_an_expiry_shorter_than_the_interval(task):
     entries = [e for e in app.conf.beat_schedule.values() if e["task"] == task]
