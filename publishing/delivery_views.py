@@ -19,7 +19,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from calendar_app.access import post_facts
-from calendar_app.channel_health import channel_problem
+from calendar_app.channel_health import channel_problem, held_posts
 from calendar_app.models import Channel, Membership, Post
 from calendar_app.permissions import Action
 from calendar_app.views.base import deny_message, workspace_context, workspace_view
@@ -43,6 +43,9 @@ def _int(value: str | None) -> int | None:
         return int(value) if value else None
     except ValueError:
         return None
+
+
+HELD_AHEAD = dt.timedelta(days=7)  # how far ahead the log names held posts
 
 
 @workspace_view(Action.VIEW)
@@ -70,6 +73,8 @@ def publishing_log(request: HttpRequest, membership: Membership) -> HttpResponse
             "nav": "publishing",
             "page": page,
             "attention": selectors.deliveries_needing_attention(workspace),
+            # What a channel holds now and in the coming week: said here, not discovered later.
+            "held": held_posts(workspace, horizon=HELD_AHEAD),
             "channels": Channel.objects.filter(workspace=workspace).order_by("name"),
             "outcomes": AttemptOutcome.choices,
             "periods": [

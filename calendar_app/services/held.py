@@ -15,10 +15,9 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from calendar_app.channel_health import channel_problem
-from calendar_app.models import ChannelState, PostVariant
+from calendar_app.channel_health import channel_problem, is_held, planned_on_unhealthy_channels
+from calendar_app.models import PostVariant
 from calendar_app.permissions import managers_of
-from calendar_app.workflow import PLANNED, PostStatus
 from notifications.texts import text_data
 
 # A post whose time passed longer ago than this is not announced as held any more (the first
@@ -34,22 +33,20 @@ def posts_warn_held(*, now: dt.datetime | None = None, batch: int = 500) -> int:
     told = 0
     with transaction.atomic():
         variants = list(
-            PostVariant.objects.select_for_update(skip_locked=True, of=("self",))
+            planned_on_unhealthy_channels()
+            .select_for_update(skip_locked=True, of=("self",))
             .select_related("post__workspace", "post__author", "channel")
             .filter(
-                post__status__in=PLANNED,
                 post__scheduled_at__gt=now - DUE_GRACE,
                 post__scheduled_at__lte=now + ahead,
             )
-            .exclude(channel__platform="manual")
-            .exclude(channel__state=ChannelState.CONNECTED)
             .order_by("post__scheduled_at", "pk")[:batch]
         )
         for variant in variants:
             post = variant.post
-            due = post.scheduled_at <= now
-            if due and post.status != PostStatus.SCHEDULED:
+            if not is_held(post, now):
                 continue  # not approved in time: the approval sweep tells of that
+            due = post.scheduled_at <= now
             marker = "held_told_for" if due else "held_warned_for"
             if getattr(variant, marker) == post.scheduled_at:
                 continue

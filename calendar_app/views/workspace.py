@@ -7,6 +7,7 @@ roles that may not make them. Objects of another workspace answer 404.
 from __future__ import annotations
 
 import zoneinfo
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -23,6 +24,7 @@ from django.utils.translation import gettext_lazy, ngettext
 
 from calendar_app import selectors
 from calendar_app import settings_forms as forms
+from calendar_app.channel_health import held_posts
 from calendar_app.models import Campaign, Channel, ChannelState, Label, Membership, Role
 from calendar_app.permissions import Action, can, require
 from calendar_app.platforms import SPECS
@@ -254,12 +256,16 @@ def channel_list(request: HttpRequest, membership: Membership) -> HttpResponse:
     channels = Channel.objects.filter(workspace=membership.workspace).annotate(
         post_count=Count("variants")
     )
+    holds = Counter(h.channel.pk for h in held_posts(membership.workspace, limit=1000))
+    channels = list(channels)
+    for channel in channels:  # how many planned posts wait for this channel to be fixed
+        channel.holds = holds.get(channel.pk, 0)
     return _render(
         request,
         membership,
         "channels.html",
         "channels",
-        channels=list(channels),
+        channels=channels,
         may_edit=can(membership, Action.CHANNEL_MANAGE),
     )
 
