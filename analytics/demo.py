@@ -339,17 +339,9 @@ class DemoMetrics:
         return remote_post
 
     def _url(self, channel: Channel, remote_id: str) -> str:
-        handle = channel.handle.lstrip("@").split("@")[0].replace(" ", "")
-        return {
-            "instagram": f"https://www.instagram.com/p/{remote_id}/",
-            "facebook": f"https://www.facebook.com/{handle}/posts/{remote_id}",
-            "linkedin": f"https://www.linkedin.com/feed/update/urn:li:share:{remote_id}",
-            "x": f"https://x.com/{handle}/status/{remote_id}",
-            "mastodon": f"https://mastodon.social/@{handle}/{remote_id}",
-            "bluesky": f"https://bsky.app/profile/{handle}/post/{remote_id}",
-            "wordpress": f"{SITE}/blog/{remote_id}/",
-            "manual": f"https://www.xing.com/pages/{handle.lower()}/posts/{remote_id}",
-        }.get(channel.platform, "")
+        """No address: the demo's posts were never on the platforms, and an invented id
+        behind "View on Instagram" opens somebody else's post or a 404 there."""
+        return ""
 
     # --- history found on the accounts ---------------------------------------------------------
 

@@ -1,6 +1,8 @@
 from django.conf import settings
 from django.conf.urls.static import static
 from django.contrib import admin
+from django.http import HttpResponsePermanentRedirect
+from django.templatetags.static import static as static_url
 from django.urls import include, path
 
 from accounts import views as account_views
@@ -9,6 +11,11 @@ from publishing.delivery_views import healthz
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
+    # Browsers ask for /favicon.ico whatever the page says: the icon, not a 404 on every page.
+    path(
+        "favicon.ico",
+        lambda request: HttpResponsePermanentRedirect(static_url("calendar_app/favicon.svg")),
+    ),
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
     path("accounts/language/", account_views.set_language, name="set_language"),

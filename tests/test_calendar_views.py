@@ -295,6 +295,20 @@ def test_given_ideas_then_sidebar_lists_newest_fifty_and_the_total(client, edito
     assert 'href="/w/acme/posts/new/?idea=1"' in sidebar
 
 
+def test_given_a_filter_that_hides_every_idea_then_the_sidebar_says_so_not_no_ideas_yet(
+    client, editor, channel
+):
+    PostFactory(workspace=editor.workspace, scheduled_at=None, title="Hidden idea")
+    login(client, editor)
+
+    hiding = month_url() + f"?author={editor.user.pk + 999}"
+    sidebar = html(client.get(hiding)).split('data-testid="ideas"')[1]
+    plain = html(client.get(month_url())).split('data-testid="ideas"')[1]
+
+    assert "No ideas match the filters." in sidebar and "No ideas yet" not in sidebar
+    assert "Hidden idea" in plain
+
+
 # --- filters --------------------------------------------------------------------------------------
 
 

@@ -363,3 +363,12 @@ def test_given_the_database_down_then_healthz_is_503(client, db, monkeypatch):
         response = client.get("/healthz")
     assert response.status_code == 503
     assert response.json()["database"] == {"ok": False, "error": "OperationalError"}
+
+
+def test_the_favicon_is_served_not_a_404(client, db):
+    response = client.get("/favicon.ico")
+
+    assert response.status_code == 301
+    assert response["Location"].endswith("calendar_app/favicon.svg")
+    page = client.get("/accounts/login/").content.decode()
+    assert 'rel="icon"' in page

@@ -170,3 +170,28 @@ def test_given_the_seed_output_then_it_shows_the_url_and_the_login_table(db, mon
     output = seed(monkeypatch)
     assert "http://127.0.0.1:8123/w/nordlicht/" in output
     assert re.search(r"^\s+admin\s+owner\s+kaffee-demo-2026$", output, re.M)
+
+
+def test_the_demo_images_font_has_german_letters():
+    """Pillow's default font drew "R☒sterei": the demo's own font has every German letter."""
+    from PIL import ImageFont
+
+    from calendar_app.management.commands.seed_demo import DEMO_FONT
+
+    font = ImageFont.truetype(str(DEMO_FONT), 40)
+    missing = bytes(font.getmask("\U0010fffd"))  # a letter no font has: the "no glyph" box
+    for letter in "äöüÄÖÜß„“€\u2013":
+        assert bytes(font.getmask(letter)) != missing, letter
+
+
+def test_the_demos_published_posts_link_to_no_real_platform(db, monkeypatch):
+    """An invented id behind "View on Instagram" opened somebody else's post or a 404."""
+    from publishing.models import Delivery, RemotePost
+
+    seed(monkeypatch)
+    call_command("seed_demo_metrics", stdout=io.StringIO())
+
+    assert Delivery.objects.filter(state="published").exists()
+    assert RemotePost.objects.exists()
+    assert not Delivery.objects.exclude(url="").exists()
+    assert not RemotePost.objects.exclude(url="").exists()

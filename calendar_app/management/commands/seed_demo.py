@@ -13,6 +13,7 @@ import io
 import os
 import secrets
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from django.contrib.auth import get_user_model
 from django.core.files.base import ContentFile
@@ -49,6 +50,7 @@ try:  # the media library's upload service validates and thumbnails like a real 
 except ImportError:  # pragma: no cover - the media library is built separately
     media_upload = None
 
+DEMO_FONT = Path(__file__).parent / "fonts" / "DejaVuSans-Bold-Latin1.ttf"
 WORKSPACE = {"slug": "nordlicht", "name": "Nordlicht Kaffee", "tz": "Europe/Berlin", "lang": "de"}
 
 # username -> (role, first name, last name, staff/superuser)
@@ -473,9 +475,11 @@ def make_jpeg(top: str, bottom: str, caption: str, size: tuple[int, int] = (1080
     draw.ellipse([cx - 125, cy - 250, cx + 125, cy - 200], fill="#4a2c1a")  # coffee
     draw.arc([cx + 110, cy - 180, cx + 200, cy - 80], start=-90, end=90, fill="#fffaf3", width=22)
     try:
-        font = ImageFont.load_default(size=84)
-        small = ImageFont.load_default(size=40)
-    except TypeError:  # Pillow without FreeType: the bitmap font has one size
+        # Pillow's own default font has no umlauts ("R☒sterei"): DejaVu Sans Bold, cut down
+        # to Latin-1 and typographic quotes (fonts/, with its licence).
+        font = ImageFont.truetype(str(DEMO_FONT), 84)
+        small = ImageFont.truetype(str(DEMO_FONT), 40)
+    except OSError:  # Pillow without FreeType: the bitmap font has one size
         font = small = ImageFont.load_default()
     draw.text((cx, cy + 170), caption, font=font, fill="#fffaf3", anchor="mm")
     draw.text((cx, height - 80), "Nordlicht Kaffee", font=small, fill="#fffaf3", anchor="mm")
