@@ -46,6 +46,7 @@ from publishing.models import (
     MetricSnapshot,
     RemotePost,
     RemotePostSource,
+    SandboxPost,
 )
 
 HISTORY_DAYS = 120  # imported posts and follower counts reach back this far
@@ -310,6 +311,8 @@ class DemoMetrics:
                 "assignee": post.author if channel.platform == Platform.MANUAL else None,
             },
         )
+        if created and channel.platform == Platform.TESTNET:
+            self._sandbox(channel, delivery, variant)
         if delivery.state != DeliveryState.PUBLISHED or channel.platform not in PROFILES:
             return None  # a real delivery (not ours to rewrite), or a channel without numbers
         if created and channel.platform != Platform.MANUAL:  # a manual one was marked done
@@ -337,6 +340,23 @@ class DemoMetrics:
         )
         self.outcome.remote_posts += int(made)
         return remote_post
+
+    def _sandbox(self, channel: Channel, delivery: Delivery, variant: PostVariant) -> None:
+        """A past post on the test network is on its sandbox feed, as if it had gone out."""
+        post = SandboxPost.objects.get_or_create(
+            account_id=channel.account_id,
+            idempotency_key=delivery.idempotency_key,
+            defaults={
+                "remote_id": delivery.remote_id,
+                "title": variant.effective_title,
+                "text": variant.effective_body,
+                "created_at": delivery.published_at,
+            },
+        )[0]
+        feed = (channel.config or {}).get("feed_url", "")
+        if feed:
+            delivery.url = f"{feed}#post-{post.remote_id}"
+            delivery.save(update_fields=["url"])
 
     def _url(self, channel: Channel, remote_id: str) -> str:
         """No address: the demo's posts were never on the platforms, and an invented id

@@ -29,6 +29,8 @@ class Action(StrEnum):
     MEMBER_MANAGE = "member_manage"
     WORKSPACE_MANAGE = "workspace_manage"
     REVIEW_LINK_MANAGE = "review_link_manage"
+    # A channel on the built-in test network: added on purpose, by an owner only (test mode).
+    TEST_CHANNEL_ADD = "test_channel_add"
 
 
 _EDITOR = frozenset(
@@ -64,6 +66,7 @@ _REFUSALS = {
     Action.MEMBER_MANAGE: _("Only owners may manage members."),
     Action.WORKSPACE_MANAGE: _("Only owners may change the workspace settings."),
     Action.REVIEW_LINK_MANAGE: _("Only managers and owners may share review links."),
+    Action.TEST_CHANNEL_ADD: _("Only owners may add a channel on the test network."),
 }
 
 

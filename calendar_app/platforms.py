@@ -28,6 +28,8 @@ class Platform(models.TextChoices):
     TELEGRAM = "telegram", "Telegram"
     WORDPRESS = "wordpress", "WordPress"
     MANUAL = "manual", _("Manual (e.g. Xing)")
+    # The built-in test network (publishing.adapters.testnet): posts stay on this server.
+    TESTNET = "testnet", _("Test network")
 
 
 class Counting(models.TextChoices):
@@ -134,6 +136,8 @@ SPECS: dict[str, PlatformSpec] = {
             title_limit=200,
         ),
         PlatformSpec("manual", "person-workspace", None, text_required=False),
+        # Rules of its own making: a Mastodon-sized text, four images or one video.
+        PlatformSpec("testnet", "cone-striped", 500, max_images=4),
     ]
 }
 

@@ -327,6 +327,8 @@ PUBLISHING_ADAPTERS = {
     "pinterest": _adapter("pinterest", "PinterestAdapter"),
     "telegram": _adapter("telegram", "TelegramAdapter"),
     "wordpress": _adapter("wordpress", "WordPressAdapter"),
+    # The built-in test network: posts go to this installation's sandbox feed, never out.
+    "testnet": {"BACKEND": "publishing.adapters.testnet.TestNetworkAdapter", "OPTIONS": {}},
 }
 # What went out of each post (calendar_app/publication.py): the rulebook keeps it on record.
 POST_PUBLICATION = "publishing.selectors.post_publications"

@@ -8,6 +8,7 @@ from publishing.models import (
     MetricSnapshot,
     OAuthAppRegistration,
     RemotePost,
+    SandboxPost,
     WorkerHeartbeat,
 )
 
@@ -105,6 +106,13 @@ class RemotePostAdmin(ReadOnlyAdmin):
     list_select_related = ("channel",)
     search_fields = ("remote_id", "text")
     date_hierarchy = "published_at"
+
+
+@admin.register(SandboxPost)
+class SandboxPostAdmin(ReadOnlyAdmin):
+    list_display = ("remote_id", "account_id", "created_at", "deleted_at")
+    search_fields = ("remote_id", "account_id", "text")
+    date_hierarchy = "created_at"
 
 
 @admin.register(MetricSnapshot)

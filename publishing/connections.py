@@ -268,6 +268,15 @@ def connection_connect_with_secret(
     )
 
 
+def connection_add_test_channel(*, membership: Membership, name: str, feed_url: str) -> Channel:
+    """A channel on the built-in test network (publishing.adapters.testnet), connected at
+    once: for trying the whole loop without a real account. Owners only, on purpose."""
+    require(membership, Action.TEST_CHANNEL_ADD)
+    result = _adapter("testnet").connect_test_account(name=name.strip() or _label("testnet"))
+    result.account.config = {**result.account.config, "feed_url": feed_url}
+    return channel_connect(membership=membership, platform="testnet", result=result)
+
+
 # --- the one writer of connected channels -----------------------------------------------------
 
 

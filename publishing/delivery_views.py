@@ -219,3 +219,33 @@ def healthz(request: HttpRequest) -> JsonResponse:
     """Database, broker and the last beat heartbeat; HTTP 503 when one is down."""
     ok, report = selectors.health_report()
     return JsonResponse({"ok": ok, **report}, status=200 if ok else 503)
+
+
+@workspace_view(Action.VIEW)
+@require_GET
+def sandbox_feed(request: HttpRequest, membership: Membership) -> HttpResponse:
+    """The test network's feed: what the workspace's test channels published, newest first,
+    with the simulated numbers as they stand now."""
+    from publishing.adapters.testnet import simulated_numbers
+    from publishing.models import SandboxPost
+
+    channels = {
+        c.account_id: c
+        for c in Channel.objects.filter(workspace=membership.workspace, platform="testnet")
+    }
+    posts = SandboxPost.objects.filter(account_id__in=list(channels), deleted_at__isnull=True)
+    page = Paginator(posts, 50).get_page(request.GET.get("page"))
+    now = timezone.now()
+    for post in page.object_list:
+        post.channel = channels.get(post.account_id)
+        post.numbers = simulated_numbers(post.remote_id, post.created_at, now)
+    return render(
+        request,
+        "publishing/sandbox.html",
+        {
+            **workspace_context(request, membership),
+            "nav": "publishing",
+            "page": page,
+            "channels": list(channels.values()),
+        },
+    )

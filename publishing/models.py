@@ -393,3 +393,35 @@ class AccountSnapshot(models.Model):
 
     def __str__(self) -> str:
         return f"channel {self.channel_id} on {self.day}"
+
+
+# --- the test network -----------------------------------------------------------------------------
+
+
+class SandboxPost(models.Model):
+    """A post on the built-in test network (publishing.adapters.testnet): the "platform" is
+    this installation, the feed is a page of it. Nothing here ever leaves the server."""
+
+    account_id = models.CharField(_("test account"), max_length=64, db_index=True)
+    remote_id = models.CharField(_("remote id"), max_length=64, unique=True)
+    idempotency_key = models.CharField(_("idempotency key"), max_length=80)
+    reply_to = models.CharField(_("in reply to"), max_length=64, blank=True)
+    title = models.CharField(_("title"), max_length=300, blank=True)
+    text = models.TextField(_("text"), blank=True)
+    media = models.JSONField(_("media"), default=list, blank=True)  # [{"kind", "name", "alt"}]
+    created_at = models.DateTimeField(_("posted"), default=timezone.now)
+    deleted_at = models.DateTimeField(_("deleted"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("test network post")
+        verbose_name_plural = _("test network posts")
+        constraints = [
+            # The network honours an idempotency key for ever: a repeat is the same post.
+            models.UniqueConstraint(
+                fields=["account_id", "idempotency_key"], name="sandbox_post_unique_key"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.account_id}: {self.text[:40]}"

@@ -16,7 +16,13 @@ urlpatterns = [
         views.connect_platform,
         name="connect_platform",
     ),
+    path(
+        ws + "settings/channels/connect-test-network/",
+        views.connect_test_network,
+        name="connect_test_network",
+    ),
     path("connect/callback/", views.oauth_callback, name="oauth_callback"),
+    path(ws + "sandbox/", delivery_views.sandbox_feed, name="sandbox"),
     path(ws + "publishing/", delivery_views.publishing_log, name="log"),
     path(ws + "posts/<int:pk>/deliveries/", delivery_views.post_deliveries, name="post_deliveries"),
     path(

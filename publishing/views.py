@@ -14,10 +14,10 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_POST
 
 from calendar_app.models import Channel, Membership
-from calendar_app.permissions import Action, require
+from calendar_app.permissions import Action, can, require
 from calendar_app.platforms import SPECS, Platform
 from calendar_app.views.base import deny_message, workspace_context, workspace_view
 from publishing import connections
@@ -85,7 +85,8 @@ def connect_choose(request: HttpRequest, membership: Membership) -> HttpResponse
     except PermissionDenied as exc:
         return _refuse(request, membership, exc)
     platforms = []
-    for platform in sorted(settings.PUBLISHING_ADAPTERS, key=lambda p: str(Platform(p).label)):
+    real = [p for p in settings.PUBLISHING_ADAPTERS if p != Platform.TESTNET]
+    for platform in sorted(real, key=lambda p: str(Platform(p).label)):
         available, reason = platform_availability(platform)
         platforms.append(
             {
@@ -96,7 +97,40 @@ def connect_choose(request: HttpRequest, membership: Membership) -> HttpResponse
                 "reason": reason,
             }
         )
-    return _render(request, membership, "publishing/connect_choose.html", platforms=platforms)
+    return _render(
+        request,
+        membership,
+        "publishing/connect_choose.html",
+        platforms=platforms,
+        # Test mode is offered apart from the real platforms, and only to owners.
+        test_network=Platform.TESTNET in settings.PUBLISHING_ADAPTERS
+        and can(membership, Action.TEST_CHANNEL_ADD),
+    )
+
+
+@workspace_view()
+@require_POST
+def connect_test_network(request: HttpRequest, membership: Membership) -> HttpResponse:
+    """Add a channel on the built-in test network (owners, on purpose)."""
+    try:
+        channel = connections.connection_add_test_channel(
+            membership=membership,
+            name=request.POST.get("name", "")[:120],
+            feed_url=request.build_absolute_uri(
+                reverse("publishing:sandbox", args=[membership.workspace.slug])
+            ),
+        )
+    except PermissionDenied as exc:
+        return _refuse(request, membership, exc)
+    messages.success(
+        request,
+        _(
+            "%(channel)s is a test channel: posts scheduled on it appear on the sandbox feed "
+            "at their time, and nothing leaves this server."
+        )
+        % {"channel": channel.name},
+    )
+    return redirect("calendar:channels", membership.workspace.slug)
 
 
 @workspace_view()
@@ -107,7 +141,11 @@ def connect_platform(request: HttpRequest, membership: Membership, platform: str
         require(membership, Action.CHANNEL_MANAGE)
     except PermissionDenied as exc:
         return _refuse(request, membership, exc)
-    if platform not in settings.PUBLISHING_ADAPTERS or platform not in Platform.values:
+    if (
+        platform not in settings.PUBLISHING_ADAPTERS
+        or platform not in Platform.values
+        or platform == Platform.TESTNET  # added with connect_test_network, not signed in to
+    ):
         return redirect("publishing:connect", membership.workspace.slug)
     channel = None
     raw_channel = request.POST.get("channel") or request.GET.get("channel")

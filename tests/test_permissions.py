@@ -9,7 +9,8 @@ from calendar_app.permissions import Action, access_workspace, can, require
 
 ALLOWED = {
     Role.OWNER: set(Action),
-    Role.MANAGER: set(Action) - {Action.MEMBER_MANAGE, Action.WORKSPACE_MANAGE},
+    Role.MANAGER: set(Action)
+    - {Action.MEMBER_MANAGE, Action.WORKSPACE_MANAGE, Action.TEST_CHANNEL_ADD},
     Role.EDITOR: {
         Action.VIEW,
         Action.POST_CREATE,

@@ -94,8 +94,13 @@ def test_given_an_empty_database_when_seeding_then_the_demo_workspace_is_complet
         "facebook",
         "wordpress",
         "manual",
+        "testnet",
     }
     assert workspace.channels.get(platform="manual").name == "Xing"
+    # The test network is the one channel that really publishes in the demo.
+    test = workspace.channels.get(platform="testnet")
+    assert test.state == "connected" and test.account_id
+    assert test.config["feed_url"].endswith("/w/nordlicht/sandbox/")
     assert workspace.campaigns.count() == 3
     assert all(c.color and c.starts_on and c.ends_on for c in workspace.campaigns.all())
     assert workspace.labels.count() == 4
@@ -193,5 +198,10 @@ def test_the_demos_published_posts_link_to_no_real_platform(db, monkeypatch):
 
     assert Delivery.objects.filter(state="published").exists()
     assert RemotePost.objects.exists()
-    assert not Delivery.objects.exclude(url="").exists()
-    assert not RemotePost.objects.exclude(url="").exists()
+    # The only addresses are the test network's feed, on this server.
+    linked = Delivery.objects.exclude(url="")
+    assert linked.exists()
+    assert all(
+        d.channel.platform == "testnet" and "/w/nordlicht/sandbox/#post-" in d.url for d in linked
+    )
+    assert not RemotePost.objects.exclude(url="").exclude(channel__platform="testnet").exists()

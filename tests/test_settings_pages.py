@@ -91,16 +91,17 @@ def test_given_campaigns_and_labels_then_their_colours_are_shown(client, editor,
 
 
 @pytest.mark.parametrize(
-    ("page", "factory"),
+    ("page", "factory", "queries"),
     [
-        ("channels", lambda ws: ChannelFactory(workspace=ws)),
-        ("campaigns", lambda ws: CampaignFactory(workspace=ws)),
-        ("labels", lambda ws: LabelFactory(workspace=ws)),
-        ("members", None),
+        # channels: one more, for the planned posts each channel holds
+        ("channels", lambda ws: ChannelFactory(workspace=ws), 7),
+        ("campaigns", lambda ws: CampaignFactory(workspace=ws), 6),
+        ("labels", lambda ws: LabelFactory(workspace=ws), 6),
+        ("members", None, 6),
     ],
 )
 def test_given_many_rows_when_listing_then_the_query_count_stays_fixed(
-    client, owner, workspace, django_assert_num_queries, page, factory
+    client, owner, workspace, django_assert_num_queries, page, factory, queries
 ):
     login(client, owner)
     for _ in range(5):
@@ -109,7 +110,7 @@ def test_given_many_rows_when_listing_then_the_query_count_stays_fixed(
         else:
             Membership.objects.create(workspace=workspace, user=UserFactory(), role=EDITOR)
     # session + user, membership, my workspaces, the list
-    with django_assert_num_queries(6):  # incl. the navbar's unread notification count
+    with django_assert_num_queries(queries):  # incl. the navbar's unread notification count
         assert client.get(url(page)).status_code == 200
 
 

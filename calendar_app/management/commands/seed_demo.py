@@ -70,6 +70,9 @@ CHANNELS = {
     "fb": ("facebook", "Facebook", "Nordlicht Kaffee"),
     "wp": ("wordpress", "Blog", "blog.nordlicht-kaffee.de"),
     "xing": ("manual", "Xing", "Nordlicht Kaffee GmbH"),
+    # The built-in test network: the one channel that really publishes in the demo (to the
+    # workspace's sandbox feed), so a newcomer sees a post go out at its minute.
+    "tn": ("testnet", "Testnetz", "@testnetz"),
 }
 
 LABELS = {
@@ -128,7 +131,7 @@ POSTS: list[Seed] = [
     Seed(
         "Montagsespresso",
         "Guten Start in die Woche! Unser Tipp: ein doppelter Espresso Nordlicht Classic, 18 g rein, 36 g raus, 28 Sekunden.",
-        ("ma", "bs"),
+        ("ma", "bs", "tn"),
         ("Rezept",),
     ),
     Seed(
@@ -176,7 +179,7 @@ POSTS: list[Seed] = [
     Seed(
         "Latte Art am Freitag",
         "Freitag ist Latte-Art-Tag in unserem Café. Herz, Tulpe oder Rosetta – zeigt uns eure Versuche mit #nordlichtkaffee!",
-        ("ig", "bs"),
+        ("ig", "bs", "tn"),
         ("Event",),
         "workshop",
         "latte-art.jpg",
@@ -202,7 +205,7 @@ POSTS: list[Seed] = [
     Seed(
         "Sonntags-Cold-Brew",
         "Cold Brew geht auch im Herbst: 100 g grob gemahlenen Kaffee mit 1 Liter kaltem Wasser 16 Stunden ziehen lassen, filtern, genießen.",
-        ("ig", "x"),
+        ("ig", "x", "tn"),
         ("Rezept",),
         image="bohnen.jpg",
     ),
@@ -285,7 +288,7 @@ POSTS: list[Seed] = [
     Seed(
         "Äthiopien Guji: Tasting Notes",
         "Pfirsich, schwarzer Tee und eine Spur Honig: So schmeckt unser Guji-Filterkaffee aus der neuen Ernte.",
-        ("ma", "bs"),
+        ("ma", "bs", "tn"),
         ("Produkt",),
         "ernte",
     ),
@@ -326,14 +329,14 @@ POSTS: list[Seed] = [
     Seed(
         "French Press richtig gemacht",
         "French Press: 30 g grob gemahlen, 500 ml Wasser, 4 Minuten ziehen lassen, Kruste abschöpfen, langsam drücken.",
-        ("ig", "bs"),
+        ("ig", "bs", "tn"),
         ("Rezept",),
         image="bohnen.jpg",
     ),
     Seed(
         "Öffnungszeiten am Feiertag",
         "Am Feiertag hat unser Café von 10 bis 16 Uhr geöffnet. Der Onlineshop ist natürlich wie immer rund um die Uhr für euch da.",
-        ("fb", "ma"),
+        ("fb", "ma", "tn"),
     ),
     Seed(
         "Espresso-Blend Nordlicht Classic",
@@ -505,13 +508,13 @@ class Command(BaseCommand):
         with transaction.atomic():
             workspace = self._workspace()
             memberships, passwords = self._users(workspace, password)
-            channels = self._channels(workspace)
+            base = options["url"] or f"http://127.0.0.1:{os.environ.get('PORT', '8000')}/"
+            channels = self._channels(workspace, base)
             labels = self._labels(workspace)
             campaigns = self._campaigns(workspace)
             images = self._images(workspace, memberships["admin"])
             created = self._posts(workspace, memberships, channels, labels, campaigns, images)
             self._approvals(workspace, memberships)
-        base = options["url"] or f"http://127.0.0.1:{os.environ.get('PORT', '8000')}/"
         self._print_summary(workspace, created, passwords, base)
 
     # --- rows ---------------------------------------------------------------------------------
@@ -551,10 +554,11 @@ class Command(BaseCommand):
             )
         return memberships, passwords
 
-    def _channels(self, workspace: Workspace) -> dict[str, Channel]:
-        return {
-            # No account is really connected in the demo: only the manual channel is ready,
-            # the others wait for "Connect account" (publishing holds their posts meanwhile).
+    def _channels(self, workspace: Workspace, base: str) -> dict[str, Channel]:
+        channels = {
+            # No real account is connected in the demo: the manual channel and the test
+            # network are ready, the others wait for "Connect account" (publishing holds
+            # their posts meanwhile, and says so).
             key: Channel.objects.get_or_create(
                 workspace=workspace,
                 platform=platform,
@@ -562,12 +566,21 @@ class Command(BaseCommand):
                 defaults={
                     "handle": handle,
                     "state": ChannelState.CONNECTED
-                    if platform == Platform.MANUAL
+                    if platform in (Platform.MANUAL, Platform.TESTNET)
                     else ChannelState.NEEDS_RECONNECT,
                 },
             )[0]
             for key, (platform, name, handle) in CHANNELS.items()
         }
+        test = channels["tn"]
+        if not test.account_id:  # the test network needs no sign-in and no stored secret
+            test.account_id = f"tn-demo-{workspace.slug}"
+            test.config = {
+                "test_network": True,
+                "feed_url": f"{base.rstrip('/')}/w/{workspace.slug}/sandbox/",
+            }
+            test.save(update_fields=["account_id", "config"])
+        return channels
 
     def _labels(self, workspace: Workspace) -> dict[str, Label]:
         return {
