@@ -42,6 +42,20 @@ def channel_problem(channel: Channel, *, workspace_slug: str) -> ChannelProblem 
             _("Resume the channel"),
             url,
         )
+    if (channel.config or {}).get("example"):  # the demo's channels: never connected
+        return ChannelProblem(
+            channel,
+            Text(
+                gettext_noop(
+                    "%(channel)s is an example channel of the demo: nothing goes out there "
+                    "until you connect your own account."
+                ),
+                channel=channel.name,
+            ),
+            _("Connect your account"),
+            reverse("publishing:connect_platform", args=[workspace_slug, channel.platform])
+            + f"?channel={channel.pk}",
+        )
     return ChannelProblem(
         channel,
         Text(

@@ -340,6 +340,7 @@ def channel_connect(
     channel.account_id = account.account_id
     channel.handle = (account.handle or channel.handle)[:200]
     config = {**(channel.config or {}), **account.config}
+    config.pop("example", None)  # a demo channel with a real account now
     if account.avatar_url:
         config["avatar_url"] = account.avatar_url
     channel.config = config

@@ -90,3 +90,24 @@ def test_another_workspaces_held_posts_never_show(client, manager, workspace):
 
     assert "Their secret launch" not in log
     assert 'data-testid="held"' not in log and 'data-testid="channel-holds"' not in channels
+
+
+def test_the_demos_unconnected_channels_say_they_are_examples_to_connect(
+    client, manager, editor, workspace
+):
+    example = ChannelFactory(
+        workspace=workspace,
+        name="Instagram",
+        platform="instagram",
+        state=ChannelState.NEEDS_RECONNECT,
+        config={"example": True},
+    )
+    planned(editor, [example], at=NOW + dt.timedelta(hours=3))
+    login(client, manager)
+
+    channels = client.get("/w/acme/settings/channels/").content.decode()
+    log = client.get("/w/acme/publishing/").content.decode()
+
+    assert 'data-testid="example-channel"' in channels
+    assert "Instagram is an example channel of the demo" in log
+    assert f"/w/acme/settings/channels/connect/instagram/?channel={example.pk}" in log

@@ -568,6 +568,10 @@ class Command(BaseCommand):
                     "state": ChannelState.CONNECTED
                     if platform in (Platform.MANUAL, Platform.TESTNET)
                     else ChannelState.NEEDS_RECONNECT,
+                    # Said plainly wherever the channel's state shows (channel_health).
+                    "config": {}
+                    if platform in (Platform.MANUAL, Platform.TESTNET)
+                    else {"example": True},
                 },
             )[0]
             for key, (platform, name, handle) in CHANNELS.items()
