@@ -28,6 +28,8 @@ class Publication:
     waiting: frozenset[int] = frozenset()  # due later, held or waiting for a retry
     failed: dict[int, str] = field(default_factory=dict)  # failed or missed: channel -> reason
     channel_names: dict[int, str] = field(default_factory=dict)
+    missed: frozenset[int] = frozenset()  # of `failed`: its time passed, it never went out
+    held: frozenset[int] = frozenset()  # of `waiting`: due, but the channel cannot publish
 
     @property
     def went_out(self) -> bool:

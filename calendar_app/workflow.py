@@ -436,6 +436,8 @@ class ShownState(StrEnum):
     PUBLISHED = "published"
     PARTIALLY_PUBLISHED = "partially_published"
     FAILED = "failed"
+    MISSED = "missed"  # its time passed and it went out nowhere (never posted late)
+    HELD = "held"  # due, and a channel it goes to cannot publish: waits for the fix
 
 
 SHOWN_LABELS: dict[str, str] = {
@@ -444,6 +446,8 @@ SHOWN_LABELS: dict[str, str] = {
     ShownState.PUBLISHED: gettext_lazy("Published"),
     ShownState.PARTIALLY_PUBLISHED: gettext_lazy("Partially published"),
     ShownState.FAILED: gettext_lazy("Failed"),
+    ShownState.MISSED: gettext_lazy("Missed"),
+    ShownState.HELD: gettext_lazy("Held"),
 }
 
 # Bootstrap colour of a state's badge, and the Bootstrap icon shown with it.
@@ -458,6 +462,8 @@ STATUS_BADGE: dict[str, str] = {
     ShownState.PUBLISHED: "success",
     ShownState.PARTIALLY_PUBLISHED: "warning",
     ShownState.FAILED: "danger",
+    ShownState.MISSED: "dark",
+    ShownState.HELD: "warning",
 }
 STATUS_ICON: dict[str, str] = {
     S.DRAFT: "pencil",
@@ -470,6 +476,8 @@ STATUS_ICON: dict[str, str] = {
     ShownState.PUBLISHED: "check-circle-fill",
     ShownState.PARTIALLY_PUBLISHED: "exclamation-triangle-fill",
     ShownState.FAILED: "exclamation-octagon-fill",
+    ShownState.MISSED: "calendar-x",
+    ShownState.HELD: "pause-circle-fill",
 }
 
 
@@ -478,22 +486,35 @@ def shown_state(status: str, publication: Publication) -> ShownState:
     its workflow status before."""
     if publication.failed and publication.published:
         return ShownState.PARTIALLY_PUBLISHED
+    if publication.held:  # a channel waits for a fix: what someone has to act on
+        return ShownState.HELD
     if publication.failed and not (publication.in_flight or publication.waiting):
-        return ShownState.FAILED
+        return _failed_or_missed(publication)
     if publication.in_flight or (publication.published and publication.waiting):
         return ShownState.PUBLISHING
     if publication.published:
         return ShownState.PUBLISHED
     if publication.failed:
-        return ShownState.FAILED
+        return _failed_or_missed(publication)
     return ShownState(status)
 
 
+def _failed_or_missed(publication: Publication) -> ShownState:
+    missed_only = set(publication.failed) <= publication.missed
+    return ShownState.MISSED if missed_only else ShownState.FAILED
+
+
 def shown_reason(publication: Publication) -> str:
-    """Which channels failed and why (empty if none did)."""
-    return "; ".join(
+    """Which channels failed and why, and which hold the post (empty if none)."""
+    reasons = [
         f"{publication.channel_names.get(c, c)}: {reason}"
         if reason
         else str(publication.channel_names.get(c, c))
         for c, reason in sorted(publication.failed.items())
-    )
+    ]
+    reasons += [
+        _("%(channel)s: held until the channel is connected or resumed")
+        % {"channel": publication.channel_names.get(c, c)}
+        for c in sorted(publication.held)
+    ]
+    return "; ".join(reasons)

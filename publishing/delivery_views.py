@@ -101,7 +101,14 @@ def post_deliveries(request: HttpRequest, membership: Membership, pk: int) -> Ht
         raise Http404
     deliveries = selectors.post_deliveries(post.pk)
     publication = selectors.publication_of_rows(
-        (d.channel_id, d.state, d.error, d.channel.name) for d in deliveries
+        (
+            d.channel_id,
+            d.state,
+            d.error,
+            d.channel.name,
+            selectors.channel_holds(d.channel.state, d.channel.platform),
+        )
+        for d in deliveries
     )
     facts, _round, _revision = post_facts(post, publication=publication)
     for delivery in deliveries:  # a delivery still to go out on a channel that cannot: why

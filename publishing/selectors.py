@@ -12,7 +12,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from calendar_app.models import Workspace
+from calendar_app.models import ChannelState, Workspace
 from calendar_app.publication import Publication
 from notifications.texts import render_text
 from publishing.models import Attempt, Delivery, DeliveryState, WorkerHeartbeat
@@ -171,10 +171,25 @@ def _broker_health() -> dict:
         return {"ok": False, "error": type(exc).__name__}
 
 
-def publication_of_rows(rows: Iterable[tuple[int, str, str, str]]) -> Publication:
-    """A post's Publication from its deliveries as (channel id, state, error, channel name)."""
-    published, in_flight, waiting, failed, names = set(), set(), set(), {}, {}
-    for channel_id, state, error, channel_name in rows:
+def channel_holds(channel_state: str, platform: str) -> bool:
+    """Whether a delivery waiting on this channel is held by it (it cannot publish: the rule
+    of calendar_app.channel_health, for rows read without the channel object)."""
+    return platform != "manual" and channel_state != ChannelState.CONNECTED
+
+
+def publication_of_rows(rows: Iterable[tuple]) -> Publication:
+    """A post's Publication from its deliveries as (channel id, state, error, channel name[,
+    held]): `held` says the channel cannot publish (channel_holds)."""
+    published, in_flight, waiting, held, failed, missed, names = (
+        set(),
+        set(),
+        set(),
+        set(),
+        {},
+        set(),
+        {},
+    )
+    for channel_id, state, error, channel_name, *rest in rows:
         names[channel_id] = channel_name
         if state == D.PUBLISHED:
             published.add(channel_id)
@@ -182,14 +197,20 @@ def publication_of_rows(rows: Iterable[tuple[int, str, str, str]]) -> Publicatio
             in_flight.add(channel_id)
         elif state == D.PENDING:
             waiting.add(channel_id)
+            if rest and rest[0]:
+                held.add(channel_id)
         elif state in NEEDS_SOMEONE:  # an unknown outcome too: someone must look
             failed[channel_id] = error or str(D(state).label)
+            if state == D.MISSED:
+                missed.add(channel_id)
     return Publication(
         published=frozenset(published),
         in_flight=frozenset(in_flight),
         waiting=frozenset(waiting),
         failed=failed,
         channel_names=names,
+        missed=frozenset(missed),
+        held=frozenset(held),
     )
 
 
@@ -201,9 +222,20 @@ def post_publications(same_posts: Q) -> dict[int, Publication]:
         Delivery.objects.filter(same_posts)
         .exclude(state=D.CANCELLED)
         .order_by()
-        .values_list("post_id", "channel_id", "state", "error", "error_data", "channel__name")
+        .values_list(
+            "post_id",
+            "channel_id",
+            "state",
+            "error",
+            "error_data",
+            "channel__name",
+            "channel__state",
+            "channel__platform",
+        )
     )
-    for post_id, channel_id, state, error, error_data, channel_name in rows:
+    for post_id, channel_id, state, error, error_data, name, channel_state, platform in rows:
         reason = render_text(error_data, error)  # in the reader's language
-        by_post.setdefault(post_id, []).append((channel_id, state, reason, channel_name))
+        by_post.setdefault(post_id, []).append(
+            (channel_id, state, reason, name, channel_holds(channel_state, platform))
+        )
     return {post_id: publication_of_rows(found) for post_id, found in by_post.items()}
