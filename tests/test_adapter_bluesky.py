@@ -730,7 +730,11 @@ def test_given_fine_post_when_validating_then_no_problems(adapter):
     ("request_kwargs", "problem"),
     [
         ({"text": "x" * 301}, "301 characters long; Bluesky allows 300"),
-        ({"text": "👨‍👩‍👧" * 300}, None),  # graphemes, not code points
+        ({"text": "👨‍👩‍👧" * 160}, None),  # graphemes, not code points (2,880 bytes)
+        # ...but the record's text has a byte cap too: a real PDS refused this (5,400 bytes)
+        ({"text": "👨‍👩‍👧" * 300}, "The text takes 5400 bytes; Bluesky stores at most 3000"),
+        ({"text": "ok", "thread": ["👨‍👩‍👧" * 200]}, "Part 2 of the thread takes 3600 bytes"),
+        ({"text": "ok", "first_comment": "ü" * 1600}, "The first comment takes 3200 bytes"),
         ({"text": "ok", "thread": ["y" * 301]}, "Part 2 of the thread is 301 characters long"),
         ({"text": "ok", "thread": ["  "]}, "Part 2 of the thread is empty"),
         ({"text": "ok", "first_comment": "z" * 301}, "first comment is 301 characters long"),

@@ -48,6 +48,7 @@ from publishing.urlsafety import check_server_url
 DEFAULT_PDS = "https://bsky.social"
 DEFAULT_APPVIEW = "https://public.api.bsky.app"
 POST_COLLECTION = "app.bsky.feed.post"
+MAX_TEXT_BYTES = 3000  # a post record's text, in UTF-8 (besides TEXT_LIMIT graphemes)
 TEXT_LIMIT = 300  # graphemes
 MAX_VIDEO_BYTES = 50_000_000  # PDS blob cap (the "simple" upload straight to the PDS)
 METRICS_BATCH = 25  # app.bsky.feed.getPosts takes at most 25 URIs
@@ -331,6 +332,23 @@ class BlueskyAdapter(PlatformAdapter):
     # -- content ---------------------------------------------------------------------------------
     def validate(self, request: PublishRequest) -> list[str]:
         problems = super().validate(request)
+        # The record's own cap (lexicon app.bsky.feed.post: text maxGraphemes 300, maxLength
+        # 3000 bytes of UTF-8): a text of emoji (a family is 18 bytes) reaches it first.
+        parts = [(_("The text"), request.text)]
+        parts += [
+            (_("Part %(number)d of the thread") % {"number": n}, t)
+            for n, t in enumerate(request.thread, start=2)
+        ]
+        parts.append((_("The first comment"), request.first_comment))
+        for name, text in parts:
+            if (size := len(text.encode("utf-8"))) > MAX_TEXT_BYTES:
+                problems.append(
+                    _(
+                        "%(part)s takes %(size)d bytes; Bluesky stores at most %(limit)d "
+                        "(an emoji takes 4 bytes or more, a family emoji 18): shorten it."
+                    )
+                    % {"part": name, "size": size, "limit": MAX_TEXT_BYTES}
+                )
         for number, text in enumerate(request.thread, start=2):
             if not text.strip():
                 problems.append(_("Part %(number)d of the thread is empty.") % {"number": number})
