@@ -258,12 +258,32 @@ class FacebookAdapter(GraphAPIAdapter):
     default_base_url = f"https://graph.facebook.com/{GRAPH_VERSION}"
     authorize_endpoint = f"https://www.facebook.com/{GRAPH_VERSION}/dialog/oauth"
     token_endpoint = "/oauth/access_token"
+    # What each call needs (all permissions of a row together), from developers.facebook.com:
+    # the Pages API guides "Posts", "Comments and @mentions", "Manage a Page", the Insights
+    # "Get Started" guide and the Graph API reference for Page, Post and Page Insights:
+    #   GET  /oauth/access_token fb_exchange_token  none (app id and secret)
+    #   GET  /me/accounts (connect: Pages, tokens)  pages_show_list
+    #   GET  /me (refresh: is the Page token alive) none
+    #   POST /{page}/feed, /{page}/photos           pages_manage_posts pages_read_engagement
+    #   POST /{page}/videos                         pages_manage_posts publish_video ("Posts":
+    #                                               publish_video "if you are publishing a
+    #                                               video to the Page")
+    #   POST /{post}/comments (first comment)       pages_manage_engagement pages_read_engagement
+    #   GET  /{page}/posts (look-up),               pages_read_engagement (a Page token reads
+    #        /{page}/published_posts (listing)      every post of its Page)
+    #   DELETE /{post}                              pages_manage_posts
+    #   POST / batch of GET /{post}?fields=         pages_read_engagement; the batch call needs
+    #        shares,reactions,comments (metrics)    nothing beyond its requests' own
+    #   ...  insights.metric(post_media_view,       read_insights pages_read_engagement (Insights
+    #        post_clicks) in the same batch         "Get Started"; refused: read again without)
+    #   GET  /{page}?fields=followers_count         pages_read_engagement
     scopes = (
         "pages_show_list",
         "pages_manage_posts",
         "pages_read_engagement",
         "pages_manage_engagement",
         "publish_video",
+        "read_insights",
     )
     recent_posts: ClassVar[int] = 25
 

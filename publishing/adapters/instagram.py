@@ -63,6 +63,28 @@ class InstagramAdapter(GraphAPIAdapter):
     default_base_url = f"https://graph.instagram.com/{GRAPH_VERSION}"
     authorize_endpoint = "https://www.instagram.com/oauth/authorize"
     token_endpoint = "https://api.instagram.com/oauth/access_token"
+    # What each call needs with Instagram Login (all permissions of a row together), from the
+    # "Instagram API with Instagram Login" column of developers.facebook.com/docs/instagram-
+    # platform: the guides "Content Publishing", "Comment Moderation", "Insights" and the
+    # references "IG User", "IG Media", "IG Container", "Instagram Media Insights":
+    #   POST api.instagram.com/oauth/access_token,  none (app id and secret)
+    #        GET /access_token ig_exchange_token
+    #   GET  /refresh_access_token ig_refresh_token instagram_business_basic (Business Login
+    #                                               for Instagram, long-lived tokens)
+    #   GET  /me, /{ig-user}?fields=followers_count instagram_business_basic
+    #   POST /{ig-user}/media, /{ig-user}/media_    instagram_business_basic
+    #        publish; GET /{container}?fields=        instagram_business_content_publish
+    #        status_code
+    #   GET  /{media}?fields=permalink|like_count,  instagram_business_basic
+    #        /{ig-user}/media (look-up, listing)
+    #   POST /{media}/comments (first comment)      instagram_business_basic
+    #                                               instagram_business_manage_comments
+    #   GET  /{media}/insights (metrics)            instagram_business_basic
+    #                                               instagram_business_manage_insights
+    #   DELETE /{media}                             instagram_business_basic
+    #                                               instagram_business_content_publish
+    #                                               (not in the stored copy of "IG Media":
+    #                                               unverified)
     scopes = (
         "instagram_business_basic",
         "instagram_business_content_publish",

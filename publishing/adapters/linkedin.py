@@ -42,6 +42,34 @@ from publishing.adapters.listing import (
 )
 from publishing.adapters.oauth2 import OAuth2Adapter
 
+# What each call needs (any one permission of a row; "member / org" is the one for the author
+# kind), from the "Permissions" table of each API's page on learn.microsoft.com/linkedin:
+#   GET  /v2/userinfo (connect)                 openid + profile ("Sign In with LinkedIn
+#                                               using OpenID Connect"; email is not read)
+#   GET  /rest/organizationAcls?q=roleAssignee  rw_organization_admin or r_organization_admin
+#        (connect, organisations)               ("Organization Access Control by Role")
+#   GET  /rest/organizations/{id} (connect)     rw_organization_admin ("Organization Lookup")
+#   POST /rest/posts, DELETE /rest/posts/{urn}  w_member_social / w_organization_social
+#                                               ("Posts API")
+#   POST /rest/images?action=initializeUpload,  w_member_social / w_organization_social
+#        /rest/videos initialize/finalizeUpload,  ("Images API", "Videos API"; the upload
+#        GET /rest/videos/{urn}                 URLs themselves are pre-signed)
+#   POST /rest/socialActions/{urn}/comments     w_member_social / w_organization_social
+#                                               ("Comments API")
+#   GET  /rest/posts?q=author (look-up,         r_member_social / r_organization_social
+#        organisation listing)                  ("Posts API"). r_member_social is closed to
+#                                               most apps and not asked for: a member's
+#                                               look-up is refused (403, handled: no match)
+#   GET  /rest/socialMetadata?ids= (metrics)    w_/r_member_social, w_/r_organization_social
+#                                               ("Social Metadata API" lists all four for the
+#                                               API as a whole, not per method)
+#   GET  /rest/organizationalEntityShare        rw_organization_admin ("Organization Share
+#        Statistics (organisation metrics)      Statistics"; refused: 403, handled)
+#   GET  /rest/networkSizes/{org} (followers)   no permission of its own on "Organization
+#                                               Network Size"; counted as an organisation
+#                                               admin read: rw_organization_admin
+#   refresh                                     no scope; refresh tokens go to approved
+#                                               partners only ("Programmatic Refresh Tokens")
 MEMBER_SCOPES = ("openid", "profile", "w_member_social")
 # Community Management API (approved apps only): post, read and measure as a company page.
 ORGANIZATION_SCOPES = ("w_organization_social", "r_organization_social", "rw_organization_admin")

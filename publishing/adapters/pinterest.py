@@ -76,6 +76,20 @@ class PinterestAdapter(OAuth2Adapter):
     default_base_url = "https://api.pinterest.com"
     authorize_endpoint = "https://www.pinterest.com/oauth/"
     token_endpoint = "/v5/oauth/token"
+    # What each call needs (all scopes of a row together), from the pinterest_oauth2 security
+    # of each operation in Pinterest's OpenAPI description (github.com/pinterest/api-
+    # description, v5/openapi.yaml; the same lists as developers.pinterest.com/docs/api/v5):
+    #   POST /v5/oauth/token (code, refresh)        none (HTTP Basic with the app id/secret)
+    #   GET  /v5/user_account (connect, numbers)    user_accounts:read
+    #   GET  /v5/boards (connect)                   boards:read
+    #   POST /v5/pins                               boards:read boards:write pins:read pins:write
+    #   POST /v5/media (register a video)           pins:read pins:write
+    #   POST upload_url (pre-signed storage)        none (sent without our token)
+    #   GET  /v5/media/{id} (processing status)     pins:read
+    #   GET  /v5/boards/{board}/pins (look-up)      boards:read pins:read
+    #   DELETE /v5/pins/{id}                        boards:read boards:write pins:read pins:write
+    #   GET  /v5/pins/{id} (metrics), /v5/pins      boards:read pins:read
+    #        (listing)
     scopes = ("boards:read", "boards:write", "pins:read", "pins:write", "user_accounts:read")
     scope_separator = ","
     token_auth_basic = True

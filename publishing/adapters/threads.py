@@ -65,11 +65,32 @@ class ThreadsAdapter(InstagramAdapter):
     )
     default_base_url = "https://graph.threads.net/v1.0"
     authorize_endpoint = "https://threads.net/oauth/authorize"
+    # What each call needs (all permissions of a row together), from developers.facebook.com/
+    # docs/threads: "Get Started" (threads_basic for every endpoint, content_publish for
+    # publishing, manage_replies for POSTs and read_replies for GETs of reply endpoints,
+    # manage_insights for insights), "Long-Lived Tokens", "Retrieve and Manage Replies",
+    # "Delete Posts":
+    #   POST /oauth/access_token, GET /access_token none (app id and secret)
+    #        th_exchange_token
+    #   GET  /refresh_access_token th_refresh_token threads_basic
+    #   GET  /me (connect), /{media}?fields=        threads_basic
+    #        permalink, /{user}/threads (look-up,
+    #        listing)
+    #   POST /{user}/threads, /{user}/threads_      threads_basic threads_content_publish
+    #        publish; GET /{container}?fields=status
+    #   POST /{user}/threads with reply_to_id       threads_basic threads_content_publish
+    #        (thread parts, first comment)          threads_manage_replies
+    #   GET  /{user}/replies (look-up of replies)   threads_basic threads_read_replies
+    #   GET  /{media}/insights (metrics),           threads_basic threads_manage_insights
+    #        /{user}/threads_insights (followers)
+    #   DELETE /{media}                             threads_basic threads_delete
     scopes = (
         "threads_basic",
         "threads_content_publish",
         "threads_manage_replies",
+        "threads_read_replies",
         "threads_manage_insights",
+        "threads_delete",
     )
     container_status_field: ClassVar[str] = "status"
     container_edge: ClassVar[str] = "threads"

@@ -139,6 +139,22 @@ class XAdapter(OAuth2Adapter):
     default_base_url = "https://api.x.com"
     authorize_endpoint = "https://x.com/i/oauth2/authorize"
     token_endpoint = "/2/oauth2/token"
+    # What each call needs with an OAuth 2.0 user token (every scope of a row together), from
+    # the OAuth2UserToken security of each path in X's OpenAPI document (api.x.com/2/openapi.json,
+    # the spec behind docs.x.com/x-api) and docs.x.com "X API v2 authentication mapping":
+    #   GET    /2/users/me (connect, account numbers)   tweet.read users.read
+    #   POST   /2/tweets (post, thread parts, comment)  tweet.read tweet.write users.read
+    #   DELETE /2/tweets/:id                            tweet.read tweet.write users.read
+    #   GET    /2/tweets?ids= (metrics)                 tweet.read users.read
+    #   GET    /2/users/:id/tweets (look-up, listing)   tweet.read users.read
+    #   POST   /2/media/upload, /2/media/upload/        media.write
+    #          initialize, {id}/append, {id}/finalize;
+    #          GET /2/media/upload (status);
+    #          POST /2/media/metadata (alt text)
+    #   POST   /2/oauth2/token (refresh)                a refresh token, which X issues only
+    #                                                   with offline.access (docs.x.com, "OAuth
+    #                                                   2.0 Authorization Code Flow with PKCE")
+    # OAuth 1.0a tokens carry no scopes: the app's read/write permission decides.
     scopes = ("tweet.read", "tweet.write", "users.read", "media.write", "offline.access")
     uses_pkce = True
     token_auth_basic = True  # confidential client

@@ -70,6 +70,22 @@ class YouTubeAdapter(OAuth2Adapter):
     default_base_url = "https://www.googleapis.com"
     authorize_endpoint = "https://accounts.google.com/o/oauth2/v2/auth"
     token_endpoint = "https://oauth2.googleapis.com/token"
+    # What each call needs (any one scope of a row; every scope below is under
+    # https://www.googleapis.com/auth/), from the "Authorization" section of each method on
+    # developers.google.com/youtube/v3/docs:
+    #   channels.list mine=true (connect, uploads   youtube.readonly, youtube, youtube.force-ssl,
+    #       playlist, subscriber count)             youtubepartner
+    #   videos.insert, resumable session PUTs       youtube.upload, youtube, youtube.force-ssl,
+    #                                               youtubepartner
+    #   commentThreads.insert (first comment)       youtube.force-ssl only
+    #   playlistItems.list (look-up, listing)       youtube.readonly, youtube, youtube.force-ssl,
+    #                                               youtubepartner
+    #   videos.delete                               youtube, youtube.force-ssl, youtubepartner
+    #   videos.list part=statistics (metrics)       youtube.readonly, youtube, youtube.force-ssl,
+    #                                               youtubepartner
+    #   oauth2.googleapis.com/token (refresh)       no scope; access_type=offline below
+    # force-ssl alone would cover every row: upload and readonly add no access of their own
+    # and are kept as they were.
     scopes = (
         "https://www.googleapis.com/auth/youtube.upload",
         "https://www.googleapis.com/auth/youtube.force-ssl",  # comments, delete
