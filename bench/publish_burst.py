@@ -252,11 +252,11 @@ def run() -> dict:
     from django.db import connection
     from django.test.utils import override_settings
 
-    from tests.conftest import _database_url_for_tests
+    from tests.conftest import database_url_for_tests
 
     limits = override_settings(PUBLISHING_RATE_LIMITS={"default": (RATE_LIMIT, RATE_LIMIT)})
     with throwaway_database("publish_burst"), tempfile.TemporaryDirectory() as tmp, limits:
-        rig = Rig(_database_url_for_tests(), Path(tmp))
+        rig = Rig(database_url_for_tests(), Path(tmp))
         rig.take_dispatch()
         try:
             workspace, channels = _seed(rig)

@@ -28,10 +28,10 @@ def _one(name: str, pool: tuple[str, ...]) -> dict:
     from django.db import connection
 
     from bench.publish_burst import Rig, _burst, _seed
-    from tests.conftest import _database_url_for_tests
+    from tests.conftest import database_url_for_tests
 
     with throwaway_database(f"publish_latency_{name}"), tempfile.TemporaryDirectory() as tmp:
-        rig = Rig(_database_url_for_tests(), Path(tmp), workers=1, pool=pool, delay=LATENCY)
+        rig = Rig(database_url_for_tests(), Path(tmp), workers=1, pool=pool, delay=LATENCY)
         rig.take_dispatch()
         try:
             workspace, channels = _seed(rig)

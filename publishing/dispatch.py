@@ -32,7 +32,7 @@ from links.services import links_prepare_text
 from notifications.texts import Text
 from publishing.models import Delivery, DeliveryState
 from publishing.ratelimit import rate_take_many
-from publishing.services import TOO_LATE, _lateness, _post_url, delivery_move, notify_failed
+from publishing.services import TOO_LATE, delivery_move, lateness_window, notify_failed
 
 logger = logging.getLogger(__name__)
 D = DeliveryState
@@ -202,7 +202,7 @@ def deliveries_mark_missed(*, now: dt.datetime | None = None) -> int:
     now = now or timezone.now()
     late = (
         Delivery.objects.filter(
-            state=D.PENDING, late_ok=False, reconcile=False, due_at__lt=now - _lateness()
+            state=D.PENDING, late_ok=False, reconcile=False, due_at__lt=now - lateness_window()
         )
         .exclude(channel__platform=Platform.MANUAL)
         .select_related("post__workspace", "post__author", "channel")
@@ -257,7 +257,6 @@ def deliveries_manual_due(*, now: dt.datetime | None = None) -> int:
                         post=delivery.post,
                     ),
                 },
-                url=_post_url(delivery.post),
             )
             count += 1
     return count

@@ -154,17 +154,12 @@ def read_bucket_key(channel_id: int) -> str:
 def metrics_rate_take(*, channel_id: int, platform: str) -> float:
     """Take (or reserve) one read token of the channel; the seconds to wait for it (0: go).
     The engine's token bucket script, on the channel's read bucket."""
-    script = ratelimit._script()
-    if script is None:  # no Redis (the embedded development broker): nothing is limited
-        return 0.0
     burst, rate = _read_limits(platform)
-    return float(script(keys=[read_bucket_key(channel_id)], args=[burst, rate]))
+    return ratelimit.bucket_take(read_bucket_key(channel_id), burst=burst, rate=rate)
 
 
 def metrics_rate_reset(*, channel_id: int) -> None:
-    client = ratelimit._client()
-    if client is not None:
-        client.delete(read_bucket_key(channel_id))
+    ratelimit.bucket_reset(read_bucket_key(channel_id))
 
 
 def _adapter_or_none(platform: str) -> PlatformAdapter | None:

@@ -86,13 +86,26 @@ def bucket_key(channel_id: int) -> str:
     return f"publishing:bucket:{settings.DATABASES['default']['NAME']}:{channel_id}"
 
 
-def rate_take(*, channel_id: int, platform: str) -> float:
-    """Take (or reserve) one publishing token of the channel; the seconds to wait for it."""
+def bucket_take(key: str, *, burst: float, rate: float) -> float:
+    """Take (or reserve) one token of the bucket `key` (the engine's token bucket script, for
+    any bucket: the metrics' read buckets use it too); the seconds to wait for it. Without
+    Redis (the embedded development broker) nothing is limited: 0."""
     script = _script()
     if script is None:
         return 0.0
+    return float(script(keys=[key], args=[burst, rate]))
+
+
+def bucket_reset(key: str) -> None:
+    client = _client()
+    if client is not None:
+        client.delete(key)
+
+
+def rate_take(*, channel_id: int, platform: str) -> float:
+    """Take (or reserve) one publishing token of the channel; the seconds to wait for it."""
     burst, rate = limits_for(platform)
-    return float(script(keys=[bucket_key(channel_id)], args=[burst, rate]))
+    return bucket_take(bucket_key(channel_id), burst=burst, rate=rate)
 
 
 def rate_take_many(channels: list[tuple[int, str]]) -> list[float]:
@@ -129,6 +142,4 @@ def token_fresh(taken_at: dt.datetime | None, now: dt.datetime) -> bool:
 
 def rate_reset(*, channel_id: int) -> None:
     """Forget a channel's bucket (tests, and a reconnected account starting afresh)."""
-    client = _client()
-    if client is not None:
-        client.delete(bucket_key(channel_id))
+    bucket_reset(bucket_key(channel_id))

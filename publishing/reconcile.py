@@ -23,7 +23,7 @@ from django.utils.translation import gettext as _
 from calendar_app.permissions import managers_of
 from calendar_app.platforms import Platform
 from publishing.models import Attempt, AttemptOutcome, Delivery, DeliveryState
-from publishing.services import _post_url, delivery_move
+from publishing.services import delivery_move
 
 D = DeliveryState
 BATCH = 500
@@ -106,7 +106,6 @@ def deliveries_escalate_manual(*, now: dt.datetime | None = None) -> int:
                     "channel": delivery.channel.name,
                     "detail": _("It is overdue and not marked done yet."),
                 },
-                url=_post_url(delivery.post),
             )
             count += 1
     return count

@@ -24,7 +24,6 @@ from django.db import connection, transaction
 from django.db.models import Exists, F, OuterRef, Subquery
 from django.db.models.functions import JSONObject
 from django.db.models.query import get_related_populators
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
@@ -36,7 +35,6 @@ from calendar_app.models import (
     ChannelState,
     MediaAsset,
     Membership,
-    Post,
     PostMedia,
     PostVariant,
 )
@@ -106,7 +104,9 @@ def delivery_move(
     )
 
 
-def _lateness() -> dt.timedelta:
+def lateness_window() -> dt.timedelta:
+    """How long after its time a post may still go out (PUBLISHING_LATENESS_SECONDS); later it
+    is missed, never posted late."""
     return dt.timedelta(seconds=settings.PUBLISHING_LATENESS_SECONDS)
 
 
@@ -126,10 +126,6 @@ def backoff_seconds(attempt: int, *, retry_after: float | None = None) -> float:
 # --- notifications ---------------------------------------------------------------------------------
 
 
-def _post_url(post: Post) -> str:
-    return reverse("calendar:post_edit", kwargs={"ws": post.workspace.slug, "pk": post.pk})
-
-
 def notify_failed(delivery: Delivery, *, reason: str, managers: bool = True) -> None:
     """Tell the author (and the workspace managers) that a delivery will not go out."""
     from notifications.services import notify
@@ -145,7 +141,6 @@ def notify_failed(delivery: Delivery, *, reason: str, managers: bool = True) -> 
             "detail": str(reason),
             "detail_data": text_data(reason),
         },
-        url=_post_url(delivery.post),
     )
 
 
@@ -164,7 +159,6 @@ def notify_unknown(delivery: Delivery, *, reason: str) -> None:
             "detail": str(reason),
             "detail_data": text_data(reason),
         },
-        url=_post_url(delivery.post),
     )
 
 
@@ -234,7 +228,11 @@ def _refusal(delivery: Delivery, now: dt.datetime) -> tuple[str, str] | None:
         return D.PENDING, ""  # paused or needs reconnect: held
     # Too late, unless an earlier attempt may have gone out: that one looks itself up first,
     # and is missed only if nothing of it is out (delivery_publish).
-    if not delivery.late_ok and not delivery.reconcile and delivery.due_at < now - _lateness():
+    if (
+        not delivery.late_ok
+        and not delivery.reconcile
+        and delivery.due_at < now - lateness_window()
+    ):
         return D.MISSED, Text(TOO_LATE)
     return None
 
@@ -757,7 +755,10 @@ def delivery_publish(*, delivery_id: int, job: int, worker: str = "") -> str:
                     delivery.parts = [{"remote_id": p.remote_id, "url": p.url} for p in found.parts]
                 else:
                     uncertain = False  # looked: nothing of it is out
-                    if not delivery.late_ok and timezone.now() > delivery.due_at + _lateness():
+                    if (
+                        not delivery.late_ok
+                        and timezone.now() > delivery.due_at + lateness_window()
+                    ):
                         return _record_missed_after_lookup(delivery, attempt)
 
         last_part = len(request.thread) + (1 if request.first_comment.strip() else 0)

@@ -134,7 +134,7 @@ from urllib.parse import quote  # noqa: E402
 WORKER_START_TIMEOUT = 40.0
 
 
-def _database_url_for_tests() -> str:
+def database_url_for_tests() -> str:
     """The URL of the database the tests use right now (the test database, not the real one)."""
     from django.db import connection
 
@@ -163,7 +163,7 @@ def real_celery_worker(django_db_setup, django_db_blocker, celery_worker_queue, 
     from config.celery import app
 
     with django_db_blocker.unblock():
-        database_url = _database_url_for_tests()
+        database_url = database_url_for_tests()
     nodename = f"{celery_worker_queue}@localhost"
     env = {
         **os.environ,

@@ -67,7 +67,7 @@ class PublishWorkers:
         pool: tuple[str, ...] = ("--pool=solo",),
     ) -> None:
         from config.celery import app
-        from tests.conftest import _database_url_for_tests
+        from tests.conftest import database_url_for_tests
 
         self.app = app
         self.queue = f"test-publish-{uuid.uuid4().hex[:10]}"
@@ -75,7 +75,7 @@ class PublishWorkers:
         self.log_dir = log_dir
         self.env = {
             **os.environ,
-            "DATABASE_URL": _database_url_for_tests(),
+            "DATABASE_URL": database_url_for_tests(),
             "DB_CONN_MAX_AGE": "60",
             "CELERY_BROKER_URL": app.conf.broker_url,
             "CELERY_TASK_DEFAULT_QUEUE": self.queue,
