@@ -16,8 +16,7 @@ from calendar_app.services.held import posts_warn_held
 from publishing import dispatch, services
 from publishing.models import Delivery, SandboxPost
 from tests.factories import ChannelFactory, PostFactory, WorkspaceFactory
-from tests.test_browser import chip, log_in, member, month_path
-from tests.test_browser import page as browser_page  # noqa: F401 (the "page" fixture)
+from tests.test_browser import chip, log_in, member, month_path, page  # noqa: F401 - fixture
 
 pytestmark = pytest.mark.browser
 
@@ -38,7 +37,7 @@ def publish_due(sent) -> None:
 
 
 def test_a_post_on_a_paused_channel_is_flagged_held_told_and_goes_out_once_resumed(
-    page,
+    page,  # noqa: F811
     live_server,
     transactional_db,
     sent,
