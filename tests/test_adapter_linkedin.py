@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import json
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import pytest
 import responses
+from responses import matchers
 
 from publishing.adapters.base import (
     Account,
@@ -21,7 +23,7 @@ from publishing.adapters.base import (
     RateLimited,
     TransientError,
 )
-from publishing.adapters.linkedin import LinkedInAdapter, little_escape
+from publishing.adapters.linkedin import LISTING_PAGE, LinkedInAdapter, little_escape
 
 API = "https://api.linkedin.test"
 OAUTH = "https://www.linkedin.com/oauth/v2"
@@ -514,6 +516,121 @@ def test_given_no_read_permission_when_looking_for_a_post_then_none(adapter, api
         )
         is None
     )
+
+
+# -- the look-up pages back to not_before ------------------------------------------------------
+
+NOT_BEFORE = dt.datetime(2026, 3, 2, 8, 58, tzinfo=dt.UTC)
+OURS = "Unser Beitrag von heute früh"
+
+
+def posted(number: int, at: dt.datetime, text: str = "") -> dict:
+    """One element of the posts finder: created and published at `at` (ms epoch)."""
+    ms = int(at.timestamp() * 1000)
+    return {
+        "id": f"urn:li:share:{number}",
+        "author": PERSON,
+        "commentary": text or f"Beitrag {number}",
+        "createdAt": ms,
+        "publishedAt": ms,
+        "lifecycleState": "PUBLISHED",
+    }
+
+
+def busy_account(posts: int, *, ours_at: int | None = None, older_from: int | None = None):
+    """`posts` posts, newest created first, a second apart back from noon; the one at index
+    `ours_at` is ours, and from index `older_from` on they were created before NOT_BEFORE."""
+    noon = NOT_BEFORE.replace(hour=12)
+    elements = []
+    for index in range(posts):
+        at = noon - dt.timedelta(seconds=index)
+        if older_from is not None and index >= older_from:
+            at = NOT_BEFORE - dt.timedelta(minutes=1 + index - older_from)
+        elements.append(posted(index, at, OURS if index == ours_at else ""))
+    return elements
+
+
+def serve_pages(api, elements: list[dict], *, count: int = LISTING_PAGE) -> None:
+    """The finder's pages of `elements` at start 0, count, 2 count... (exactly these queries;
+    no paging.total, as LinkedIn often leaves it out)."""
+    for start in range(0, len(elements), count):
+        query = {"q": "author", "author": PERSON, "count": count, "start": start}
+        api.get(
+            f"{API}/rest/posts",
+            match=[matchers.query_param_matcher({**query, "sortBy": "CREATED"})],
+            json={
+                "elements": elements[start : start + count],
+                "paging": {"start": start, "count": count, "links": []},
+            },
+        )
+
+
+def look_up(adapter, account, creds, *, not_before=NOT_BEFORE):
+    return adapter.find_existing(
+        account=account,
+        credentials=creds,
+        request=PublishRequest(text=OURS, idempotency_key="k", not_before=not_before),
+    )
+
+
+def starts(api) -> list[str]:
+    return [parse_qs(urlsplit(c.request.url).query)["start"][0] for c in api.calls]
+
+
+def test_given_our_post_behind_two_pages_of_newer_ones_when_looking_up_then_paging_finds_it(
+    adapter, api, account, creds
+):
+    """The look-up used to read only the newest 20 posts: a post that went out before a busy
+    stretch was not found and was posted a second time."""
+    serve_pages(api, busy_account(3 * LISTING_PAGE, ours_at=2 * LISTING_PAGE + 7))
+
+    found = look_up(adapter, account, creds)
+
+    assert found is not None and found.remote_id == f"urn:li:share:{2 * LISTING_PAGE + 7}"
+    assert found.url == f"https://www.linkedin.com/feed/update/urn:li:share:{2 * LISTING_PAGE + 7}/"
+    assert starts(api) == ["0", "100", "200"]  # each page starts where the last one ended
+
+
+def test_given_a_page_ending_before_not_before_then_no_further_page_is_read(
+    adapter, api, account, creds
+):
+    # The second page ends with last week's identical post: older than the delivery, so not
+    # ours, and every post behind it is older still.
+    elements = busy_account(2 * LISTING_PAGE, older_from=2 * LISTING_PAGE - 1)
+    elements[-1]["commentary"] = OURS
+    serve_pages(api, elements)  # a third page would be refused by the mock
+
+    assert look_up(adapter, account, creds) is None
+    assert starts(api) == ["0", "100"]
+
+
+def test_given_an_endless_busy_account_then_the_look_up_reads_at_most_its_bound(
+    adapter, api, account, creds
+):
+    def page(request):
+        start = int(parse_qs(urlsplit(request.url).query)["start"][0])
+        elements = busy_account(start + LISTING_PAGE)[start:]  # all after not_before
+        return 200, {}, json.dumps({"elements": elements, "paging": {"start": start}})
+
+    api.add_callback(responses.GET, f"{API}/rest/posts", callback=page)
+
+    assert look_up(adapter, account, creds) is None
+    assert len(api.calls) == LinkedInAdapter.lookup_max_pages == 20
+
+
+def test_given_no_not_before_then_only_the_newest_page_is_read_as_before(
+    adapter, api, account, creds
+):
+    newest = LinkedInAdapter.recent_posts
+    # Only the first page of 20 is served: asking for a second one fails the test.
+    serve_pages(api, busy_account(newest, ours_at=None), count=newest)
+    serve_pages(api, busy_account(LISTING_PAGE, ours_at=newest + 10))
+
+    # Unbounded: the newest 20 only, as before, so ours (the 31st) is not seen.
+    assert look_up(adapter, account, creds, not_before=None) is None
+    assert len(api.calls) == 1
+    # Bounded by not_before, the same account is read further back and ours is found.
+    assert look_up(adapter, account, creds).remote_id == f"urn:li:share:{newest + 10}"
 
 
 def test_given_a_post_when_deleting_then_the_urn_is_encoded(adapter, api, account, creds):

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import io
 import json
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import responses
+from responses import matchers
 
 from publishing.adapters.base import (
     Account,
@@ -22,7 +24,7 @@ from publishing.adapters.base import (
     RateLimited,
     TransientError,
 )
-from publishing.adapters.pinterest import PinterestAdapter
+from publishing.adapters.pinterest import LOOKUP_PAGE, PinterestAdapter
 
 API = "https://api.pinterest.test"
 TOKEN = "pina_secret-access"
@@ -353,6 +355,125 @@ def test_given_the_pin_went_out_when_looking_for_it_then_the_board_has_it(
 
     assert found.remote_id == "P7"
     assert found.url == "https://www.pinterest.com/pin/P7/"
+
+
+# -- the look-up pages back to not_before ------------------------------------------------------
+
+NOT_BEFORE = dt.datetime(2026, 3, 2, 8, 58, tzinfo=dt.UTC)
+OURS = "Rezept: Apfelkuchen vom Blech"
+
+
+def pinned(index: int, at: dt.datetime, text: str = "") -> dict:
+    """One pin of a board: created at `at`, in UTC without an offset as Pinterest sends it."""
+    return {
+        "id": f"P{index}",
+        "created_at": at.replace(tzinfo=None).isoformat(timespec="seconds"),
+        "board_id": "B1",
+        "title": "",
+        "description": text or f"Pin {index}",
+        "is_owner": True,
+    }
+
+
+def busy_board(pins: int, *, ours_at: int | None = None, older_from: int | None = None):
+    """`pins` pins, newest first, ten seconds apart back from noon; the one at `ours_at` is
+    ours, and from `older_from` on they were created before NOT_BEFORE."""
+    noon = NOT_BEFORE.replace(hour=12)
+    items = []
+    for index in range(pins):
+        at = noon - dt.timedelta(seconds=10 * index)
+        if older_from is not None and index >= older_from:
+            at = NOT_BEFORE - dt.timedelta(minutes=1 + index - older_from)
+        items.append(pinned(index, at, OURS if index == ours_at else ""))
+    return items
+
+
+def serve_board(api, items: list[dict], *, size: int = LOOKUP_PAGE, more: bool = False):
+    """The board's pins in pages of `size`, each asked for with exactly its bookmark; the last
+    page carries a bookmark only when `more`."""
+    pages = [items[start : start + size] for start in range(0, len(items), size)]
+    for number, page in enumerate(pages):
+        query = {"page_size": size}
+        if number:
+            query["bookmark"] = f"bm{number}"
+        last = number + 1 == len(pages)
+        bookmark = f"bm{number + 1}" if not last or more else None
+        api.get(
+            f"{API}/v5/boards/B1/pins",
+            match=[matchers.query_param_matcher(query)],
+            json={"items": page, "bookmark": bookmark},
+        )
+
+
+def bookmarks(api) -> list[str | None]:
+    return [parse_qs(urlsplit(c.request.url).query).get("bookmark", [None])[0] for c in api.calls]
+
+
+def look_up(adapter, account, creds, *, not_before=NOT_BEFORE):
+    return adapter.find_existing(
+        account=account,
+        credentials=creds,
+        request=PublishRequest(text=OURS, idempotency_key="k", not_before=not_before),
+    )
+
+
+def test_given_our_pin_behind_two_pages_of_newer_ones_when_looking_up_then_paging_finds_it(
+    adapter, api, account, creds
+):
+    """The look-up used to read only the newest 25 pins of the board: a pin that went out
+    before a busy stretch was not found and was pinned a second time."""
+    serve_board(api, busy_board(3 * LOOKUP_PAGE, ours_at=2 * LOOKUP_PAGE + 3))
+
+    found = look_up(adapter, account, creds)
+
+    assert found is not None and found.remote_id == f"P{2 * LOOKUP_PAGE + 3}"
+    assert bookmarks(api) == [None, "bm1", "bm2"]
+
+
+def test_given_a_page_ending_before_not_before_then_no_further_page_is_read(
+    adapter, api, account, creds
+):
+    # The second page ends with last week's identical pin: not ours, and every pin behind it
+    # is older still.
+    items = busy_board(2 * LOOKUP_PAGE, older_from=2 * LOOKUP_PAGE - 1)
+    items[-1]["description"] = OURS
+    serve_board(api, items, more=True)  # a third page would be refused by the mock
+
+    assert look_up(adapter, account, creds) is None
+    assert bookmarks(api) == [None, "bm1"]
+
+
+def test_given_an_endless_busy_board_then_the_look_up_reads_at_most_its_bound(
+    adapter, api, account, creds
+):
+    def page(request):
+        bookmark = parse_qs(urlsplit(request.url).query).get("bookmark", ["bm0"])[0]
+        number = int(bookmark.removeprefix("bm"))
+        items = [
+            pinned(number * LOOKUP_PAGE + i, NOT_BEFORE.replace(hour=12))
+            for i in range(LOOKUP_PAGE)
+        ]
+        return 200, {}, json.dumps({"items": items, "bookmark": f"bm{number + 1}"})
+
+    api.add_callback(responses.GET, f"{API}/v5/boards/B1/pins", callback=page)
+
+    assert look_up(adapter, account, creds) is None
+    assert len(api.calls) == PinterestAdapter.lookup_max_pages == 10
+
+
+def test_given_no_not_before_then_only_the_newest_page_is_read_as_before(
+    adapter, api, account, creds
+):
+    newest = PinterestAdapter.recent_posts
+    # Only the first page of 25 is served (with a bookmark): a second request fails the test.
+    serve_board(api, busy_board(newest), size=newest, more=True)
+    serve_board(api, busy_board(LOOKUP_PAGE, ours_at=newest + 10))
+
+    # Unbounded: the newest 25 only, as before, so ours (the 36th) is not seen.
+    assert look_up(adapter, account, creds, not_before=None) is None
+    assert len(api.calls) == 1
+    # Bounded by not_before, the same board is read further back and ours is found.
+    assert look_up(adapter, account, creds).remote_id == f"P{newest + 10}"
 
 
 def test_given_the_settings_when_getting_the_adapter_then_the_registry_builds_it():

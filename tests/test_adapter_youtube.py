@@ -10,6 +10,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 import responses
+from responses import matchers
 
 from publishing.adapters.base import (
     Account,
@@ -26,6 +27,7 @@ from publishing.adapters.base import (
 from publishing.adapters.oauth2 import pkce_challenge
 from publishing.adapters.youtube import (
     UPLOAD_QUANTUM,
+    UPLOADS_PAGE,
     YouTubeAdapter,
     seconds_until_pacific_midnight,
 )
@@ -425,6 +427,134 @@ def test_given_the_upload_finished_unseen_when_looking_for_it_then_the_uploads_p
     assert parse_qs(urlsplit(api.calls[0].request.url).query)["playlistId"] == ["UU1"]
     assert found.remote_id == "vid9"
     assert found.url == "https://www.youtube.com/watch?v=vid9"
+
+
+# -- the look-up pages back to not_before ------------------------------------------------------
+
+NOT_BEFORE = dt.datetime(2026, 3, 2, 8, 58, tzinfo=dt.UTC)
+
+
+def uploaded(index: int, at: dt.datetime, *, ours: bool = False) -> dict:
+    """One item of the uploads playlist (part=snippet): added at `at`."""
+    return {
+        "kind": "youtube#playlistItem",
+        "id": f"item{index}",
+        "snippet": {
+            "publishedAt": at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "title": "Unser Video" if ours else f"Video {index}",
+            "description": "Beschreibung" if ours else "",
+            "playlistId": "UU1",
+            "position": index,
+            "resourceId": {"kind": "youtube#video", "videoId": f"v{index}"},
+        },
+    }
+
+
+def busy_channel(videos: int, *, ours_at: int | None = None, older_from: int | None = None):
+    """`videos` uploads, newest first, a minute apart back from noon; the one at `ours_at` is
+    ours, and from `older_from` on they were uploaded before NOT_BEFORE."""
+    noon = NOT_BEFORE.replace(hour=12)
+    items = []
+    for index in range(videos):
+        at = noon - dt.timedelta(minutes=index)
+        if older_from is not None and index >= older_from:
+            at = NOT_BEFORE - dt.timedelta(minutes=1 + index - older_from)
+        items.append(uploaded(index, at, ours=index == ours_at))
+    return items
+
+
+def serve_playlist(api, items: list[dict], *, size: int = UPLOADS_PAGE, more: bool = False):
+    """The uploads playlist in pages of `size`, each asked for with exactly its pageToken; the
+    last one says there is more only when `more`."""
+    pages = [items[start : start + size] for start in range(0, len(items), size)]
+    for number, page in enumerate(pages):
+        query = {"part": "snippet", "playlistId": "UU1", "maxResults": size}
+        if number:
+            query["pageToken"] = f"page{number}"
+        body = {"items": page, "pageInfo": {"totalResults": 9999, "resultsPerPage": size}}
+        if number + 1 < len(pages) or more:
+            body["nextPageToken"] = f"page{number + 1}"
+        api.get(
+            f"{API}/youtube/v3/playlistItems",
+            match=[matchers.query_param_matcher(query)],
+            json=body,
+        )
+
+
+def tokens(api) -> list[str | None]:
+    return [parse_qs(urlsplit(c.request.url).query).get("pageToken", [None])[0] for c in api.calls]
+
+
+def test_given_our_video_behind_two_pages_of_newer_uploads_then_paging_finds_it(
+    adapter, api, account, creds
+):
+    """The look-up used to read only the newest 25 uploads: a video that went out before a
+    busy stretch was not found and was uploaded a second time."""
+    serve_playlist(api, busy_channel(3 * UPLOADS_PAGE, ours_at=2 * UPLOADS_PAGE + 4))
+
+    found = adapter.find_existing(
+        account=account, credentials=creds, request=request(not_before=NOT_BEFORE)
+    )
+
+    assert found is not None and found.remote_id == f"v{2 * UPLOADS_PAGE + 4}"
+    assert tokens(api) == [None, "page1", "page2"]  # 3 pages, 3 quota units
+
+
+def test_given_a_page_ending_before_not_before_then_no_further_page_is_read(
+    adapter, api, account, creds
+):
+    # The second page ends with last week's identically named video: not ours, and every
+    # upload behind it is older still.
+    items = busy_channel(2 * UPLOADS_PAGE, older_from=2 * UPLOADS_PAGE - 1)
+    items[-1] = uploaded(2 * UPLOADS_PAGE - 1, NOT_BEFORE - dt.timedelta(days=7), ours=True)
+    serve_playlist(api, items, more=True)  # a third page would be refused by the mock
+
+    found = adapter.find_existing(
+        account=account, credentials=creds, request=request(not_before=NOT_BEFORE)
+    )
+
+    assert found is None
+    assert tokens(api) == [None, "page1"]
+
+
+def test_given_an_endless_channel_then_the_look_up_spends_at_most_its_bound_in_quota(
+    adapter, api, account, creds
+):
+    def page(req):
+        token = parse_qs(urlsplit(req.url).query).get("pageToken", ["page0"])[0]
+        number = int(token.removeprefix("page"))
+        items = [
+            uploaded(number * UPLOADS_PAGE + i, NOT_BEFORE.replace(hour=12))
+            for i in range(UPLOADS_PAGE)
+        ]
+        return 200, {}, json.dumps({"items": items, "nextPageToken": f"page{number + 1}"})
+
+    api.add_callback(responses.GET, f"{API}/youtube/v3/playlistItems", callback=page)
+
+    found = adapter.find_existing(
+        account=account, credentials=creds, request=request(not_before=NOT_BEFORE)
+    )
+
+    assert found is None
+    assert len(api.calls) == YouTubeAdapter.lookup_max_pages == 10  # 10 of 10,000 units a day
+
+
+def test_given_no_not_before_then_only_the_newest_page_is_read_as_before(
+    adapter, api, account, creds
+):
+    newest = YouTubeAdapter.recent_posts
+    # Only the first page of 25 is served (it says there is more): a second request fails.
+    serve_playlist(api, busy_channel(newest), size=newest, more=True)
+    serve_playlist(api, busy_channel(UPLOADS_PAGE, ours_at=newest + 10))
+
+    # Unbounded: the newest 25 only, as before, so ours (the 36th) is not seen.
+    assert adapter.find_existing(account=account, credentials=creds, request=request()) is None
+    assert len(api.calls) == 1
+    # Bounded by not_before, the same channel is read further back and ours is found.
+    found = adapter.find_existing(
+        account=account, credentials=creds, request=request(not_before=NOT_BEFORE)
+    )
+    assert found.remote_id == f"v{newest + 10}"
 
 
 def test_given_120_videos_when_fetching_metrics_then_batches_of_50_are_parsed(

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Iterator
 from typing import Any, ClassVar
 from urllib.parse import quote
 
@@ -118,7 +119,11 @@ class LinkedInAdapter(OAuth2Adapter):
     token_endpoint = "https://www.linkedin.com/oauth/v2/accessToken"
     scopes = MEMBER_SCOPES
     api_version: ClassVar[str] = "202605"  # LinkedIn-Version (YYYYMM); versions live ~1 year
-    recent_posts: ClassVar[int] = 20
+    recent_posts: ClassVar[int] = 20  # the one page a look-up without not_before reads
+    # A look-up with not_before pages back to it in pages of LISTING_PAGE, at most this many
+    # (2,000 posts: nearly two weeks even at the ~150 posts a member may make a day). The
+    # quotas are daily and unpublished, and a look-up runs only after a lost answer.
+    lookup_max_pages: ClassVar[int] = 20
 
     def __init__(self, *, linkedin_version: str = "", organizations: bool = False, **options):
         super().__init__(**options)
@@ -376,30 +381,78 @@ class LinkedInAdapter(OAuth2Adapter):
     def find_existing(
         self, *, account: Account, credentials: Credentials, request: PublishRequest
     ) -> PublishResult | None:
-        """LinkedIn has no idempotency key: scan the author's latest posts for the text (needs
+        """LinkedIn has no idempotency key: scan the author's posts for the text (needs
         r_member_social / r_organization_social; without it LinkedIn answers 403 and we cannot
         tell, so None). A 422 DUPLICATE_POST on publish also names the existing URN. Posts
         created (`createdAt`, else `publishedAt`, ms epoch) before `request.not_before` are
-        not ours."""
-        response = self.call(
-            "GET",
-            "/rest/posts",
-            credentials=credentials,
-            params={"q": "author", "author": self.author(account), "count": self.recent_posts},
-            headers={"X-RestLi-Method": "FINDER"},
-            ok=(403,),
+        not ours.
+
+        With `not_before` the posts are read page by page (start/count, newest created first)
+        until a page ends with a post created before it, so a post that went out before a busy
+        stretch is still found; at most `lookup_max_pages` pages of LISTING_PAGE. Without it,
+        only the newest `recent_posts`."""
+        not_before = request.not_before
+        pages = self._author_pages(
+            credentials,
+            self.author(account),
+            count=self.recent_posts if not_before is None else LISTING_PAGE,
+            refused_ok=True,
         )
-        if response.status_code == 403:
-            return None
-        for post in response.json().get("elements", []):
-            created = post.get("createdAt") or post.get("publishedAt")
-            if not created_since(created, request.not_before):
-                continue  # older than this delivery: the same text posted before
-            if self.same_text(little_unescape(post.get("commentary", "")), request.text):
-                urn = post["id"]
-                part = PublishedPart(remote_id=urn, url=self.post_url(urn))
-                return PublishResult(remote_id=urn, url=part.url, parts=[part])
+        # The range comes first: once the bound is reached, no further page is asked for.
+        for _number, posts in zip(range(self.lookup_max_pages), pages, strict=False):
+            for post in posts:
+                if not created_since(self._created(post), not_before):
+                    continue  # older than this delivery: the same text posted before
+                if self.same_text(little_unescape(post.get("commentary", "")), request.text):
+                    urn = post["id"]
+                    part = PublishedPart(remote_id=urn, url=self.post_url(urn))
+                    return PublishResult(remote_id=urn, url=part.url, parts=[part])
+            if not_before is None:
+                break  # one page, as without a bound before
+            oldest = parse_time(self._created(posts[-1]))  # the finder never yields an empty page
+            if oldest is None or oldest < not_before:
+                break  # every later page is older still
         return None
+
+    @staticmethod
+    def _created(post: dict[str, Any]) -> Any:
+        return post.get("createdAt") or post.get("publishedAt")
+
+    def _author_pages(
+        self, credentials: Credentials, author: str, *, count: int, refused_ok: bool = False
+    ) -> Iterator[list[dict[str, Any]]]:
+        """The author's posts page by page, newest created first: the posts finder (q=author)
+        with sortBy=CREATED, as its default order is by last modification (an old post edited
+        today would come first), and Rest.li offset paging (start, count). It ends at an empty
+        page, or once start reaches `paging.total` where LinkedIn sends it (it often does not).
+        With `refused_ok`, a 403 (no read permission) ends it without a page."""
+        start = 0
+        while True:
+            response = self.call(
+                "GET",
+                "/rest/posts",
+                credentials=credentials,
+                params={
+                    "q": "author",
+                    "author": author,
+                    "count": count,
+                    "start": start,
+                    "sortBy": "CREATED",
+                },
+                headers={"X-RestLi-Method": "FINDER"},
+                ok=(403,) if refused_ok else (),
+            )
+            if response.status_code == 403:
+                return
+            body = response.json()
+            elements = body.get("elements") or []
+            if not elements:
+                return
+            yield elements
+            start += len(elements)
+            total = (body.get("paging") or {}).get("total")
+            if isinstance(total, int) and start >= total:
+                return
 
     def delete(self, *, account: Account, credentials: Credentials, remote_id: str) -> None:
         self.call(
@@ -519,32 +572,11 @@ class LinkedInAdapter(OAuth2Adapter):
             ),
         )
 
-        def pages():
-            start = 0
-            while True:
-                body = self.call(
-                    "GET",
-                    "/rest/posts",
-                    credentials=credentials,
-                    params={
-                        "q": "author",
-                        "author": organization,
-                        "count": LISTING_PAGE,
-                        "start": start,
-                        "sortBy": "CREATED",
-                    },
-                    headers={"X-RestLi-Method": "FINDER"},
-                ).json()
-                elements = body.get("elements") or []
-                if not elements:
-                    return
-                yield [self._listed(post) for post in elements]
-                start += len(elements)
-                total = (body.get("paging") or {}).get("total")
-                if isinstance(total, int) and start >= total:
-                    return
-
-        return collect_recent(pages(), since=since, limit=limit)
+        pages = (
+            [self._listed(post) for post in posts]
+            for posts in self._author_pages(credentials, organization, count=LISTING_PAGE)
+        )
+        return collect_recent(pages, since=since, limit=limit)
 
     def _listed(self, post: dict[str, Any]) -> ListedItem:
         moment = parse_time(post.get("createdAt"))  # the finder's order (sortBy=CREATED)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+from collections.abc import Iterator
 from typing import Any, ClassVar
 
 from django.utils.translation import gettext as _
@@ -38,6 +39,9 @@ from publishing.adapters.listing import (
 from publishing.adapters.oauth2 import OAuth2Adapter
 
 LISTING_PAGE = 100  # pins per page of GET /v5/pins (the API allows up to 250)
+# Pins per page of a look-up: v5 pagination's most (page_size default 25, maximum 250), as
+# requests, not pins, are what the rate limits count.
+LOOKUP_PAGE = 250
 
 
 def pin_snapshot(pin: dict[str, Any]) -> MetricsSnapshot:
@@ -93,7 +97,10 @@ class PinterestAdapter(OAuth2Adapter):
     scopes = ("boards:read", "boards:write", "pins:read", "pins:write", "user_accounts:read")
     scope_separator = ","
     token_auth_basic = True
-    recent_posts: ClassVar[int] = 25
+    recent_posts: ClassVar[int] = 25  # the one page a look-up without not_before reads
+    # A look-up with not_before pages back to it, at most this many pages of LOOKUP_PAGE
+    # (2,500 pins of the board; a trial app has 1,000 requests a day in all).
+    lookup_max_pages: ClassVar[int] = 10
     poll_interval = 3.0
 
     # -- connecting -------------------------------------------------------------------------------
@@ -231,25 +238,52 @@ class PinterestAdapter(OAuth2Adapter):
     def find_existing(
         self, *, account: Account, credentials: Credentials, request: PublishRequest
     ) -> PublishResult | None:
-        """No idempotency key: match title/description among the board's latest pins created
-        since `request.not_before` (`created_at`, naive UTC)."""
+        """No idempotency key: match title/description among the board's pins created since
+        `request.not_before` (`created_at`, naive UTC).
+
+        With `not_before` the board's pins are read page by page (the `bookmark` cursor, 250
+        a page) until a page ends with a pin created before it, at most `lookup_max_pages`
+        pages; without it, only the newest `recent_posts`. The v5 reference does not say in
+        which order a board lists its pins; newest first is what the stop assumes."""
         board = request.options.get("board_id") or account.config.get("board_id")
         if not board:
             return None
-        data = self.call(
-            "GET",
+        not_before = request.not_before
+        pages = self._pin_pages(
+            credentials,
             f"/v5/boards/{board}/pins",
-            credentials=credentials,
-            params={"page_size": self.recent_posts},
-        ).json()
-        for pin in data.get("items", []):
-            same_description = self.same_text(pin.get("description") or "", request.text)
-            same_title = bool(request.title) and (pin.get("title") or "") == request.title
-            recent = created_since(pin.get("created_at"), request.not_before)
-            if recent and (same_description or (same_title and not request.text)):
-                part = PublishedPart(remote_id=str(pin["id"]), url=self.pin_url(str(pin["id"])))
-                return PublishResult(remote_id=part.remote_id, url=part.url, parts=[part])
+            {"page_size": self.recent_posts if not_before is None else LOOKUP_PAGE},
+        )
+        # The range comes first: once the bound is reached, no further page is asked for.
+        for _number, pins in zip(range(self.lookup_max_pages), pages, strict=False):
+            for pin in pins:
+                same_description = self.same_text(pin.get("description") or "", request.text)
+                same_title = bool(request.title) and (pin.get("title") or "") == request.title
+                recent = created_since(pin.get("created_at"), not_before)
+                if recent and (same_description or (same_title and not request.text)):
+                    pin_id = str(pin["id"])
+                    part = PublishedPart(remote_id=pin_id, url=self.pin_url(pin_id))
+                    return PublishResult(remote_id=part.remote_id, url=part.url, parts=[part])
+            if not_before is None:
+                break  # one page, as without a bound before
+            if pins:
+                oldest = parse_time(pins[-1].get("created_at"))
+                if oldest is None or oldest < not_before:
+                    break  # every later page is older still
         return None
+
+    def _pin_pages(
+        self, credentials: Credentials, path: str, params: dict[str, Any]
+    ) -> Iterator[list[dict[str, Any]]]:
+        """Pins page by page, following v5's `bookmark` cursor: each answer's `bookmark` asks
+        for the next page; none (or the one just used) means there is no more."""
+        while True:
+            body = self.call("GET", path, credentials=credentials, params=params).json()
+            yield body.get("items") or []
+            bookmark = body.get("bookmark")
+            if not bookmark or bookmark == params.get("bookmark"):
+                return
+            params = {**params, "bookmark": bookmark}
 
     def delete(self, *, account: Account, credentials: Credentials, remote_id: str) -> None:
         self.call("DELETE", f"/v5/pins/{remote_id}", credentials=credentials, ok=(404,))
@@ -297,17 +331,13 @@ class PinterestAdapter(OAuth2Adapter):
         """The user's own pins since `since` (GET /v5/pins, newest first, with their metrics),
         following the bookmark. Pins saved from someone else's pin are left out."""
 
-        def pages():
-            params: dict[str, Any] = {"page_size": LISTING_PAGE, "pin_metrics": "true"}
-            while True:
-                body = self.call("GET", "/v5/pins", credentials=credentials, params=params).json()
-                yield [self._listed(pin) for pin in body.get("items") or []]
-                bookmark = body.get("bookmark")
-                if not bookmark or bookmark == params.get("bookmark"):
-                    return
-                params = {**params, "bookmark": bookmark}
-
-        return collect_recent(pages(), since=since, limit=limit)
+        pages = (
+            [self._listed(pin) for pin in pins]
+            for pins in self._pin_pages(
+                credentials, "/v5/pins", {"page_size": LISTING_PAGE, "pin_metrics": "true"}
+            )
+        )
+        return collect_recent(pages, since=since, limit=limit)
 
     def _listed(self, pin: dict[str, Any]) -> ListedItem:
         moment = parse_time(pin.get("created_at"))  # naive, in UTC

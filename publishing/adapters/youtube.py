@@ -5,6 +5,7 @@ quota errors retried after the next Pacific midnight, statistics in batches of 5
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
@@ -47,6 +48,7 @@ PACIFIC = ZoneInfo("America/Los_Angeles")  # quotas reset at midnight Pacific ti
 DAILY_REASONS = {"quotaExceeded", "dailyLimitExceeded", "uploadLimitExceeded"}
 SHORT_REASONS = {"rateLimitExceeded", "userRateLimitExceeded"}
 METRICS_BATCH = 50  # ids per videos.list call (1 quota unit)
+UPLOADS_PAGE = 50  # the most playlistItems.list returns (maxResults 0 to 50); 1 unit a page
 
 
 def seconds_until_pacific_midnight(now: dt.datetime | None = None) -> float:
@@ -100,7 +102,11 @@ class YouTubeAdapter(OAuth2Adapter):
     }
     chunk_size: int = 32 * UPLOAD_QUANTUM  # 8 MiB
     upload_retries: int = 5
-    recent_posts: ClassVar[int] = 25
+    recent_posts: ClassVar[int] = 25  # the one page a look-up without not_before reads
+    # A look-up with not_before pages back to it, at most this many pages of 50 (500 uploads:
+    # five days at the 100 videos.insert calls a day the current quota allows). Kept modest:
+    # each page costs 1 unit of the project's 10,000 a day, shared with uploads and metrics.
+    lookup_max_pages: ClassVar[int] = 10
 
     # -- connecting -------------------------------------------------------------------------------
 
@@ -309,30 +315,60 @@ class YouTubeAdapter(OAuth2Adapter):
         self, *, account: Account, credentials: Credentials, request: PublishRequest
     ) -> PublishResult | None:
         """An upload session does not survive the attempt, so a retry would create a second
-        video: look for the title among the channel's latest uploads (1 quota unit, unlike
+        video: look for the title among the channel's uploads (1 quota unit a page, unlike
         search.list's 100). An item added to the uploads playlist (`snippet.publishedAt`, when
-        it was uploaded) before `request.not_before` is not ours."""
+        it was uploaded) before `request.not_before` is not ours.
+
+        With `not_before` the uploads playlist is read page by page (pageToken, 50 a page)
+        until a page ends with an item added before it, at most `lookup_max_pages` pages;
+        without it, only the newest `recent_posts`."""
         playlist = self.uploads_playlist(account, credentials)
         if not playlist:
             return None
-        data = self.call(
-            "GET",
-            "/youtube/v3/playlistItems",
-            credentials=credentials,
-            params={"part": "snippet", "playlistId": playlist, "maxResults": self.recent_posts},
-        ).json()
-        for entry in data.get("items", []):
-            snippet = entry.get("snippet", {})
-            if (
-                snippet.get("title") == request.title
-                and self.same_text(snippet.get("description", "") or request.text, request.text)
-                and created_since(snippet.get("publishedAt"), request.not_before)
-            ):
-                video_id = snippet.get("resourceId", {}).get("videoId", "")
-                if video_id:
-                    part = PublishedPart(remote_id=video_id, url=self.video_url(video_id))
-                    return PublishResult(remote_id=video_id, url=part.url, parts=[part])
+        not_before = request.not_before
+        pages = self._upload_pages(
+            credentials,
+            playlist,
+            part="snippet",
+            page_size=self.recent_posts if not_before is None else UPLOADS_PAGE,
+        )
+        # The range comes first: once the bound is reached, no further page is asked for.
+        for _number, entries in zip(range(self.lookup_max_pages), pages, strict=False):
+            for entry in entries:
+                snippet = entry.get("snippet", {})
+                if (
+                    snippet.get("title") == request.title
+                    and self.same_text(snippet.get("description", "") or request.text, request.text)
+                    and created_since(snippet.get("publishedAt"), not_before)
+                ):
+                    video_id = snippet.get("resourceId", {}).get("videoId", "")
+                    if video_id:
+                        part = PublishedPart(remote_id=video_id, url=self.video_url(video_id))
+                        return PublishResult(remote_id=video_id, url=part.url, parts=[part])
+            if not_before is None:
+                break  # one page, as without a bound before
+            if entries:
+                oldest = parse_time((entries[-1].get("snippet") or {}).get("publishedAt"))
+                if oldest is None or oldest < not_before:
+                    break  # every later page is older still
         return None
+
+    def _upload_pages(
+        self, credentials: Credentials, playlist: str, *, part: str, page_size: int
+    ) -> Iterator[list[dict[str, Any]]]:
+        """The uploads playlist page by page, newest first (playlistItems.list: 1 quota unit a
+        page whatever its size), following nextPageToken until the answer has none (or repeats
+        the one just used)."""
+        params: dict[str, Any] = {"part": part, "playlistId": playlist, "maxResults": page_size}
+        while True:
+            data = self.call(
+                "GET", "/youtube/v3/playlistItems", credentials=credentials, params=params
+            ).json()
+            yield data.get("items") or []
+            token = data.get("nextPageToken")
+            if not token or token == params.get("pageToken"):
+                return
+            params = {**params, "pageToken": token}
 
     def delete(self, *, account: Account, credentials: Credentials, remote_id: str) -> None:
         self.call(
@@ -411,23 +447,13 @@ class YouTubeAdapter(OAuth2Adapter):
         if not playlist:
             return []
 
-        def pages():
-            params: dict[str, Any] = {
-                "part": "snippet,contentDetails,status",
-                "playlistId": playlist,
-                "maxResults": 50,
-            }
-            while True:
-                data = self.call(
-                    "GET", "/youtube/v3/playlistItems", credentials=credentials, params=params
-                ).json()
-                yield [self._listed(item) for item in data.get("items") or []]
-                token = data.get("nextPageToken")
-                if not token or token == params.get("pageToken"):
-                    return
-                params = {**params, "pageToken": token}
-
-        posts = collect_recent(pages(), since=since, limit=limit)
+        pages = (
+            [self._listed(item) for item in items]
+            for items in self._upload_pages(
+                credentials, playlist, part="snippet,contentDetails,status", page_size=UPLOADS_PAGE
+            )
+        )
+        posts = collect_recent(pages, since=since, limit=limit)
         snapshots = {
             s.remote_id: s
             for s in self.fetch_metrics(
