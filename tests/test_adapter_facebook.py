@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import json
 from urllib.parse import parse_qs, urlsplit
@@ -14,6 +15,7 @@ from publishing.adapters.base import (
     AuthExpired,
     ConnectError,
     Credentials,
+    LookupIncomplete,
     MediaItem,
     PermanentError,
     PublishedPart,
@@ -381,6 +383,155 @@ def test_given_the_post_went_out_when_looking_for_it_then_it_is_found_among_page
         )
         is None
     )
+
+
+# The look-up pages back to the delivery's not_before (issue 20): a post that went out before a
+# busy stretch used to be missed by the one page of 25 and was posted again.
+NOT_BEFORE = dt.datetime(2026, 3, 2, 8, 0, 30, 500000, tzinfo=dt.UTC)
+POSTS = f"{API}/111/posts"
+
+
+def page_post(remote_id, minutes, message=None):
+    """A Page post created `minutes` after NOT_BEFORE (negative: before), as Graph shapes it."""
+    at = NOT_BEFORE + dt.timedelta(minutes=minutes)
+    return {
+        "id": f"111_{remote_id}",
+        "message": message or f"busy {remote_id}",
+        "created_time": at.strftime("%Y-%m-%dT%H:%M:%S+0000"),
+    }
+
+
+def posts_page(api, posts, after=None):
+    paging = {}
+    if after:
+        paging = {
+            "cursors": {"before": "B", "after": after},
+            "next": f"{POSTS}?limit=100&after={after}&access_token=EAAB-other-token",
+        }
+    api.get(POSTS, json={"data": posts, "paging": paging})
+
+
+def queries(api):
+    return [
+        {k: v[0] for k, v in parse_qs(urlsplit(c.request.url).query).items()} for c in api.calls
+    ]
+
+
+def look_up(adapter, account, creds, text, not_before=NOT_BEFORE):
+    return adapter.find_existing(
+        account=account,
+        credentials=creds,
+        request=PublishRequest(text=text, idempotency_key="k", not_before=not_before),
+    )
+
+
+def test_given_our_post_on_the_third_page_when_looking_for_it_then_found_by_paging_back(
+    adapter, api, account, creds
+):
+    posts_page(api, [page_post("30", 90), page_post("29", 80)], after="C1")
+    posts_page(api, [page_post("28", 70), page_post("27", 60)], after="C2")
+    posts_page(api, [page_post("26", 50), page_post("25", 40, "Ours")], after="C3")
+
+    found = look_up(adapter, account, creds, "Ours")
+
+    assert found.remote_id == "111_25"
+    sent = queries(api)
+    assert len(sent) == 3  # the match ends the walk: C3 is never asked for
+    # Graph itself filters by time: since from not_before, whole seconds rounded down.
+    assert sent[0]["since"] == str(int(NOT_BEFORE.timestamp())) == "1772438430"
+    assert sent[0]["limit"] == "100"
+    assert "after" not in sent[0]
+    assert [q.get("after") for q in sent[1:]] == ["C1", "C2"]
+    # Rebuilt from the cursor on our own request: the link's token is never sent.
+    assert all(q["access_token"] == PAGE_TOKEN and q["since"] == sent[0]["since"] for q in sent)
+
+
+def test_given_a_post_older_than_not_before_on_a_page_when_looking_then_no_further_page(
+    adapter, api, account, creds
+):
+    posts_page(api, [page_post("30", 90), page_post("29", 80)], after="C1")
+    posts_page(api, [page_post("28", 5), page_post("27", -1)], after="C2")
+
+    assert look_up(adapter, account, creds, "Never posted") is None
+    assert len(api.calls) == 2  # C2 leads further back than the delivery: not read
+
+
+def test_given_an_endless_page_when_looking_then_at_most_the_page_bound_is_read(
+    adapter, api, account, creds
+):
+    served = []
+
+    def newer_page(request):
+        n = len(served)
+        served.append(n)
+        after = f"C{n + 1}"
+        body = {
+            "data": [page_post(str(1000 - 2 * n), 600 - n), page_post(str(999 - 2 * n), 599)],
+            "paging": {"cursors": {"after": after}, "next": f"{POSTS}?after={after}"},
+        }
+        return 200, {}, json.dumps(body)
+
+    api.add_callback(responses.GET, POSTS, callback=newer_page)
+
+    # 20 pages and not_before still not reached: it cannot tell, and says so (never "not out").
+    with pytest.raises(LookupIncomplete, match="20 pages"):
+        look_up(adapter, account, creds, "Never posted")
+    assert adapter.lookup_max_pages == 20
+    assert len(api.calls) == 20
+
+
+def test_given_no_not_before_when_looking_then_one_page_of_25_as_before(
+    adapter, api, account, creds
+):
+    posts_page(api, [page_post("30", 90), page_post("29", 80)], after="C1")
+
+    assert look_up(adapter, account, creds, "Ours", not_before=None) is None
+    (query,) = queries(api)
+    assert query == {
+        "fields": "id,message,permalink_url,created_time",
+        "limit": "25",
+        "access_token": PAGE_TOKEN,
+    }
+
+
+def test_given_time_based_paging_when_looking_then_the_next_link_is_rebuilt_on_our_request(
+    adapter, api, account, creds
+):
+    # Graph pages some edges by time: a `next` link with until and __paging_token, no cursors.
+    api.get(
+        POSTS,
+        json={
+            "data": [page_post("30", 90)],
+            "paging": {
+                "next": f"{POSTS}?limit=100&until=1772443830&__paging_token=enc_X"
+                "&access_token=EAAB-other-token"
+            },
+        },
+    )
+    api.get(POSTS, json={"data": [page_post("29", 80, "Ours")], "paging": {}})
+
+    found = look_up(adapter, account, creds, "Ours")
+
+    assert found.remote_id == "111_29"
+    second = queries(api)[1]
+    assert second["until"] == "1772443830" and second["__paging_token"] == "enc_X"
+    assert second["access_token"] == PAGE_TOKEN
+    assert second["fields"] == "id,message,permalink_url,created_time"
+
+
+def test_given_a_next_link_to_another_host_when_looking_then_it_is_not_followed(
+    adapter, api, account, creds
+):
+    api.get(
+        POSTS,
+        json={
+            "data": [page_post("30", 90)],
+            "paging": {"next": "https://graph.evil.test/v25.0/111/posts?until=1&__paging_token=x"},
+        },
+    )
+
+    assert look_up(adapter, account, creds, "Ours") is None
+    assert len(api.calls) == 1
 
 
 def test_given_a_post_when_deleting_then_graph_delete_is_called(adapter, api, account, creds):

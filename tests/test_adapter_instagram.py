@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import io
+import json
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -14,6 +16,7 @@ from publishing.adapters.base import (
     AuthExpired,
     ConnectError,
     Credentials,
+    LookupIncomplete,
     MediaItem,
     PermanentError,
     PublishedPart,
@@ -425,6 +428,112 @@ def test_given_no_matching_caption_when_looking_for_a_post_then_none(adapter, ap
         )
         is None
     )
+
+
+# The look-up pages back to the delivery's not_before (issue 20): a post that went out before a
+# busy stretch used to be missed by the one page of 25 and was posted again.
+NOT_BEFORE = dt.datetime(2026, 3, 2, 8, 0, 30, tzinfo=dt.UTC)
+MEDIA = f"{API}/1784/media"
+
+
+def media_item(remote_id, minutes, caption=None):
+    """A media of the account created `minutes` after NOT_BEFORE (negative: before)."""
+    at = NOT_BEFORE + dt.timedelta(minutes=minutes)
+    return {
+        "id": remote_id,
+        "caption": caption or f"busy {remote_id}",
+        "permalink": f"https://www.instagram.com/p/{remote_id}/",
+        "timestamp": at.strftime("%Y-%m-%dT%H:%M:%S+0000"),
+    }
+
+
+def media_page(api, items, after=None):
+    paging = {}
+    if after:
+        paging = {"cursors": {"after": after}, "next": f"{MEDIA}?after={after}&access_token=x"}
+    api.get(MEDIA, json={"data": items, "paging": paging})
+
+
+def queries(api):
+    return [
+        {k: v[0] for k, v in parse_qs(urlsplit(c.request.url).query).items()} for c in api.calls
+    ]
+
+
+def look_up(adapter, account, creds, text, not_before=NOT_BEFORE):
+    return adapter.find_existing(
+        account=account,
+        credentials=creds,
+        request=PublishRequest(text=text, idempotency_key="k", not_before=not_before),
+    )
+
+
+def test_given_our_post_on_the_third_page_when_looking_for_it_then_found_by_paging_back(
+    adapter, api, account, creds
+):
+    media_page(api, [media_item("M30", 90), media_item("M29", 80)], after="A1")
+    media_page(api, [media_item("M28", 70), media_item("M27", 60)], after="A2")
+    media_page(api, [media_item("M26", 50), media_item("M25", 40, "Ours")], after="A3")
+
+    found = look_up(adapter, account, creds, "Ours")
+
+    assert found.remote_id == "M25" and found.url == "https://www.instagram.com/p/M25/"
+    sent = queries(api)
+    assert len(sent) == 3  # the match ends the walk: A3 is never asked for
+    assert sent[0]["limit"] == "50"
+    assert "after" not in sent[0]
+    assert [q.get("after") for q in sent[1:]] == ["A1", "A2"]
+    # The media edge is not asked to filter by time (no since on it); our token only.
+    assert not any("since" in q for q in sent)
+    assert all(q["access_token"] == TOKEN for q in sent)
+
+
+def test_given_a_media_older_than_not_before_on_a_page_when_looking_then_no_further_page(
+    adapter, api, account, creds
+):
+    media_page(api, [media_item("M30", 90), media_item("M29", 80)], after="A1")
+    media_page(api, [media_item("M28", 5), media_item("M27", -1)], after="A2")
+
+    assert look_up(adapter, account, creds, "Never posted") is None
+    assert len(api.calls) == 2  # A2 leads further back than the delivery: not read
+
+
+def test_given_an_endless_account_when_looking_then_at_most_the_page_bound_is_read(
+    adapter, api, account, creds
+):
+    served = []
+
+    def newer_page(request):
+        n = len(served)
+        served.append(n)
+        after = f"A{n + 1}"
+        body = {
+            "data": [media_item(f"M{1000 - n}", 600 - n)],
+            "paging": {"cursors": {"after": after}, "next": f"{MEDIA}?after={after}"},
+        }
+        return 200, {}, json.dumps(body)
+
+    api.add_callback(responses.GET, MEDIA, callback=newer_page)
+
+    # 20 pages and not_before still not reached: it cannot tell, and says so (never "not out").
+    with pytest.raises(LookupIncomplete, match="20 pages"):
+        look_up(adapter, account, creds, "Never posted")
+    assert adapter.lookup_max_pages == 20
+    assert len(api.calls) == 20
+
+
+def test_given_no_not_before_when_looking_then_one_page_of_25_as_before(
+    adapter, api, account, creds
+):
+    media_page(api, [media_item("M30", 90), media_item("M29", 80)], after="A1")
+
+    assert look_up(adapter, account, creds, "Ours", not_before=None) is None
+    (query,) = queries(api)
+    assert query == {
+        "fields": "id,caption,permalink,timestamp",
+        "limit": "25",
+        "access_token": TOKEN,
+    }
 
 
 def test_given_the_settings_when_getting_the_adapter_then_the_registry_builds_it():

@@ -17,6 +17,7 @@ from publishing.adapters.base import (
     AuthExpired,
     ConnectError,
     Credentials,
+    LookupIncomplete,
     MediaItem,
     PermanentError,
     PublishedPart,
@@ -457,7 +458,9 @@ def test_given_an_endless_busy_board_then_the_look_up_reads_at_most_its_bound(
 
     api.add_callback(responses.GET, f"{API}/v5/boards/B1/pins", callback=page)
 
-    assert look_up(adapter, account, creds) is None
+    # It read as far as it may without reaching not_before: it cannot tell, and says so.
+    with pytest.raises(LookupIncomplete, match="10 pages"):
+        look_up(adapter, account, creds)
     assert len(api.calls) == PinterestAdapter.lookup_max_pages == 10
 
 

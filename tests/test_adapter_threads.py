@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import io
+import json
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -12,6 +14,7 @@ from publishing.adapters.base import (
     Account,
     AuthExpired,
     Credentials,
+    LookupIncomplete,
     MediaItem,
     PermanentError,
     PublishedPart,
@@ -304,6 +307,132 @@ def test_given_a_reply_went_out_when_looking_for_it_then_replies_are_searched_to
     )
 
     assert found.remote_id == "T2"
+
+
+# The look-up pages back to the delivery's not_before (issue 20): a post that went out before a
+# busy stretch used to be missed by the one page of 25 and was posted again.
+NOT_BEFORE = dt.datetime(2026, 3, 2, 8, 0, 30, 500000, tzinfo=dt.UTC)
+POSTS = f"{API}/77/threads"
+REPLIES = f"{API}/77/replies"
+
+
+def listed(remote_id, minutes, text=None):
+    """A post or reply created `minutes` after NOT_BEFORE (negative: before)."""
+    at = NOT_BEFORE + dt.timedelta(minutes=minutes)
+    return {
+        "id": remote_id,
+        "text": text or f"busy {remote_id}",
+        "permalink": f"https://www.threads.net/@acme/post/{remote_id}",
+        "timestamp": at.strftime("%Y-%m-%dT%H:%M:%S+0000"),
+    }
+
+
+def edge_page(api, url, items, after=None):
+    """A page as the Threads reference shows them: cursors, no `next` link."""
+    paging = {"cursors": {"before": "B", "after": after}} if after else {}
+    api.get(url, json={"data": items, "paging": paging})
+
+
+def sent(api, url=None):
+    return [
+        {k: v[0] for k, v in parse_qs(urlsplit(c.request.url).query).items()}
+        for c in api.calls
+        if url is None or c.request.url.split("?")[0] == url
+    ]
+
+
+def look_up(adapter, account, creds, text, not_before=NOT_BEFORE):
+    return adapter.find_existing(
+        account=account,
+        credentials=creds,
+        request=PublishRequest(text=text, idempotency_key="k", not_before=not_before),
+    )
+
+
+def test_given_our_post_on_the_third_page_when_looking_for_it_then_found_by_paging_back(
+    adapter, api, account, creds
+):
+    edge_page(api, POSTS, [listed("T30", 90), listed("T29", 80)], after="A1")
+    edge_page(api, POSTS, [listed("T28", 70), listed("T27", 60)], after="A2")
+    edge_page(api, POSTS, [listed("T26", 50), listed("T25", 40, "Ours")], after="A3")
+
+    found = look_up(adapter, account, creds, "Ours")
+
+    assert found.remote_id == "T25"
+    assert found.url == "https://www.threads.net/@acme/post/T25"
+    queries = sent(api)
+    assert len(queries) == 3  # the match ends the walk: A3 and the replies are never read
+    # Threads itself filters by time: since from not_before, whole seconds rounded down.
+    assert queries[0]["since"] == str(int(NOT_BEFORE.timestamp()))
+    assert queries[0]["limit"] == "100"
+    assert "after" not in queries[0]
+    assert [q.get("after") for q in queries[1:]] == ["A1", "A2"]
+    assert all(q["access_token"] == TOKEN for q in queries)
+
+
+def test_given_a_post_older_than_not_before_on_a_page_when_looking_then_no_further_page(
+    adapter, api, account, creds
+):
+    edge_page(api, POSTS, [listed("T30", 90), listed("T29", 80)], after="A1")
+    edge_page(api, POSTS, [listed("T28", 5), listed("T27", -1)], after="A2")
+    edge_page(api, REPLIES, [listed("R9", 3), listed("R8", -2)], after="R1")
+
+    assert look_up(adapter, account, creds, "Never posted") is None
+    # Two pages of posts, then one of replies: each walk ends at its first older item.
+    assert len(sent(api, POSTS)) == 2 and len(sent(api, REPLIES)) == 1
+
+
+def test_given_an_endless_account_when_looking_then_at_most_the_page_bound_per_edge(
+    adapter, api, account, creds
+):
+    served = []
+
+    def newer_page(request):
+        n = len(served)
+        served.append(n)
+        body = {
+            "data": [listed(f"T{1000 - n}", 600 - n)],
+            "paging": {"cursors": {"after": f"A{n + 1}"}},
+        }
+        return 200, {}, json.dumps(body)
+
+    api.add_callback(responses.GET, POSTS, callback=newer_page)
+
+    # 20 pages of posts and not_before still not reached: it cannot tell, and says so (never
+    # "not out"); the replies are not read on top of that.
+    with pytest.raises(LookupIncomplete, match="20 pages"):
+        look_up(adapter, account, creds, "Never posted")
+    assert adapter.lookup_max_pages == 20
+    assert len(sent(api, POSTS)) == 20 and not sent(api, REPLIES)
+
+
+def test_given_no_not_before_when_looking_then_one_page_of_25_per_edge_as_before(
+    adapter, api, account, creds
+):
+    edge_page(api, POSTS, [listed("T30", 90)], after="A1")
+    edge_page(api, REPLIES, [listed("R30", 90)], after="R1")
+
+    assert look_up(adapter, account, creds, "Ours", not_before=None) is None
+    expected = {"fields": "id,text,permalink,timestamp", "limit": "25", "access_token": TOKEN}
+    assert sent(api) == [expected, expected]
+    assert [c.request.url.split("?")[0] for c in api.calls] == [POSTS, REPLIES]
+
+
+def test_given_cursor_paging_without_next_links_then_an_empty_page_ends_an_edge(
+    adapter, api, account, creds
+):
+    # The posts run out (an empty page after the cursor); our reply is on the second page.
+    edge_page(api, POSTS, [listed("T30", 90)], after="A1")
+    edge_page(api, POSTS, [], after="A2")
+    edge_page(api, REPLIES, [listed("R30", 90)], after="R1")
+    edge_page(api, REPLIES, [listed("R29", 80, "Ours")], after="R2")
+
+    found = look_up(adapter, account, creds, "Ours")
+
+    assert found.remote_id == "R29"
+    assert [q.get("after") for q in sent(api, POSTS)] == [None, "A1"]
+    assert [q.get("after") for q in sent(api, REPLIES)] == [None, "R1"]
+    assert sent(api, REPLIES)[0]["since"] == str(int(NOT_BEFORE.timestamp()))
 
 
 def test_given_the_settings_when_getting_the_adapter_then_the_registry_builds_it():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import io
 import json
 import time
@@ -18,6 +19,7 @@ from publishing.adapters.base import (
     AuthExpired,
     ConnectError,
     Credentials,
+    LookupIncomplete,
     MediaItem,
     PermanentError,
     PublishedPart,
@@ -528,6 +530,103 @@ def test_given_no_such_post_when_looking_for_it_then_none(adapter, api, account,
         )
         is None
     )
+
+
+# The look-up pages back to the delivery's not_before (issue 20): a post that went out before a
+# busy stretch used to be missed by the one page of 20 and was posted again.
+NOT_BEFORE = dt.datetime(2026, 3, 2, 8, 0, 30, 500000, tzinfo=dt.UTC)
+
+
+def timeline_post(remote_id, minutes, text=None):
+    """A post of the user timeline created `minutes` after NOT_BEFORE (negative: before)."""
+    at = NOT_BEFORE + dt.timedelta(minutes=minutes)
+    return {
+        "id": remote_id,
+        "text": text or f"busy {remote_id}",
+        "created_at": at.strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+    }
+
+
+def timeline_page(api, posts, next_token=None):
+    meta = {"result_count": len(posts)}
+    if next_token:
+        meta["next_token"] = next_token
+    api.get(f"{API}/2/users/42/tweets", json={"data": posts, "meta": meta})
+
+
+def timeline_queries(api):
+    return [
+        {k: v[0] for k, v in parse_qs(urlsplit(c.request.url).query).items()} for c in api.calls
+    ]
+
+
+def look_up(adapter, account, creds, text, not_before=NOT_BEFORE):
+    return adapter.find_existing(
+        account=account,
+        credentials=creds,
+        request=PublishRequest(text=text, idempotency_key="k", not_before=not_before),
+    )
+
+
+def test_given_our_post_on_the_third_page_when_looking_for_it_then_found_by_paging_back(
+    adapter, api, account, creds
+):
+    timeline_page(api, [timeline_post("30", 90), timeline_post("29", 80)], next_token="t1")
+    timeline_page(api, [timeline_post("28", 70), timeline_post("27", 60)], next_token="t2")
+    timeline_page(api, [timeline_post("26", 50), timeline_post("25", 40, "Ours")], next_token="t3")
+
+    found = look_up(adapter, account, creds, "Ours")
+
+    assert found.remote_id == "25" and found.url == "https://x.com/acme/status/25"
+    queries = timeline_queries(api)
+    assert len(queries) == 3  # the match ends the walk: t3 is never asked for
+    # X itself filters by time: start_time from not_before, whole seconds rounded down.
+    assert queries[0]["start_time"] == "2026-03-02T08:00:30Z"
+    assert queries[0]["max_results"] == "100"
+    assert "pagination_token" not in queries[0]
+    assert [q.get("pagination_token") for q in queries[1:]] == ["t1", "t2"]
+    assert all(q["start_time"] == queries[0]["start_time"] for q in queries)
+
+
+def test_given_a_post_older_than_not_before_on_a_page_when_looking_then_no_further_page(
+    adapter, api, account, creds
+):
+    timeline_page(api, [timeline_post("30", 90), timeline_post("29", 80)], next_token="t1")
+    timeline_page(api, [timeline_post("28", 5), timeline_post("27", -1)], next_token="t2")
+
+    assert look_up(adapter, account, creds, "Never posted") is None
+    assert len(api.calls) == 2  # t2 leads further back than the delivery: not read
+
+
+def test_given_an_endless_timeline_when_looking_then_at_most_the_page_bound_is_read(
+    adapter, api, account, creds
+):
+    served = []
+
+    def newer_page(request):
+        n = len(served)
+        served.append(n)
+        posts = [timeline_post(str(1000 - 2 * n), 600 - n), timeline_post(str(999 - 2 * n), 599)]
+        body = {"data": posts, "meta": {"result_count": 2, "next_token": f"t{n + 1}"}}
+        return 200, {}, json.dumps(body)
+
+    api.add_callback(responses.GET, f"{API}/2/users/42/tweets", callback=newer_page)
+
+    # 20 pages and not_before still not reached: it cannot tell, and says so (never "not out").
+    with pytest.raises(LookupIncomplete, match="20 pages"):
+        look_up(adapter, account, creds, "Never posted")
+    assert adapter.lookup_max_pages == 20
+    assert len(api.calls) == 20
+
+
+def test_given_no_not_before_when_looking_then_one_page_of_20_as_before(
+    adapter, api, account, creds
+):
+    timeline_page(api, [timeline_post("30", 90), timeline_post("29", 80)], next_token="t1")
+
+    assert look_up(adapter, account, creds, "Ours", not_before=None) is None
+    (query,) = timeline_queries(api)
+    assert query == {"max_results": "20", "tweet.fields": "created_at"}
 
 
 @pytest.mark.parametrize("status", [200, 404])

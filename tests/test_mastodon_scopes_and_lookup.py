@@ -13,6 +13,7 @@ from django.test import override_settings
 from publishing.adapters.base import (
     Account,
     Credentials,
+    LookupIncomplete,
     MediaItem,
     PermanentError,
     PublishRequest,
@@ -168,12 +169,12 @@ def test_given_an_endless_account_then_the_look_up_reads_at_most_its_bound(
         fake_mastodon.add_status(f"busy {n}", created_at=not_before + dt.timedelta(minutes=n))
     request = PublishRequest(text="not there", idempotency_key="k", not_before=not_before)
 
-    assert (
+    # Three pages and not_before still not reached: it cannot tell, and says so (never "not
+    # out", which would post again).
+    with pytest.raises(LookupIncomplete, match="3 pages"):
         adapter.find_existing(
             account=account, credentials=Credentials(fake_mastodon.token), request=request
         )
-        is None
-    )
     assert (
         len(fake_mastodon.requests_to("GET", f"/api/v1/accounts/{account.account_id}/statuses"))
         == 3

@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from notifications.models import Notification
 from publishing import dispatch, ratelimit, services
-from publishing.adapters.base import PermanentError, TransientError
+from publishing.adapters.base import PermanentError, TransientError, lookup_incomplete
 from publishing.adapters.recording import RecordingAdapter
 from publishing.models import Attempt, AttemptOutcome, Delivery, DeliveryState
 from publishing.selectors import post_publications
@@ -236,6 +236,23 @@ def test_given_a_transient_look_up_error_then_the_same_path(workspace, mastodon,
     )
     assert work() == [AttemptOutcome.RETRY]
     assert RecordingAdapter.outbox == []
+
+
+def test_given_a_look_up_that_read_its_whole_bound_then_the_same_path_never_a_repost(
+    workspace, mastodon, work, monkeypatch
+):
+    """A look-up that paged as far back as it may without reaching the first attempt's time
+    cannot say "not out": posting again on that would be the duplicate it exists to prevent."""
+    uncertain_delivery(workspace, mastodon)
+    monkeypatch.setattr(
+        RecordingAdapter,
+        "find_existing",
+        lambda self, **kw: (_ for _ in ()).throw(lookup_incomplete(20)),
+    )
+
+    assert work() == [AttemptOutcome.RETRY]
+    assert RecordingAdapter.outbox == []
+    assert "20 pages" in Delivery.objects.get().error
 
 
 def test_given_a_look_up_that_finds_nothing_after_the_lateness_window_then_missed_not_late(

@@ -54,6 +54,30 @@ class PermanentError(AdapterError):
     """Retrying cannot help: validation refused, access revoked, content rejected."""
 
 
+class LookupIncomplete(AdapterError):
+    """find_existing read as far back as it may (its page bound) and did not reach the
+    delivery's `not_before`: whether the post went out cannot be told. Never a verdict of
+    "not out": the engine treats it as a look-up that could not answer (it posts again only
+    under an idempotency key the platform still keeps, else a person decides)."""
+
+
+def lookup_incomplete(pages: int) -> LookupIncomplete:
+    """The LookupIncomplete an adapter raises after reading `pages` pages (its bound)."""
+    from django.utils.translation import gettext_noop
+
+    from notifications.texts import Text
+
+    return LookupIncomplete(
+        Text(
+            gettext_noop(
+                "The look-up read %(pages)s pages of the account's posts without reaching the "
+                "time of the first attempt, so it cannot tell whether the post went out."
+            ),
+            pages=pages,
+        )
+    )
+
+
 class ConnectError(AdapterError):
     """Connecting an account failed (wrong password, refused consent, unsafe URL...)."""
 

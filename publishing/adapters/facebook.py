@@ -9,6 +9,7 @@ import json
 import re
 from collections.abc import Iterator
 from typing import Any, ClassVar
+from urllib.parse import parse_qsl, urlsplit
 
 import requests
 from django.utils.translation import gettext as _
@@ -42,6 +43,7 @@ from publishing.adapters.listing import (
     excerpt,
     parse_time,
     require_aware,
+    walk_back_to,
 )
 from publishing.adapters.oauth2 import OAuth2Adapter
 
@@ -85,6 +87,8 @@ class GraphAPIAdapter(OAuth2Adapter):
     with HTTP 400 for almost everything, so the code decides the mapping."""
 
     scope_separator = ","
+    # Whether a listing goes on only while Meta sends a `next` link (see next_page_params).
+    paging_needs_next: ClassVar[bool] = True
 
     @property
     def graph_root(self) -> str:
@@ -183,16 +187,45 @@ class GraphAPIAdapter(OAuth2Adapter):
     def graph_pages(
         self, path: str, *, credentials: Credentials, params: dict[str, Any], item
     ) -> Iterator[list[Any]]:
-        """The pages of a Graph listing (GET `path`), each mapped through `item`, following the
-        `after` cursor until Meta gives no next page (or repeats a cursor)."""
+        """The pages of a Graph listing (GET `path`), each mapped through `item`, as long as
+        Meta points to a next page (see next_page_params)."""
         while True:
             body = self.graph("GET", path, credentials=credentials, params=params).json()
-            yield [item(entry) for entry in body.get("data") or []]
-            paging = body.get("paging") or {}
-            after = (paging.get("cursors") or {}).get("after")
-            if not paging.get("next") or not after or after == params.get("after"):
+            data = body.get("data") or []
+            yield [item(entry) for entry in data]
+            following = self.next_page_params(body.get("paging") or {}, params, empty=not data)
+            if following is None:
                 return
-            params = {**params, "after": after}
+            params = following
+
+    def next_page_params(
+        self, paging: dict[str, Any], params: dict[str, Any], *, empty: bool
+    ) -> dict[str, Any] | None:
+        """The parameters of the next page's request, or None at the end. Cursor paging:
+        our own request again with `after` (paging.cursors.after). Time-based paging (a
+        `next` link without cursors, e.g. until and __paging_token): the link's parameters
+        on our own request, its access_token left out. The link itself is never requested,
+        and one on another host than our API ends the walk. Meta's rule is that a missing
+        `next` means the last page ("Paginated Results", Graph API docs); platforms that
+        document their paging with cursors only (`paging_needs_next` False) go on with the
+        cursor after a page that was not empty. A repeated cursor ends the walk too."""
+        link = str(paging.get("next") or "")
+        after = (paging.get("cursors") or {}).get("after")
+        if after:
+            if not link and (self.paging_needs_next or empty):
+                return None
+            following = {**params, "after": after}
+        elif link:
+            parts, ours = urlsplit(link), urlsplit(self.base_url)
+            if (parts.scheme, parts.netloc) != (ours.scheme, ours.netloc):
+                return None
+            query = {k: v for k, v in parse_qsl(parts.query) if k != "access_token"}
+            if not query:
+                return None
+            following = {**params, **query}
+        else:
+            return None
+        return None if following == params else following
 
     def graph_batch(
         self, credentials: Credentials, relative_urls: list[str]
@@ -285,7 +318,10 @@ class FacebookAdapter(GraphAPIAdapter):
         "publish_video",
         "read_insights",
     )
-    recent_posts: ClassVar[int] = 25
+    recent_posts: ClassVar[int] = 25  # the look-up's one page when it has no not_before
+    # The look-up pages back to the delivery's not_before, but never further than this many
+    # pages of 100 (2,000 posts; `since` normally ends it within the first).
+    lookup_max_pages: ClassVar[int] = 20
 
     # -- connecting -------------------------------------------------------------------------------
 
@@ -439,16 +475,31 @@ class FacebookAdapter(GraphAPIAdapter):
     def find_existing(
         self, *, account: Account, credentials: Credentials, request: PublishRequest
     ) -> PublishResult | None:
-        """No idempotency key on Graph: look for the message among the Page's latest posts
-        created since `request.not_before`."""
+        """No idempotency key on Graph: look for the message among the Page's posts created
+        since `request.not_before`.
+
+        With that bound the Page's posts are read back to it, so a post that went out before
+        a busy stretch is still found: `since` (unix seconds) has Graph send only posts from
+        then on, 100 a page, following the paging (see next_page_params), at most
+        `lookup_max_pages` pages, ending at the match or at a page whose oldest post
+        predates the bound. Without one, only the newest `recent_posts`, as before."""
         page = account.config.get("page_id") or account.account_id
-        posts = self.graph(
-            "GET",
-            f"/{page}/posts",
-            credentials=credentials,
-            params={"fields": "id,message,permalink_url,created_time", "limit": self.recent_posts},
-        ).json()
-        for post in posts.get("data", []):
+        params: dict[str, Any] = {
+            "fields": "id,message,permalink_url,created_time",
+            "limit": self.recent_posts,
+        }
+        if request.not_before is not None:
+            # Whole seconds, rounded down: the window starts up to a second early, never late.
+            params |= {"since": int(request.not_before.timestamp()), "limit": LISTING_PAGE}
+        posts = walk_back_to(
+            self.graph_pages(
+                f"/{page}/posts", credentials=credentials, params=params, item=lambda p: p
+            ),
+            request.not_before,
+            time_of=lambda post: post.get("created_time"),
+            max_pages=self.lookup_max_pages,
+        )
+        for post in posts:
             if self.same_text(post.get("message", ""), request.text) and created_since(
                 post.get("created_time"), request.not_before
             ):

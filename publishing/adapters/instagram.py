@@ -15,6 +15,7 @@ from publishing.adapters.base import (
     Capabilities,
     ConnectResult,
     Credentials,
+    LookupIncomplete,
     MediaItem,
     MetricsSnapshot,
     PartCallback,
@@ -33,6 +34,7 @@ from publishing.adapters.listing import (
     created_since,
     excerpt,
     parse_time,
+    walk_back_to,
 )
 
 INSIGHT_METRICS = ("views", "reach", "likes", "comments", "shares", "saved")
@@ -99,7 +101,10 @@ class InstagramAdapter(GraphAPIAdapter):
     # Fields read instead when a media's insights are refused (too few viewers, an album's
     # item...): likes and comments at least. Empty: no such fallback.
     fallback_fields: ClassVar[str] = "like_count,comments_count"
-    recent_posts: ClassVar[int] = 25
+    recent_posts: ClassVar[int] = 25  # the look-up's one page when it has no not_before
+    # The look-up pages back to the delivery's not_before, but never further than this many
+    # pages of 50 (1,000 media).
+    lookup_max_pages: ClassVar[int] = 20
     poll_interval = 3.0
     poll_attempts = 100  # videos can take a few minutes
 
@@ -306,11 +311,14 @@ class InstagramAdapter(GraphAPIAdapter):
     ) -> PublishedPart:
         """The media a container we saw PUBLISHED became, found by its text (never an older
         post with the same text: `not_before` is the delivery's)."""
-        found = self.find_existing(
-            account=account,
-            credentials=credentials,
-            request=PublishRequest(text=text, idempotency_key=container, not_before=not_before),
-        )
+        try:
+            found = self.find_existing(
+                account=account,
+                credentials=credentials,
+                request=PublishRequest(text=text, idempotency_key=container, not_before=not_before),
+            )
+        except LookupIncomplete:  # it is out (the container says so), just not found yet
+            found = None
         if found is None:
             raise TransientError(
                 _("%(platform)s published the post but it is not listed yet; checking again later.")
@@ -328,15 +336,32 @@ class InstagramAdapter(GraphAPIAdapter):
     def find_existing(
         self, *, account: Account, credentials: Credentials, request: PublishRequest
     ) -> PublishResult | None:
-        """No idempotency key: match the caption among the account's latest media created
-        since `request.not_before`."""
-        data = self.graph(
-            "GET",
-            f"/{account.account_id}/media",
-            credentials=credentials,
-            params={"fields": "id,caption,permalink,timestamp", "limit": self.recent_posts},
-        ).json()
-        for media in data.get("data", []):
+        """No idempotency key: match the caption among the account's media created since
+        `request.not_before`.
+
+        With that bound the media are read back to it, so a post that went out before a busy
+        stretch is still found: pages of 50, newest first, following the `after` cursor, at
+        most `lookup_max_pages` pages, ending at the match or at a page whose oldest media
+        predates the bound. The edge is not asked to filter by time: the reference of
+        GET /{ig-user-id}/media for the Instagram API names no since/until (only the retired
+        Basic Display API's media edge had them), so the walk alone stops at the bound.
+        Without one, only the newest `recent_posts`, as before."""
+        params: dict[str, Any] = {
+            "fields": "id,caption,permalink,timestamp",
+            "limit": self.recent_posts if request.not_before is None else LISTING_PAGE,
+        }
+        media_items = walk_back_to(
+            self.graph_pages(
+                f"/{account.account_id}/media",
+                credentials=credentials,
+                params=params,
+                item=lambda media: media,
+            ),
+            request.not_before,
+            time_of=lambda media: media.get("timestamp"),
+            max_pages=self.lookup_max_pages,
+        )
+        for media in media_items:
             if self.same_text(media.get("caption", ""), request.text) and created_since(
                 media.get("timestamp"), request.not_before
             ):

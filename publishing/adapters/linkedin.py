@@ -31,6 +31,7 @@ from publishing.adapters.base import (
     RateLimited,
     RemotePostInfo,
     TransientError,
+    lookup_incomplete,
 )
 from publishing.adapters.listing import (
     ListedItem,
@@ -399,7 +400,9 @@ class LinkedInAdapter(OAuth2Adapter):
             refused_ok=True,
         )
         # The range comes first: once the bound is reached, no further page is asked for.
+        pages_read = 0
         for _number, posts in zip(range(self.lookup_max_pages), pages, strict=False):
+            pages_read += 1
             for post in posts:
                 if not created_since(self._created(post), not_before):
                     continue  # older than this delivery: the same text posted before
@@ -412,6 +415,9 @@ class LinkedInAdapter(OAuth2Adapter):
             oldest = parse_time(self._created(posts[-1]))  # the finder never yields an empty page
             if oldest is None or oldest < not_before:
                 break  # every later page is older still
+        else:  # no page reached not_before: read on, or say that it cannot be told
+            if not_before is not None and pages_read >= self.lookup_max_pages:
+                raise lookup_incomplete(self.lookup_max_pages)
         return None
 
     @staticmethod

@@ -1,17 +1,19 @@
 """Small helpers shared by the adapters' metrics and history methods: platform timestamps as
-aware UTC datetimes, metric values where a missing number stays missing (never 0), and walking
-an account's posts page by page, newest first, until `since` or `limit`.
+aware UTC datetimes, metric values where a missing number stays missing (never 0), walking
+an account's posts page by page, newest first, until `since` or `limit`, and the look-up's walk
+back to a delivery's `not_before`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import html
+import itertools
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-from publishing.adapters.base import RemotePostInfo
+from publishing.adapters.base import RemotePostInfo, lookup_incomplete
 
 # A listing never follows more pages than this (a platform repeating its cursor, or an account
 # whose every recent item is a repost, must not keep a worker busy for ever).
@@ -61,6 +63,40 @@ def created_since(value: Any, not_before: dt.datetime | None) -> bool:
         return True
     moment = parse_time(value)
     return moment is not None and moment >= not_before
+
+
+def walk_back_to(
+    pages: Iterable[Iterable[Any]],
+    not_before: dt.datetime | None,
+    *,
+    time_of: Callable[[Any], Any],
+    max_pages: int,
+) -> Iterator[Any]:
+    """The items of `pages` (a generator of listing pages, newest first, so pages not needed
+    are never requested), for find_existing: page after page until one ends with an item
+    created before `not_before` (its time, from `time_of`, missing or unreadable counts as
+    older), at most `max_pages` pages. Without a bound only the first page is read, as the
+    look-ups did before they paged. The caller stops when it has its match; later pages are
+    then not read either. A caller that reads on to the end of a walk that used up its bound
+    without reaching `not_before` gets LookupIncomplete (it cannot tell).
+
+    The last item of a page decides rather than the first older one: a pinned or otherwise
+    out-of-order post at the top of a page must not end the walk before the newer posts
+    beneath it were seen (created_since still keeps such an older post from matching)."""
+    bound = 1 if not_before is None else max_pages
+    read = 0
+    for page in itertools.islice(pages, bound):
+        read += 1
+        items = list(page)
+        yield from items
+        if not_before is not None and items:
+            moment = parse_time(time_of(items[-1]))
+            if moment is None or moment < not_before:
+                return
+    if not_before is not None and read >= bound:
+        # The bound came before not_before, and the caller found nothing in what was read:
+        # the post may be further back. That is "cannot tell", never "not out".
+        raise lookup_incomplete(bound)
 
 
 def as_count(value: Any) -> int | None:

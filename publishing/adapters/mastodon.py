@@ -45,6 +45,7 @@ from publishing.adapters.base import (
     PublishResult,
     RemotePostInfo,
     TransientError,
+    lookup_incomplete,
 )
 from publishing.adapters.listing import (
     ListedItem,
@@ -512,7 +513,7 @@ class MastodonAdapter(PlatformAdapter):
         The statuses are read page by page (max_id, as the Link header pages) back to
         `not_before`, so a post that went out hours ago under a busy account is still found;
         without a bound, only the newest page is read. At most `lookup_max_pages` pages."""
-        statuses = self._statuses_back_to(account, credentials, request.not_before)
+        statuses, complete = self._statuses_back_to(account, credentials, request.not_before)
 
         def matches(status: dict, text: str) -> bool:
             if not created_since(status.get("created_at"), request.not_before):
@@ -529,6 +530,8 @@ class MastodonAdapter(PlatformAdapter):
             ),
             None,
         )
+        if main is None and not complete:
+            raise lookup_incomplete(self.lookup_max_pages)  # not out, or further back: unknown
         if main is None:
             return None
         found = [PublishedPart(str(main["id"]), main.get("url") or main.get("uri") or "")]
@@ -554,9 +557,10 @@ class MastodonAdapter(PlatformAdapter):
 
     def _statuses_back_to(
         self, account: Account, credentials: Credentials, not_before: dt.datetime | None
-    ) -> list[dict]:
+    ) -> tuple[list[dict], bool]:
         """The account's statuses (replies included: thread parts are replies), newest first,
-        back to the first one created before `not_before`."""
+        back to the first one created before `not_before`; and whether that one was reached
+        (False: the page bound came first)."""
         url = f"{self._instance(account)}/api/v1/accounts/{account.account_id}/statuses"
         params: dict[str, Any] = {"limit": self.page_size, "exclude_reblogs": "true"}
         statuses: list[dict] = []
@@ -570,7 +574,9 @@ class MastodonAdapter(PlatformAdapter):
             if moment is None or moment < not_before or str(oldest["id"]) == params.get("max_id"):
                 break
             params = {**params, "max_id": str(oldest["id"])}
-        return statuses
+        else:  # the bound, and still no status from before not_before
+            return statuses, False
+        return statuses, True
 
     _STATUS_URL_RE = re.compile(r"/(?:@[^/]+|users/[^/]+/statuses|notice)/(\d+)/?$")
 

@@ -27,6 +27,7 @@ from publishing.adapters.base import (
     PublishResult,
     RemotePostInfo,
     TransientError,
+    lookup_incomplete,
 )
 from publishing.adapters.listing import (
     ListedItem,
@@ -255,7 +256,9 @@ class PinterestAdapter(OAuth2Adapter):
             {"page_size": self.recent_posts if not_before is None else LOOKUP_PAGE},
         )
         # The range comes first: once the bound is reached, no further page is asked for.
+        pages_read = 0
         for _number, pins in zip(range(self.lookup_max_pages), pages, strict=False):
+            pages_read += 1  # noqa: SIM113 (read after the loop: was the bound reached?)
             for pin in pins:
                 same_description = self.same_text(pin.get("description") or "", request.text)
                 same_title = bool(request.title) and (pin.get("title") or "") == request.title
@@ -270,6 +273,9 @@ class PinterestAdapter(OAuth2Adapter):
                 oldest = parse_time(pins[-1].get("created_at"))
                 if oldest is None or oldest < not_before:
                     break  # every later page is older still
+        else:  # no page reached not_before: read on, or say that it cannot be told
+            if not_before is not None and pages_read >= self.lookup_max_pages:
+                raise lookup_incomplete(self.lookup_max_pages)
         return None
 
     def _pin_pages(

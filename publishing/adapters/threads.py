@@ -35,6 +35,7 @@ from publishing.adapters.listing import (
     excerpt,
     parse_time,
     require_aware,
+    walk_back_to,
 )
 
 MAX_LINKS = 5
@@ -98,6 +99,12 @@ class ThreadsAdapter(InstagramAdapter):
     insight_metrics: ClassVar[tuple[str, ...]] = INSIGHT_METRICS
     metric_map: ClassVar[dict[str, str]] = METRIC_MAP
     fallback_fields: ClassVar[str] = ""  # a Threads post has no like/reply counts as fields
+    # The Threads reference shows its listings' paging as cursors only, without a `next`
+    # link ("Retrieve User Posts"): the `after` cursor leads on until a page comes back empty.
+    paging_needs_next: ClassVar[bool] = False
+    # The look-up reads each edge (posts, replies) back to the delivery's not_before, but
+    # never further than this many pages of 100 an edge (`since` normally ends it at once).
+    lookup_max_pages: ClassVar[int] = 20
     poll_interval = 2.0
 
     def __init__(self, *, token_url: str = "", **options: Any) -> None:
@@ -223,17 +230,37 @@ class ThreadsAdapter(InstagramAdapter):
     def find_existing(
         self, *, account: Account, credentials: Credentials, request: PublishRequest
     ) -> PublishResult | None:
-        """No idempotency key: match the text among the latest posts, then the latest replies
-        (thread parts and first comments are replies); either created since
-        `request.not_before`."""
+        """No idempotency key: match the text among the posts, then among the replies (thread
+        parts and first comments are replies); either created since `request.not_before`.
+
+        With that bound each edge is read back to it, so a post that went out before a busy
+        stretch is still found: `since` (unix seconds) has Threads send only posts from then
+        on, 100 a page (the most `limit` allows), following the `after` cursor, at most
+        `lookup_max_pages` pages an edge, ending at the match or at a page whose oldest post
+        predates the bound. Without one, only the newest `recent_posts` of each, as before."""
+        params: dict[str, Any] = {
+            "fields": "id,text,permalink,timestamp",
+            "limit": self.recent_posts,
+        }
+        if request.not_before is not None:
+            params["limit"] = LISTING_PAGE
+            # Threads refuses a `since` before its own earliest one; a bound that old is only
+            # kept by the walk (rounded down: the window starts up to a second early).
+            if request.not_before >= EARLIEST_SINCE:
+                params["since"] = int(request.not_before.timestamp())
         for edge in ("threads", "replies"):
-            data = self.graph(
-                "GET",
-                f"/{account.account_id}/{edge}",
-                credentials=credentials,
-                params={"fields": "id,text,permalink,timestamp", "limit": self.recent_posts},
-            ).json()
-            for media in data.get("data", []):
+            posts = walk_back_to(
+                self.graph_pages(
+                    f"/{account.account_id}/{edge}",
+                    credentials=credentials,
+                    params=params,
+                    item=lambda media: media,
+                ),
+                request.not_before,
+                time_of=lambda media: media.get("timestamp"),
+                max_pages=self.lookup_max_pages,
+            )
+            for media in posts:
                 if self.same_text(media.get("text", ""), request.text) and created_since(
                     media.get("timestamp"), request.not_before
                 ):

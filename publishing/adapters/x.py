@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from collections.abc import Iterator
 from typing import Any, ClassVar
 from urllib.parse import urlencode
 
@@ -47,6 +48,7 @@ from publishing.adapters.listing import (
     excerpt,
     parse_time,
     require_aware,
+    walk_back_to,
 )
 from publishing.adapters.oauth2 import OAuth2Adapter
 
@@ -65,6 +67,12 @@ NON_PUBLIC_MAX_AGE = dt.timedelta(days=29, hours=12)
 NOT_FOUND_TYPE = "https://api.twitter.com/2/problems/resource-not-found"
 VIDEO_MEDIA = ("video", "animated_gif")
 TIMELINE_PAGE = 100  # the most GET /2/users/:id/tweets returns
+
+
+def rfc3339(moment: dt.datetime) -> str:
+    """A moment as X's start_time wants it: UTC, whole seconds (a fraction is dropped, so the
+    window starts up to a second early, never late)."""
+    return require_aware(moment).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def created_at_of(post_id: str) -> dt.datetime | None:
@@ -158,7 +166,10 @@ class XAdapter(OAuth2Adapter):
     scopes = ("tweet.read", "tweet.write", "users.read", "media.write", "offline.access")
     uses_pkce = True
     token_auth_basic = True  # confidential client
-    recent_posts: ClassVar[int] = 20
+    recent_posts: ClassVar[int] = 20  # the look-up's one page when it has no not_before
+    # The look-up pages back to the delivery's not_before, but never further than this many
+    # pages of 100 (2,000 posts; start_time normally ends it within the first).
+    lookup_max_pages: ClassVar[int] = 20
     request_token_endpoint: ClassVar[str] = "/oauth/request_token"
     oauth1_authorize_endpoint: ClassVar[str] = "https://api.x.com/oauth/authorize"
     access_token_endpoint: ClassVar[str] = "/oauth/access_token"
@@ -528,18 +539,31 @@ class XAdapter(OAuth2Adapter):
     def find_existing(
         self, *, account: Account, credentials: Credentials, request: PublishRequest
     ) -> PublishResult | None:
-        """X has no idempotency key: look for the main text among the account's latest posts
-        (X rewrites links to t.co, so links are ignored in the comparison), created since
-        `request.not_before`."""
-        data = http.json_or_empty(
-            self.call(
-                "GET",
-                f"/2/users/{account.account_id}/tweets",
-                credentials=credentials,
-                params={"max_results": self.recent_posts, "tweet.fields": "created_at"},
-            )
+        """X has no idempotency key: look for the main text among the account's posts (X
+        rewrites links to t.co, so links are ignored in the comparison), created since
+        `request.not_before`.
+
+        With that bound the timeline is read back to it, so a post that went out before a busy
+        stretch is still found: `start_time` (RFC 3339, whole seconds, inclusive) has X send
+        only posts from then on, 100 a page (the most max_results allows), following
+        meta.next_token, at most `lookup_max_pages` pages, ending at the match or at a page
+        whose oldest post predates the bound. Without one, only the newest `recent_posts`
+        are read, as before. X lists at most the 3,200 newest posts of a user this way."""
+        params: dict[str, Any] = {"max_results": self.recent_posts, "tweet.fields": "created_at"}
+        if request.not_before is not None:
+            params["max_results"] = TIMELINE_PAGE
+            params["start_time"] = rfc3339(request.not_before)
+        pages = (
+            body.get("data") or []
+            for body in self.timeline_pages(account, credentials, params=params)
         )
-        for post in data.get("data") or []:
+        posts = walk_back_to(
+            pages,
+            request.not_before,
+            time_of=lambda post: post.get("created_at"),
+            max_pages=self.lookup_max_pages,
+        )
+        for post in posts:
             if self.same_text(post.get("text", ""), request.text) and created_since(
                 post.get("created_at"), request.not_before
             ):
@@ -547,6 +571,28 @@ class XAdapter(OAuth2Adapter):
                 part = PublishedPart(remote_id=remote_id, url=self.post_url(account, remote_id))
                 return PublishResult(remote_id=remote_id, url=part.url, parts=[part])
         return None
+
+    def timeline_pages(
+        self, account: Account, credentials: Credentials, *, params: dict[str, Any]
+    ) -> Iterator[dict[str, Any]]:
+        """The answers of GET /2/users/:id/tweets page by page (a generator: a page is asked
+        for only when the one before is used up), each following meta.next_token as
+        pagination_token, until X gives none (or repeats one)."""
+        while True:
+            body = http.json_or_empty(
+                self.call(
+                    "GET",
+                    f"/2/users/{account.account_id}/tweets",
+                    credentials=credentials,
+                    params=params,
+                )
+            )
+            body = body if isinstance(body, dict) else {}
+            yield body
+            token = (body.get("meta") or {}).get("next_token")
+            if not token or token == params.get("pagination_token"):
+                return
+            params = {**params, "pagination_token": token}
 
     def delete(self, *, account: Account, credentials: Credentials, remote_id: str) -> None:
         self.call("DELETE", f"/2/tweets/{remote_id}", credentials=credentials, ok=(404,))
@@ -655,30 +701,21 @@ class XAdapter(OAuth2Adapter):
         non_public = dt.datetime.now(dt.UTC) - since < NON_PUBLIC_MAX_AGE
         fields = "created_at,public_metrics" + (",non_public_metrics" if non_public else "")
 
-        def pages():
-            params: dict[str, Any] = {
-                "max_results": TIMELINE_PAGE,
-                "exclude": "retweets,replies",
-                "start_time": since.strftime("%Y-%m-%dT%H:%M:%SZ"),
-                "tweet.fields": fields,
-                "expansions": "attachments.media_keys",
-                "media.fields": "type,public_metrics",
-            }
-            while True:
-                body = self.call(
-                    "GET",
-                    f"/2/users/{account.account_id}/tweets",
-                    credentials=credentials,
-                    params=params,
-                ).json()
-                media = media_by_key(body)
-                yield [self._listed(account, post, media) for post in body.get("data") or []]
-                token = (body.get("meta") or {}).get("next_token")
-                if not token or token == params.get("pagination_token"):
-                    return
-                params = {**params, "pagination_token": token}
+        params: dict[str, Any] = {
+            "max_results": TIMELINE_PAGE,
+            "exclude": "retweets,replies",
+            "start_time": rfc3339(since),
+            "tweet.fields": fields,
+            "expansions": "attachments.media_keys",
+            "media.fields": "type,public_metrics",
+        }
 
-        return collect_recent(pages(), since=since, limit=limit)
+        def listed(body: dict[str, Any]) -> list[ListedItem]:
+            media = media_by_key(body)
+            return [self._listed(account, post, media) for post in body.get("data") or []]
+
+        pages = (listed(body) for body in self.timeline_pages(account, credentials, params=params))
+        return collect_recent(pages, since=since, limit=limit)
 
     def _listed(
         self, account: Account, post: dict[str, Any], media: dict[str, dict[str, Any]]

@@ -31,6 +31,7 @@ from publishing.adapters.base import (
     RateLimited,
     RemotePostInfo,
     TransientError,
+    lookup_incomplete,
 )
 from publishing.adapters.listing import (
     ListedItem,
@@ -333,7 +334,9 @@ class YouTubeAdapter(OAuth2Adapter):
             page_size=self.recent_posts if not_before is None else UPLOADS_PAGE,
         )
         # The range comes first: once the bound is reached, no further page is asked for.
+        pages_read = 0
         for _number, entries in zip(range(self.lookup_max_pages), pages, strict=False):
+            pages_read += 1  # noqa: SIM113 (read after the loop: was the bound reached?)
             for entry in entries:
                 snippet = entry.get("snippet", {})
                 if (
@@ -351,6 +354,9 @@ class YouTubeAdapter(OAuth2Adapter):
                 oldest = parse_time((entries[-1].get("snippet") or {}).get("publishedAt"))
                 if oldest is None or oldest < not_before:
                     break  # every later page is older still
+        else:  # no page reached not_before: read on, or say that it cannot be told
+            if not_before is not None and pages_read >= self.lookup_max_pages:
+                raise lookup_incomplete(self.lookup_max_pages)
         return None
 
     def _upload_pages(
