@@ -246,7 +246,8 @@ def test_given_bluesky_and_a_text_that_tagging_would_push_over_300_then_it_goes_
 
 def test_given_mastodon_the_same_text_is_tagged_because_every_url_counts_23(tagging):
     workspace, channel, post = tagging
-    text = "x" * 450 + " https://shop.example/beans"
+    # A link on a known top-level domain: Mastodon counts "shop.example" (no such TLD) in full.
+    text = "x" * 450 + " https://shop.example.com/beans"
 
     assert "utm_source=mastodon" in links_prepare_text(
         text, workspace=workspace, channel=channel, post=post

@@ -736,19 +736,27 @@ def browser_page(live_server, editor, settings, monkeypatch):
 
 @pytest.mark.browser
 @pytest.mark.django_db(transaction=True)
-def test_in_the_browser_the_live_counter_counts_like_the_server(
-    browser_page, live_server, workspace
+def test_in_the_browser_the_live_counter_shows_the_servers_count(
+    browser_page, live_server, workspace, channel, x_channel
 ):
-    from calendar_app.platforms import Counting, count_text
+    """The rule lives once, in calendar_app/platforms.py (twitter-text's links, TLDs and emoji,
+    Mastodon's mentions and graphemes): the counter's quick estimate while typing gives way to
+    the server's count of the same text as soon as the check answers."""
+    from playwright.sync_api import expect
 
-    browser_page.goto(live_server.url + create_url())
-    counted = browser_page.evaluate(
-        """([samples, kinds]) => samples.map(
-            (s) => kinds.map((k) => window.EditorCounter.countText(s, k)))""",
-        [COUNT_SAMPLES, [str(k) for k in Counting]],
-    )
+    from calendar_app.platforms import SPECS, count_text
 
-    assert counted == [[count_text(s, k) for k in Counting] for s in COUNT_SAMPLES]
+    page = browser_page
+    page.goto(live_server.url + create_url() + "?date=2026-07-10&time=09:30")
+    for toggle in (channel, x_channel):
+        page.click(f"label[for=channel-{toggle.pk}]")
+    for sample in COUNT_SAMPLES:
+        page.fill("#id_body", sample)
+        for shown in (channel, x_channel):
+            used = count_text(sample, SPECS[shown.platform].counting)
+            limit = SPECS[shown.platform].text_limit
+            counter = page.locator(f"#pane-{shown.pk} [data-counter=body]")
+            expect(counter).to_have_text(f"{used} / {limit}", timeout=10_000)
 
 
 @pytest.mark.browser

@@ -20,7 +20,7 @@ from calendar_app.channel_health import channel_problems
 from calendar_app.forms import PostForm
 from calendar_app.models import Membership, Post, PostMedia, PostVariant
 from calendar_app.permissions import Action
-from calendar_app.platforms import specs_as_json
+from calendar_app.platforms import SPECS, count_text, specs_as_json
 from calendar_app.selectors import media_for_editor
 from calendar_app.services import posts as post_services
 from calendar_app.services import review
@@ -256,6 +256,7 @@ def post_check(request: HttpRequest, membership: Membership) -> HttpResponse:
     problems: list[tuple] = []
     general: list[str] = []
     health = []
+    counts: dict[str, dict] = {}
     scheduled = False
     if form.is_valid():
         data = form.to_post_input()
@@ -271,6 +272,17 @@ def post_check(request: HttpRequest, membership: Membership) -> HttpResponse:
         general, by_channel = post_services.post_input_check(data, previous_scheduled_at=previous)
         problems = list(by_channel.items())
         health = channel_problems(data.variants, workspace_slug=membership.workspace.slug)
+        counts = {
+            # The server's count of each channel's text: the live counter shows it once it
+            # arrives (its own count is a quick estimate), so both say the same.
+            str(channel.pk): {
+                "text": text,
+                "used": count_text(text, SPECS[channel.platform].counting),
+            }
+            for channel, variant in data.variants.items()
+            if channel.platform in SPECS
+            for text in [variant.body_override or data.body]
+        }
     else:
         for field, errors in form.errors.items():
             label = form.fields[field].label if field in form.fields else ""
@@ -284,6 +296,7 @@ def post_check(request: HttpRequest, membership: Membership) -> HttpResponse:
             "health": health,
             "scheduled": scheduled,
             "form_valid": form.is_valid(),
+            "counts": counts,
         },
     )
 

@@ -332,10 +332,11 @@ class BlueskyAdapter(PlatformAdapter):
     # -- content ---------------------------------------------------------------------------------
     def validate(self, request: PublishRequest) -> list[str]:
         problems = super().validate(request)
-        # The record's own cap (lexicon app.bsky.feed.post: text maxGraphemes 300, maxLength
-        # 3000 bytes of UTF-8): a text of emoji (a family is 18 bytes) reaches it first.
-        parts = [(_("The text"), request.text)]
-        parts += [
+        # The record's cap (lexicon app.bsky.feed.post: text maxGraphemes 300, maxLength 3000
+        # bytes of UTF-8): a text of emoji (a family is 18 bytes) reaches it first.
+        # The text's own cap is the editorial rule's (PlatformSpec.text_byte_limit); the other
+        # parts of a thread are checked here.
+        parts = [
             (_("Part %(number)d of the thread") % {"number": n}, t)
             for n, t in enumerate(request.thread, start=2)
         ]

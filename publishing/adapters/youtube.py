@@ -180,8 +180,7 @@ class YouTubeAdapter(OAuth2Adapter):
                 _("YouTube privacy must be public, unlisted or private, not %(value)s.")
                 % {"value": privacy}
             )
-        if len(request.text.encode()) > 5000:
-            problems.append(_("YouTube descriptions may be at most 5,000 bytes long."))
+        # The description's 5,000-byte cap is the editorial rule's (PlatformSpec.text_byte_limit).
         if any(c in request.title + request.text for c in "<>"):
             problems.append(_("YouTube does not allow < or > in titles and descriptions."))
         return problems

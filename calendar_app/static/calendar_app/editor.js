@@ -4,7 +4,8 @@
 (function (root) {
   "use strict";
 
-  // --- counting (keep in step with calendar_app/platforms.py) --------------------------------
+  // --- counting: a quick estimate while typing; the server's count (calendar_app/platforms.py)
+  // replaces it as soon as the check answers for the same text -------------------------------
   const URL_RE = /(?:https?:\/\/|www\.)[^\s<>"']+/gi;
   const EMOJI_RE = /^(?:\p{Extended_Pictographic}|\p{Regional_Indicator})/u;
   const X_URL_WEIGHT = 23;
@@ -378,8 +379,12 @@
       const title = (titleInput && titleInput.value) || masterTitle.value;
       const overrideMedia = listIds(mediaList);
       const mediaIds = overrideMedia.length ? overrideMedia : postMedia;
+      // The server's count once it has counted this very text (calendar_app/platforms.py is
+      // the rule: twitter-text's links and emoji, Mastodon's mentions...); till then ours.
+      const counted = serverCounts[id];
+      const used = counted && counted.text === text ? counted.used : countText(text, spec.counting);
       let over = setCounter(pane.querySelector("[data-counter=body]"),
-        countText(text, spec.counting), textLimit(spec, mediaIds.length > 0));
+        used, textLimit(spec, mediaIds.length > 0));
       if (spec.titleLimit != null) {
         over = setCounter(pane.querySelector("[data-counter=title]"), codePoints(title), spec.titleLimit) || over;
       }
@@ -388,6 +393,14 @@
       renderPreview(pane, channel, spec, text, title, commentInput ? commentInput.value : "", mediaIds);
     }
   }
+
+  let serverCounts = {};
+  document.body.addEventListener("htmx:afterSwap", (event) => {
+    if (!event.target || event.target.id !== "server-check") return;
+    const data = document.getElementById("server-counts");
+    serverCounts = data ? JSON.parse(data.textContent) : {};
+    update();
+  });
 
   form.addEventListener("input", update);
   form.addEventListener("change", (event) => {
