@@ -1,22 +1,17 @@
-"""Connecting channels to platform accounts, and keeping their credentials fresh.
+"""Connecting channels to platform accounts (the runtime side of an account, its credentials
+kept fresh and a channel marked for reconnecting, is publishing.accounts).
 
 - OAuth: `connection_start` (state, PKCE verifier and the adapter's Account, signed and
   time-limited, for the session) -> the platform -> `connection_finish` at the one callback URL
   (state compared in constant time, code exchanged, channel created or updated).
 - Secret forms (app passwords, bot tokens): `connection_connect_with_secret`.
-- `credentials_refresh` refreshes under a row lock and re-reads the stored token inside it
-  (X and Bluesky rotate refresh tokens: two workers refreshing at once must not lose the
-  channel); `credentials_refresh_due` finds what expires soon for the beat task; a refresh the
-  platform refuses marks the channel "needs reconnect" and tells the workspace managers.
 
-All platform talk happens before or outside the write transactions, except the refresh, which
-holds the lock on purpose. Secrets never reach a message, a log line or the session unencrypted
+All platform talk happens before or outside the write transactions. Secrets never reach a message, a log line or the session unencrypted
 (the session keeps only the state and PKCE verifier of a sign-in in progress).
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import secrets
 from dataclasses import asdict
@@ -24,37 +19,26 @@ from typing import Any
 
 from django.core import signing
 from django.db import transaction
-from django.urls import reverse
-from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 from django.utils.translation import gettext as _
 
-from accounts.models import User
-from calendar_app.models import Channel, ChannelState, Membership, PostVariant
-from calendar_app.permissions import Action, access_workspace, managers_of, require
+from calendar_app.models import Channel, ChannelState, Membership
+from calendar_app.permissions import Action, access_workspace, require
 from calendar_app.platforms import Platform
-from calendar_app.workflow import PLANNED
 from publishing.adapters.base import (
     Account,
     AdapterError,
-    AuthExpired,
     ConnectError,
     ConnectResult,
-    Credentials,
-    PermanentError,
 )
 from publishing.adapters.registry import AdapterNotConfigured, get_adapter
 from publishing.credentials import (
     CredentialsUnreadable,
-    credentials_read,
     credentials_save,
-    credentials_to_json,
     decrypt,
     encrypt,
-    merge_credentials,
 )
 from publishing.metrics import remote_posts_backfill_on_commit
-from publishing.models import ChannelCredentials
 from publishing.urlsafety import check_server_url
 
 logger = logging.getLogger(__name__)
@@ -65,7 +49,6 @@ OAUTH_AUTH = {"oauth2", "oauth1"}
 SECRET_AUTH = {"app_password", "bot_token"}
 # Account.config keys that hold a user-supplied server address (checked by urlsafety).
 SERVER_URL_KEYS = ("instance_url", "pds_url", "site_url")
-REFRESH_AHEAD = dt.timedelta(minutes=30)  # refresh tokens that expire within this
 
 
 def _label(platform: str) -> str:
@@ -83,18 +66,6 @@ def _adapter(platform: str):
             _("Connecting %(platform)s accounts is not set up on this server.")
             % {"platform": _label(platform)}
         ) from None
-
-
-def channel_account(channel: Channel) -> Account:
-    """The adapter's view of a channel's (non-secret) account."""
-    config = dict(channel.config or {})
-    return Account(
-        account_id=channel.account_id,
-        handle=channel.handle,
-        name=channel.name,
-        avatar_url=str(config.get("avatar_url", "")),
-        config=config,
-    )
 
 
 def checked_config(config: dict[str, Any]) -> dict[str, Any]:
@@ -352,122 +323,4 @@ def channel_connect(
     channel.save()
     credentials_save(channel=channel, credentials=result.credentials, merge=True)
     remote_posts_backfill_on_commit(channel_id=channel.pk, platform=platform)
-    return channel
-
-
-# --- refresh ----------------------------------------------------------------------------------
-
-
-def credentials_of(channel_id: int) -> tuple[Credentials, int] | None:
-    """(decrypted credentials, version) of a channel, or None when it has none."""
-    row = ChannelCredentials.objects.filter(channel_id=channel_id).first()
-    return (credentials_read(row), row.version) if row else None
-
-
-def credentials_refresh(
-    channel_id: int, *, stale_version: int | None = None, now: dt.datetime | None = None
-) -> Credentials | None:
-    """Refresh a channel's access token under a lock on its credentials row.
-
-    The stored credentials are re-read inside the lock: if another worker refreshed meanwhile
-    (the version moved on from `stale_version`, or, without one, the token no longer expires
-    soon), its result is returned and the platform is not asked again — a rotated refresh token
-    is used once only. If the platform refuses (AuthExpired / PermanentError), the channel is
-    marked "needs reconnect", its managers are told, and None is returned. TransientError
-    propagates (try again later); nothing is written then.
-    """
-    now = now or timezone.now()
-    with transaction.atomic():
-        row = (
-            ChannelCredentials.objects.select_for_update(of=("self",))
-            .select_related("channel")
-            .filter(channel_id=channel_id)
-            .first()
-        )
-        if row is None:
-            return None
-        channel = row.channel
-        stored = credentials_read(row)
-        if stale_version is not None:
-            if row.version != stale_version:
-                return stored
-        elif not stored.expires_within(REFRESH_AHEAD.total_seconds(), now=now):
-            return stored
-        try:
-            fresh = get_adapter(channel.platform).refresh(
-                account=channel_account(channel), credentials=stored
-            )
-        except (AuthExpired, PermanentError) as exc:
-            failure = exc
-        else:
-            merged = merge_credentials(stored, fresh)
-            row.ciphertext = encrypt(credentials_to_json(merged))
-            row.expires_at = merged.expires_at
-            row.version += 1
-            row.save(update_fields=["ciphertext", "expires_at", "version", "updated_at"])
-            return merged
-    logger.warning(
-        "Refreshing credentials of channel %s failed: %s", channel_id, failure.detail or "refused"
-    )
-    channel_mark_needs_reconnect(channel_id=channel_id, reason=failure.message)
-    return None
-
-
-def credentials_refresh_due(*, within: dt.timedelta = REFRESH_AHEAD) -> list[int]:
-    """Ids of connected channels whose access token expires within `within` (for beat)."""
-    horizon = timezone.now() + within
-    return list(
-        ChannelCredentials.objects.filter(
-            expires_at__isnull=False,
-            expires_at__lte=horizon,
-            channel__state=ChannelState.CONNECTED,
-        )
-        .order_by("expires_at")
-        .values_list("channel_id", flat=True)
-    )
-
-
-@transaction.atomic
-def channel_mark_needs_reconnect(*, channel_id: int, reason: str = "") -> Channel | None:
-    """Mark the channel as needing a reconnect and notify its workspace's managers (once: a
-    channel already marked is left alone). Deliveries to it pause on this state."""
-    from notifications.services import notify
-
-    channel = (
-        Channel.objects.select_for_update()
-        .select_related("workspace")
-        .filter(pk=channel_id)
-        .first()
-    )
-    if channel is None or ChannelState.NEEDS_RECONNECT in (
-        channel.state,
-        channel.state_before_pause,
-    ):
-        return channel
-    if channel.state == ChannelState.PAUSED:
-        # It stays paused, and needs reconnecting once resumed.
-        channel.state_before_pause = ChannelState.NEEDS_RECONNECT
-        channel.save(update_fields=["state_before_pause"])
-    else:
-        channel.state = ChannelState.NEEDS_RECONNECT
-        channel.save(update_fields=["state"])
-    # The authors of what is planned on it hear it now, not at their post's minute.
-    authors = User.objects.filter(
-        pk__in=PostVariant.objects.filter(
-            channel=channel,
-            post__status__in=PLANNED,
-            post__scheduled_at__gte=timezone.now(),
-        ).values("post__author_id")
-    )
-    notify(
-        kind="channel_needs_reconnect",
-        recipients=[*managers_of(channel.workspace_id), *authors],
-        workspace=channel.workspace,
-        params={
-            "channel": channel.name,
-            "platform": channel.get_platform_display(),
-            "detail": reason,  # the notification shows it as a second line
-        },
-        url=reverse("calendar:channels", kwargs={"ws": channel.workspace.slug}),
-    )
     return channel

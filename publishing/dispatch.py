@@ -28,6 +28,7 @@ from django.utils import timezone
 from calendar_app.models import ChannelState, PostVariant
 from calendar_app.platforms import Platform
 from calendar_app.workflow import PostStatus
+from config import queue
 from links.services import links_prepare_text
 from notifications.texts import Text
 from publishing.models import Delivery, DeliveryState
@@ -333,8 +334,7 @@ def _tokens(rows: list[tuple], now: dt.datetime) -> tuple[list[tuple], list[tupl
 
 
 def _send(taken: list[tuple[int, int, dt.datetime]], now: dt.datetime) -> None:
-    from publishing.tasks import publish_delivery
-
+    publish_delivery = queue.task("publishing.tasks", "publish_delivery")
     for pk, job, _run_at in taken:
         publish_delivery.apply_async((pk, job))
 

@@ -56,6 +56,7 @@ from django.utils.translation import gettext as _
 
 from calendar_app.models import Channel, ChannelState, Post, PostVariant
 from calendar_app.platforms import Platform
+from config import queue
 from publishing import ratelimit
 from publishing.adapters.base import (
     ACCOUNT_METRIC_NAMES,
@@ -526,8 +527,7 @@ def _claim_due_pg(*, now: dt.datetime, limit: int, batcher: _Batcher) -> int:
 
 
 def _send(batches: Sequence[PullBatch], *, countdown: float | None = None) -> None:
-    from publishing.tasks import metrics_pull_batch
-
+    metrics_pull_batch = queue.task("publishing.tasks", "metrics_pull_batch")
     for batch in batches:
         metrics_pull_batch.apply_async(
             batch.task_args(),
@@ -728,7 +728,7 @@ def remote_posts_pull(
 
     Works only on rows still at `lease` (a redelivered or overtaken task does nothing). Returns
     what happened, for logs and tests: skipped, held, waiting, pulled, failed, stopped."""
-    from publishing.connections import channel_account, credentials_refresh
+    from publishing.accounts import channel_account, credentials_refresh
     from publishing.credentials import credentials_read
 
     if isinstance(lease, str):
@@ -1041,7 +1041,7 @@ def _connected(channel_id: int) -> tuple[Channel, ChannelCredentials, PlatformAd
 def _call_with_refresh(channel: Channel, stored: ChannelCredentials, call):
     """`call(credentials)`; on AuthExpired, refresh once through the engine's refresh service
     and call again. None when the refresh was refused (the channel now needs reconnecting)."""
-    from publishing.connections import credentials_refresh
+    from publishing.accounts import credentials_refresh
     from publishing.credentials import credentials_read
 
     try:
@@ -1062,7 +1062,7 @@ def account_snapshot_take(
     when the channel is not connected or its platform reports no account numbers.
     Raises PullLater (rate limited) and TransientError (try later); a refusal (PermanentError)
     is logged and nothing stored."""
-    from publishing.connections import channel_account
+    from publishing.accounts import channel_account
 
     now = now or timezone.now()
     found = _connected(channel_id)
@@ -1140,7 +1140,7 @@ def remote_posts_backfill(
     step still ahead). Posts already followed are left alone, so running it again is safe.
     Returns how many posts were added. Raises PullLater (rate limited), TransientError (try
     later) and PermanentError (refused, e.g. a missing permission)."""
-    from publishing.connections import channel_account
+    from publishing.accounts import channel_account
 
     now = now or timezone.now()
     days = settings.METRICS_BACKFILL_DAYS if days is None else days
@@ -1258,8 +1258,6 @@ def remote_posts_backfill_on_commit(*, channel_id: int, platform: str) -> None:
         return
 
     def send() -> None:
-        from publishing.tasks import metrics_backfill_channel
-
-        metrics_backfill_channel.delay(channel_id)
+        queue.task("publishing.tasks", "metrics_backfill_channel").delay(channel_id)
 
     transaction.on_commit(send, robust=True)

@@ -701,7 +701,7 @@ def delivery_publish(*, delivery_id: int, job: int, worker: str = "") -> str:
     if claimed is None:
         return "skipped"
     delivery, attempt, look_first = claimed
-    from publishing.connections import channel_account, credentials_refresh
+    from publishing.accounts import channel_account, credentials_refresh
     from publishing.credentials import credentials_read
 
     uncertain = look_first  # an earlier attempt may have posted: not known until looked up

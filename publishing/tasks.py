@@ -1,5 +1,6 @@
 """Celery tasks: one-line wrappers around services; the schedule lives in config/celery.py."""
 
+import logging
 import threading
 import time
 
@@ -8,8 +9,8 @@ from celery.signals import worker_ready
 from django.db import close_old_connections, connection
 from django.db import connections as db_connections
 
-from publishing import connections, dispatch, reconcile, services
-from publishing.adapters.base import TransientError
+from publishing import accounts, dispatch, metrics, reconcile, services
+from publishing.adapters.base import AdapterError, TransientError
 from publishing.services import heartbeat_record
 
 BEAT_HEARTBEAT = "beat"
@@ -30,7 +31,7 @@ def beat_heartbeat() -> None:
 @shared_task(ignore_result=True)
 def credentials_refresh_due() -> None:
     """Beat: queue a refresh for every channel whose access token expires soon."""
-    for channel_id in connections.credentials_refresh_due():
+    for channel_id in accounts.credentials_refresh_due():
         credentials_refresh_channel.delay(channel_id)
 
 
@@ -43,7 +44,7 @@ def credentials_refresh_due() -> None:
 )
 def credentials_refresh_channel(channel_id: int) -> None:
     """Refresh one channel's token (under its lock; a refused refresh marks it needs_reconnect)."""
-    connections.credentials_refresh(channel_id)
+    accounts.credentials_refresh(channel_id)
 
 
 # --- the publishing engine ------------------------------------------------------------------------
@@ -95,11 +96,6 @@ def release_on_restart(sender, **kwargs) -> None:
 # --- engagement metrics (publishing.metrics) ------------------------------------------------------
 # Every task here is named metrics_* and so routed to the metrics queue (CELERY_TASK_ROUTES):
 # bulk work that may lag, never in the way of the dispatcher or the publish queue.
-
-import logging  # noqa: E402
-
-from publishing import metrics  # noqa: E402  (kept with the metrics tasks, apart from the engine)
-from publishing.adapters.base import AdapterError  # noqa: E402
 
 logger = logging.getLogger(__name__)
 

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from calendar_app.models import ChannelState, Role
 from notifications.models import Notification
-from publishing import connections, tasks
+from publishing import accounts, tasks
 from publishing.adapters.base import (
     AuthExpired,
     Capabilities,
@@ -86,7 +86,7 @@ def expiring_channel(workspace, *, minutes: int = 5, **kwargs):
 def test_given_expiring_token_when_refreshing_then_rotated_token_stored(workspace):
     channel = expiring_channel(workspace)
 
-    fresh = connections.credentials_refresh(channel.pk)
+    fresh = accounts.credentials_refresh(channel.pk)
 
     stored = credentials_load(channel)
     assert (
@@ -103,17 +103,17 @@ def test_given_expiring_token_when_refreshing_then_rotated_token_stored(workspac
 def test_given_token_not_expiring_when_refreshing_then_platform_not_asked(workspace):
     channel = expiring_channel(workspace, minutes=120)
 
-    connections.credentials_refresh(channel.pk)
+    accounts.credentials_refresh(channel.pk)
 
     assert RotatingAdapter.calls == 0
 
 
 def test_given_version_moved_on_when_refreshing_stale_then_stored_returned(workspace):
     channel = expiring_channel(workspace, minutes=120)
-    _creds, version = connections.credentials_of(channel.pk)
-    connections.credentials_refresh(channel.pk, stale_version=version)  # worker A after a 401
+    _creds, version = accounts.credentials_of(channel.pk)
+    accounts.credentials_refresh(channel.pk, stale_version=version)  # worker A after a 401
 
-    again = connections.credentials_refresh(channel.pk, stale_version=version)  # worker B
+    again = accounts.credentials_refresh(channel.pk, stale_version=version)  # worker B
 
     assert RotatingAdapter.calls == 1
     assert again.refresh_token == "r1"
@@ -130,7 +130,7 @@ def test_given_two_workers_refreshing_at_once_when_tokens_rotate_then_channel_su
     def worker():
         try:
             start.wait()
-            results.append(connections.credentials_refresh(channel.pk))
+            results.append(accounts.credentials_refresh(channel.pk))
         except Exception as exc:  # pragma: no cover - reported below
             errors.append(exc)
         finally:
@@ -160,7 +160,7 @@ def test_given_platform_refuses_refresh_when_refreshing_then_needs_reconnect_and
     channel = expiring_channel(workspace, name="Acme X")
     RotatingAdapter.fail_with = failure
 
-    assert connections.credentials_refresh(channel.pk) is None
+    assert accounts.credentials_refresh(channel.pk) is None
 
     channel.refresh_from_db()
     assert channel.state == ChannelState.NEEDS_RECONNECT
@@ -177,9 +177,9 @@ def test_given_channel_already_marked_when_refresh_fails_again_then_not_told_twi
 ):
     channel = expiring_channel(workspace)
     RotatingAdapter.fail_with = AuthExpired("revoked")
-    connections.credentials_refresh(channel.pk)
+    accounts.credentials_refresh(channel.pk)
 
-    connections.channel_mark_needs_reconnect(channel_id=channel.pk, reason="again")
+    accounts.channel_mark_needs_reconnect(channel_id=channel.pk, reason="again")
 
     assert Notification.objects.filter(kind="channel_needs_reconnect").count() == 2  # 2 people
 
@@ -191,7 +191,7 @@ def test_given_transient_failure_when_refreshing_then_raised_and_channel_untouch
     RotatingAdapter.fail_with = TransientError("timeout")
 
     with pytest.raises(TransientError):
-        connections.credentials_refresh(channel.pk)
+        accounts.credentials_refresh(channel.pk)
 
     channel.refresh_from_db()
     assert channel.state == ChannelState.CONNECTED
@@ -208,7 +208,7 @@ def test_given_channels_when_selecting_due_then_only_connected_expiring_soon(wor
     MembershipFactory(workspace=other, user=UserFactory())
     past = expiring_channel(other, minutes=-5)
 
-    due = connections.credentials_refresh_due()
+    due = accounts.credentials_refresh_due()
 
     assert due == [past.pk, soon.pk]
     assert paused.pk not in due
@@ -248,7 +248,7 @@ def test_given_many_channels_when_selecting_due_then_one_query(
         expiring_channel(workspace, minutes=10)
 
     with django_assert_num_queries(1):
-        due = connections.credentials_refresh_due()
+        due = accounts.credentials_refresh_due()
 
     assert len(due) == 5
 
@@ -281,7 +281,7 @@ def test_given_posts_planned_on_a_channel_that_loses_its_connection_then_their_a
     )
     PostFactory(workspace=workspace, author=idea.user, channels=[channel], scheduled_at=soon)
 
-    connections.channel_mark_needs_reconnect(channel_id=channel.pk, reason="revoked")
+    accounts.channel_mark_needs_reconnect(channel_id=channel.pk, reason="revoked")
 
     told = set(
         Notification.objects.filter(kind="channel_needs_reconnect").values_list(

@@ -509,7 +509,7 @@ def test_given_a_channel_needing_reconnect_when_paused_and_resumed_then_it_still
 def test_given_a_paused_channel_whose_token_dies_then_it_stays_paused_and_needs_reconnect_after(
     manager, channel
 ):
-    from publishing.connections import channel_mark_needs_reconnect
+    from publishing.accounts import channel_mark_needs_reconnect
 
     svc.channel_pause(membership=manager, channel_id=channel.pk)
     channel_mark_needs_reconnect(channel_id=channel.pk, reason="revoked")
