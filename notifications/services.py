@@ -22,7 +22,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 
 from accounts.models import User
 from calendar_app.models import Membership, Post, Workspace
-from config import queue
+from config import task_registry
 from notifications.models import Kind, Notification, NotificationPreference, render_message
 from notifications.texts import render_text
 
@@ -116,7 +116,9 @@ def notify(
 
     if mail_to:
         # By name from Celery's registry: the tasks module imports this one.
-        notification_email_send = queue.task("notifications.tasks", "notification_email_send")
+        notification_email_send = task_registry.task(
+            "notifications.tasks", "notification_email_send"
+        )
         for user_id in mail_to:
             task_kwargs = {
                 "recipient_id": user_id,

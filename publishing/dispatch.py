@@ -28,7 +28,7 @@ from django.utils import timezone
 from calendar_app.models import ChannelState, PostVariant
 from calendar_app.platforms import Platform
 from calendar_app.workflow import PostStatus
-from config import queue
+from config import task_registry
 from links.services import links_prepare_text
 from notifications.texts import Text
 from publishing.models import Delivery, DeliveryState
@@ -334,7 +334,7 @@ def _tokens(rows: list[tuple], now: dt.datetime) -> tuple[list[tuple], list[tupl
 
 
 def _send(taken: list[tuple[int, int, dt.datetime]], now: dt.datetime) -> None:
-    publish_delivery = queue.task("publishing.tasks", "publish_delivery")
+    publish_delivery = task_registry.task("publishing.tasks", "publish_delivery")
     for pk, job, _run_at in taken:
         publish_delivery.apply_async((pk, job))
 

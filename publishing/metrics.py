@@ -56,7 +56,7 @@ from django.utils.translation import gettext as _
 
 from calendar_app.models import Channel, ChannelState, Post, PostVariant
 from calendar_app.platforms import Platform
-from config import queue
+from config import task_registry
 from publishing import ratelimit
 from publishing.adapters.base import (
     ACCOUNT_METRIC_NAMES,
@@ -527,7 +527,7 @@ def _claim_due_pg(*, now: dt.datetime, limit: int, batcher: _Batcher) -> int:
 
 
 def _send(batches: Sequence[PullBatch], *, countdown: float | None = None) -> None:
-    metrics_pull_batch = queue.task("publishing.tasks", "metrics_pull_batch")
+    metrics_pull_batch = task_registry.task("publishing.tasks", "metrics_pull_batch")
     for batch in batches:
         metrics_pull_batch.apply_async(
             batch.task_args(),
@@ -1258,6 +1258,6 @@ def remote_posts_backfill_on_commit(*, channel_id: int, platform: str) -> None:
         return
 
     def send() -> None:
-        queue.task("publishing.tasks", "metrics_backfill_channel").delay(channel_id)
+        task_registry.task("publishing.tasks", "metrics_backfill_channel").delay(channel_id)
 
     transaction.on_commit(send, robust=True)
