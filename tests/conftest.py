@@ -98,20 +98,28 @@ def other_workspace(db):
     return ws
 
 
+def skip_or_fail(reason: str, *, required_by: str) -> None:
+    """A test that needs something this machine lacks (a browser, a real server, data from
+    shared/): skipped in a developer's plain `make test`, saying what to install; failed where
+    `required_by` is "1" (`.ci/run` sets each), where the lack is a broken setup."""
+    import os
+
+    if os.environ.get(required_by) == "1":
+        pytest.fail(reason)
+    pytest.skip(reason)
+
+
 def require_postgresql(reason: str) -> None:
     """Skip a test that only means something on PostgreSQL when the suite runs on SQLite (a
     developer's plain `make test`); fail it under `.ci/run` (REQUIRE_POSTGRESQL=1), where
     SQLite would be a broken setup, not a reason to skip."""
-    import os
 
     from django.db import connection
 
     if connection.vendor == "postgresql":
         return
     reason = f"{reason} (needs PostgreSQL: set DATABASE_URL=postgres://…; CI runs it there)"
-    if os.environ.get("REQUIRE_POSTGRESQL") == "1":
-        pytest.fail(reason)
-    pytest.skip(reason)
+    skip_or_fail(reason, required_by="REQUIRE_POSTGRESQL")
 
 
 def login(client, membership):

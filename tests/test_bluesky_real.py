@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import os
 import struct
 import zlib
 
@@ -27,7 +26,7 @@ from publishing.adapters.base import (
 from publishing.adapters.bluesky import BlueskyAdapter, record_key_for
 from publishing.credentials import credentials_load
 from tests import real_pds
-from tests.conftest import login
+from tests.conftest import login, skip_or_fail
 
 pytestmark = [pytest.mark.real_server, pytest.mark.xdist_group("real-pds")]
 CONNECT = "/w/acme/settings/channels/connect/bluesky/"
@@ -39,10 +38,10 @@ def require_pds() -> None:
     missing = real_pds.available()
     if not missing:
         return
-    reason = f"{missing} (see tests/real_pds.py for the npm install; .ci/run does it)"
-    if os.environ.get("REQUIRE_BLUESKY_PDS") == "1":
-        pytest.fail(reason)
-    pytest.skip(reason)
+    skip_or_fail(
+        f"{missing} (see tests/real_pds.py for the npm install; .ci/run does it)",
+        required_by="REQUIRE_BLUESKY_PDS",
+    )
 
 
 @pytest.fixture(scope="module")

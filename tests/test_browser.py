@@ -7,7 +7,6 @@ a failure.
 from __future__ import annotations
 
 import datetime as dt
-import os
 from pathlib import Path
 
 import pytest
@@ -16,6 +15,7 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from calendar_app.models import Post, Role
+from tests.conftest import skip_or_fail
 from tests.factories import (
     ChannelFactory,
     MembershipFactory,
@@ -40,10 +40,10 @@ def require_chromium() -> None:
     """Skip a browser test on a machine without Debian's Chromium; fail it under `.ci/run`
     (REQUIRE_BROWSER=1), where a missing browser is a broken setup, not a reason to skip."""
     if not CHROMIUM.exists():
-        reason = "Chromium is missing at /usr/bin/chromium: apt-get install chromium"
-        if os.environ.get("REQUIRE_BROWSER") == "1":
-            pytest.fail(reason)
-        pytest.skip(reason)
+        skip_or_fail(
+            "Chromium is missing at /usr/bin/chromium: apt-get install chromium",
+            required_by="REQUIRE_BROWSER",
+        )
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import html
 import io
-import os
 import struct
 import zlib
 
@@ -25,7 +24,7 @@ from publishing.adapters.base import (
 from publishing.adapters.wordpress import WordPressAdapter
 from publishing.credentials import credentials_load
 from tests import real_wordpress
-from tests.conftest import login
+from tests.conftest import login, skip_or_fail
 
 pytestmark = [pytest.mark.real_server, pytest.mark.xdist_group("real-wordpress")]
 CONNECT = "/w/acme/settings/channels/connect/wordpress/"
@@ -37,10 +36,10 @@ def require_wordpress() -> None:
     missing = real_wordpress.available()
     if not missing:
         return
-    reason = f"{missing} (apt-get install wordpress php-cli php-mysql; .ci/run does)"
-    if os.environ.get("REQUIRE_WORDPRESS") == "1":
-        pytest.fail(reason)
-    pytest.skip(reason)
+    skip_or_fail(
+        f"{missing} (apt-get install wordpress php-cli php-mysql; .ci/run does)",
+        required_by="REQUIRE_WORDPRESS",
+    )
 
 
 @pytest.fixture(scope="module")
