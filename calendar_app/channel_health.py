@@ -17,6 +17,14 @@ from calendar_app.models import Channel, ChannelState, Post, PostVariant
 from calendar_app.workflow import PLANNED, PostStatus
 from notifications.texts import Text
 
+# Platforms whose channels need no connection to publish: manual ones are posted by hand.
+NEEDS_NO_CONNECTION = frozenset({"manual"})
+
+
+def can_publish(state: str, platform: str) -> bool:
+    """The rule itself, for rows read without the channel object (the delivery side)."""
+    return platform in NEEDS_NO_CONNECTION or state == ChannelState.CONNECTED
+
 
 @dataclass(frozen=True)
 class ChannelProblem:
@@ -29,7 +37,7 @@ class ChannelProblem:
 def channel_problem(channel: Channel, *, workspace_slug: str) -> ChannelProblem | None:
     """Why `channel` (of the workspace `workspace_slug`) cannot publish now (None: it can).
     Manual channels are posted by hand and need no connection."""
-    if channel.platform == "manual" or channel.state == ChannelState.CONNECTED:
+    if can_publish(channel.state, channel.platform):
         return None
     url = reverse("calendar:channel_edit", args=[workspace_slug, channel.pk])
     if channel.state == ChannelState.PAUSED:
@@ -91,7 +99,7 @@ def planned_on_unhealthy_channels():
     nothing): what held_posts() and the held-post notifications start from."""
     return (
         PostVariant.objects.filter(post__status__in=PLANNED)
-        .exclude(channel__platform="manual")
+        .exclude(channel__platform__in=NEEDS_NO_CONNECTION)
         .exclude(channel__state=ChannelState.CONNECTED)
     )
 

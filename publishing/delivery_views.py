@@ -19,7 +19,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from calendar_app.access import post_facts
-from calendar_app.channel_health import channel_problem, held_posts
+from calendar_app.channel_health import can_publish, channel_problem, held_posts
 from calendar_app.models import Channel, Membership, Post
 from calendar_app.permissions import Action
 from calendar_app.views.base import deny_message, workspace_context, workspace_view
@@ -106,7 +106,7 @@ def post_deliveries(request: HttpRequest, membership: Membership, pk: int) -> Ht
             d.state,
             d.error,
             d.channel.name,
-            selectors.channel_holds(d.channel.state, d.channel.platform),
+            not can_publish(d.channel.state, d.channel.platform),
         )
         for d in deliveries
     )

@@ -12,7 +12,8 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from calendar_app.models import ChannelState, Workspace
+from calendar_app.channel_health import can_publish
+from calendar_app.models import Workspace
 from calendar_app.publication import Publication
 from notifications.texts import render_text
 from publishing.models import Attempt, Delivery, DeliveryState, WorkerHeartbeat
@@ -171,15 +172,9 @@ def _broker_health() -> dict:
         return {"ok": False, "error": type(exc).__name__}
 
 
-def channel_holds(channel_state: str, platform: str) -> bool:
-    """Whether a delivery waiting on this channel is held by it (it cannot publish: the rule
-    of calendar_app.channel_health, for rows read without the channel object)."""
-    return platform != "manual" and channel_state != ChannelState.CONNECTED
-
-
 def publication_of_rows(rows: Iterable[tuple]) -> Publication:
     """A post's Publication from its deliveries as (channel id, state, error, channel name[,
-    held]): `held` says the channel cannot publish (channel_holds)."""
+    held]): `held` says the channel cannot publish (channel_health.can_publish)."""
     published, in_flight, waiting, held, failed, missed, names = (
         set(),
         set(),
@@ -236,6 +231,6 @@ def post_publications(same_posts: Q) -> dict[int, Publication]:
     for post_id, channel_id, state, error, error_data, name, channel_state, platform in rows:
         reason = render_text(error_data, error)  # in the reader's language
         by_post.setdefault(post_id, []).append(
-            (channel_id, state, reason, name, channel_holds(channel_state, platform))
+            (channel_id, state, reason, name, not can_publish(channel_state, platform))
         )
     return {post_id: publication_of_rows(found) for post_id, found in by_post.items()}
