@@ -306,7 +306,9 @@ class DemoMetrics:
                 "idempotency_key": f"demo-{post.pk}-{channel.pk}",
                 "attempts": 0 if channel.platform == Platform.MANUAL else 1,
                 "remote_id": remote_id,
-                "url": self._url(channel, remote_id),
+                # No address: the demo's posts were never on the platforms, and an invented id
+                # behind "View on Instagram" opens somebody else's post or a 404 there.
+                "url": "",
                 "published_at": published_at,
                 "assignee": post.author if channel.platform == Platform.MANUAL else None,
             },
@@ -358,11 +360,6 @@ class DemoMetrics:
             delivery.url = f"{feed}#post-{post.remote_id}"
             delivery.save(update_fields=["url"])
 
-    def _url(self, channel: Channel, remote_id: str) -> str:
-        """No address: the demo's posts were never on the platforms, and an invented id
-        behind "View on Instagram" opens somebody else's post or a 404 there."""
-        return ""
-
     # --- history found on the accounts ---------------------------------------------------------
 
     def _history(self) -> dict[int, dict]:
@@ -395,7 +392,7 @@ class DemoMetrics:
                         channel=channel,
                         source=RemotePostSource.IMPORTED,
                         remote_id=remote_id,
-                        url=self._url(channel, remote_id),
+                        url="",  # as _deliver: no invented addresses
                         text=rng.choice(HISTORY_TEXTS),
                         published_at=published_at,
                     )
