@@ -22,6 +22,7 @@ from django.db import transaction
 from django.utils.crypto import constant_time_compare
 from django.utils.translation import gettext as _
 
+from calendar_app.external_urls import external_url_problem, url_scheme
 from calendar_app.models import Channel, ChannelState, Membership
 from calendar_app.permissions import Action, access_workspace, require
 from calendar_app.platforms import Platform
@@ -313,7 +314,18 @@ def channel_connect(
     config = {**(channel.config or {}), **account.config}
     config.pop("example", None)  # a demo channel with a real account now
     if account.avatar_url:
-        config["avatar_url"] = account.avatar_url
+        if problem := external_url_problem(account.avatar_url):
+            config.pop("avatar_url", None)  # stored empty, like a delivery's refused link
+            logger.warning(
+                "%s account %r: the platform answered an avatar address we do not store "
+                "(scheme %s: %s)",
+                platform,
+                account.account_id,
+                url_scheme(account.avatar_url),
+                problem,
+            )
+        else:
+            config["avatar_url"] = account.avatar_url
     channel.config = config
     if channel.state == ChannelState.PAUSED:
         channel.state_before_pause = ChannelState.CONNECTED  # stays paused; fine once resumed

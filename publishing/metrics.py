@@ -54,6 +54,7 @@ from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from calendar_app.external_urls import external_url_problem, url_scheme
 from calendar_app.models import Channel, ChannelState, Post, PostVariant
 from calendar_app.platforms import Platform
 from config import task_registry
@@ -1175,6 +1176,25 @@ def remote_posts_backfill(
     )
 
 
+def _link_to_store(channel: Channel, remote_id: str, url: str) -> str:
+    """A listed post's address when we may store and link to it (calendar_app.external_urls),
+    else "" with a warning naming the post and the scheme only."""
+    if not url:
+        return ""
+    problem = external_url_problem(url)
+    if not problem:
+        return url
+    logger.warning(
+        "channel %s (%s), post %r: the platform listed a link we do not store (scheme %s: %s)",
+        channel.pk,
+        channel.platform,
+        remote_id,
+        url_scheme(url),
+        problem,
+    )
+    return ""
+
+
 def _backfill_store(
     channel: Channel,
     listed: list[RemotePostInfo],
@@ -1217,7 +1237,7 @@ def _backfill_store(
                     delivery_id=ours.get(rid),
                     source=RemotePostSource.APP if rid in ours else RemotePostSource.IMPORTED,
                     remote_id=rid,
-                    url=(info.url or "")[:1000],
+                    url=_link_to_store(channel, rid, info.url),
                     text=(info.text or "")[:TEXT_EXCERPT],
                     published_at=info.published_at,
                     step=step,

@@ -8,6 +8,7 @@ one transaction, call the platform outside any transaction, record the result in
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import itertools
 import json
@@ -30,6 +31,7 @@ from django.utils.translation import gettext_noop
 
 from calendar_app.access import access_post
 from calendar_app.channel_health import channel_problem
+from calendar_app.external_urls import external_url_problem, is_external_url, url_scheme
 from calendar_app.models import (
     Channel,
     ChannelState,
@@ -522,8 +524,45 @@ def _variant_of(delivery: Delivery) -> PostVariant | None:
     return variant
 
 
+def _link_to_store(delivery: Delivery, url: str) -> str:
+    """The platform's address of `delivery`'s post when we may store it and link to it
+    (calendar_app.external_urls), else "" with a warning naming the delivery and the scheme
+    only: the rest of what a platform answered may be anything."""
+    if not url:
+        return ""
+    problem = external_url_problem(url)
+    if not problem:
+        return url
+    logger.warning(
+        "delivery %s (%s): the platform answered a link we do not store (scheme %s: %s); "
+        "stored without it",
+        delivery.pk,
+        delivery.channel.platform,
+        url_scheme(url),
+        problem,
+    )
+    return ""
+
+
+def _result_to_store(delivery: Delivery, result: PublishResult) -> PublishResult:
+    """`result` with every address we may not store emptied (each refused one logged once)."""
+    checked: dict[str, str] = {}
+
+    def link(url: str) -> str:
+        if url not in checked:
+            checked[url] = _link_to_store(delivery, url)
+        return checked[url]
+
+    return dataclasses.replace(
+        result,
+        url=link(result.url),
+        parts=[dataclasses.replace(p, url=link(p.url)) for p in result.parts],
+    )
+
+
 def _store_part(delivery: Delivery, index: int, part: PublishedPart) -> None:
     """Record a part as soon as it is live, so a retry resumes after it."""
+    part = dataclasses.replace(part, url=_link_to_store(delivery, part.url))
     parts = [*list(delivery.parts[:index]), {"remote_id": part.remote_id, "url": part.url}]
     delivery.parts = parts
     Delivery.objects.filter(pk=delivery.pk, job=delivery.job, state=D.PUBLISHING).update(
@@ -534,6 +573,7 @@ def _store_part(delivery: Delivery, index: int, part: PublishedPart) -> None:
 def _record_published(
     delivery: Delivery, attempt: Attempt, result: PublishResult, outcome: str
 ) -> bool:
+    result = _result_to_store(delivery, result)
     parts = [{"remote_id": p.remote_id, "url": p.url} for p in result.parts] or delivery.parts
     if connection.vendor == "postgresql":
         return _record_published_sql(delivery, attempt, result, outcome, parts)
@@ -747,6 +787,8 @@ def delivery_publish(*, delivery_id: int, job: int, worker: str = "") -> str:
                 )
                 found = None
             else:
+                if found is not None:
+                    found = _result_to_store(delivery, found)
                 if found is not None and _complete(found, request):
                     _record_published(delivery, attempt, found, AttemptOutcome.FOUND)
                     return "found"
@@ -987,7 +1029,9 @@ def delivery_confirm_live(*, membership: Membership, delivery_id: int, url: str)
     try:
         URLValidator(schemes=["http", "https"])(url)
     except ValidationError:
-        raise ValidationError(_("Enter the public address (https://…) of the post.")) from None
+        url = ""
+    if not is_external_url(url):
+        raise ValidationError(_("Enter the public address (https://…) of the post."))
     delivery = _decision_on_unknown(membership, delivery_id)
     remote_id = get_adapter(delivery.channel.platform).remote_id_from_url(url) or ""
     if not delivery_move(
@@ -1044,6 +1088,8 @@ def delivery_post_again(*, membership: Membership, delivery_id: int) -> Delivery
 @transaction.atomic
 def delivery_mark_done(*, membership: Membership, delivery_id: int, url: str) -> Delivery:
     """A manual channel's post was made by hand: record its public URL."""
+    if not is_external_url(url):
+        raise ValidationError(_("Enter the public address (https://…) of the post."))
     delivery = _delivery_of(membership, delivery_id)
     if delivery.channel.platform != Platform.MANUAL:
         raise ValidationError(_("Only manual channels are marked done by hand."))

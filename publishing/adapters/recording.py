@@ -6,6 +6,8 @@ Metrics are scripted: `post_metrics[remote_id]` are the numbers fetch_metrics re
 platform), `account_values` is what fetch_account_metrics reports, `recent` what
 list_recent_posts lists (filtered by `since` and `limit` like a platform). `metrics_calls` and
 `listing_calls` record every call (the remote ids asked for, the `since` asked from).
+`post_url` is the address a published post is said to have (`{remote_id}` filled in): a test
+sets it to what a misbehaving platform might answer.
 """
 
 from __future__ import annotations
@@ -53,6 +55,8 @@ class RecordingAdapter(PlatformAdapter):
     recent: list[RemotePostInfo] = []
     metrics_calls: list[list[str]] = []
     listing_calls: list[dt.datetime] = []
+    post_url_default = "https://recording.invalid/{remote_id}"
+    post_url = post_url_default
     _ids = itertools.count(1)
     _lock = threading.Lock()
 
@@ -68,6 +72,7 @@ class RecordingAdapter(PlatformAdapter):
             cls.recent = []
             cls.metrics_calls = []
             cls.listing_calls = []
+            cls.post_url = RecordingAdapter.post_url_default
 
     def _maybe_fail(self) -> None:
         with self._lock:
@@ -96,7 +101,7 @@ class RecordingAdapter(PlatformAdapter):
             if result is None:
                 self.outbox.append(request)
                 remote_id = f"rec-{next(self._ids)}"
-                part = PublishedPart(remote_id, f"https://recording.invalid/{remote_id}")
+                part = PublishedPart(remote_id, self.post_url.format(remote_id=remote_id))
                 result = PublishResult(remote_id=remote_id, url=part.url, parts=[part])
                 self.published[request.idempotency_key] = result
         if on_part:
