@@ -113,6 +113,15 @@ class Channel(models.Model):
     # Non-secret account settings from the connection (instance/site URL, chat id, board id...);
     # secrets live encrypted in publishing.ChannelCredentials.
     config = models.JSONField(_("account settings"), default=dict, blank=True)
+    # Facts the delivery side learns about a connected account's health (read by
+    # calendar_app.channel_health, which states what they mean): when its connection ends
+    # unless someone reconnects (a token that cannot renew itself; empty: it renews itself),
+    # permissions the account did not grant, and until when the platform's posting quota is
+    # used up.
+    access_ends_at = models.DateTimeField(_("connection ends"), null=True, blank=True)
+    access_warned_for = models.DateTimeField(null=True, blank=True, editable=False)
+    missing_permissions = models.JSONField(default=list, blank=True, editable=False)
+    quota_until = models.DateTimeField(_("posting quota used up until"), null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -19,7 +19,7 @@ from django.db.models import Count, Exists, Max, Min, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from accounts.models import User
-from calendar_app.channel_health import channel_problem
+from calendar_app.channel_health import HEALTH_FIELDS, channel_problem
 from calendar_app.models import (
     Campaign,
     Channel,
@@ -233,7 +233,7 @@ def filter_options(workspace: Workspace) -> FilterOptions:
             if (problem := channel_problem(c, workspace_slug=workspace.slug))
             else "",
         )
-        for c in Channel.objects.filter(workspace=workspace).only("id", "name", "platform", "state")
+        for c in Channel.objects.filter(workspace=workspace).only("id", "name", *HEALTH_FIELDS)
     ]
     campaigns = [
         ColorOption(id=c.id, name=c.name, color=c.color)

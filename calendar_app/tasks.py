@@ -20,7 +20,8 @@ def approvals_mark_missed() -> int:
 
 @shared_task(ignore_result=True)
 def posts_warn_held() -> int:
-    """Beat: tell of planned posts whose channel holds them, ahead of time and at it."""
-    from calendar_app.services.held import posts_warn_held as sweep
+    """Beat: tell of planned posts whose channel holds them, ahead of time and at it, and of
+    channels whose connection ends soon."""
+    from calendar_app.services.held import channels_warn_access_ending, posts_warn_held
 
-    return sweep()
+    return posts_warn_held() + channels_warn_access_ending()

@@ -229,6 +229,12 @@ PUBLISHING_LATENESS_SECONDS = float(os.environ.get("PUBLISHING_LATENESS_SECONDS"
 # How long before its time a post its channel cannot publish is named to its author and the
 # managers (and again at its time): calendar_app.services.held.
 HELD_WARNING_HOURS = float(os.environ.get("HELD_WARNING_HOURS", "24"))
+# How long before a channel's connection ends (a token that cannot renew itself) its managers
+# are told, and the channel warns in the editor and the channel list: calendar_app.channel_health.
+CHANNEL_ACCESS_WARNING_DAYS = float(os.environ.get("CHANNEL_ACCESS_WARNING_DAYS", "14"))
+# A platform's "slow down" asking us to wait at least this long is a posting quota used up (a
+# daily limit), shown as the channel's health until it is over; shorter waits are routine.
+PUBLISHING_QUOTA_HOLD_SECONDS = float(os.environ.get("PUBLISHING_QUOTA_HOLD_SECONDS", "900"))
 PUBLISHING_MAX_ATTEMPTS = int(os.environ.get("PUBLISHING_MAX_ATTEMPTS", "5"))
 PUBLISHING_BACKOFF_SECONDS = float(os.environ.get("PUBLISHING_BACKOFF_SECONDS", "30"))
 PUBLISHING_BACKOFF_MAX_SECONDS = float(os.environ.get("PUBLISHING_BACKOFF_MAX_SECONDS", "1800"))

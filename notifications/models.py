@@ -32,6 +32,7 @@ class Kind(models.TextChoices):
     CHANNEL_NEEDS_RECONNECT = "channel_needs_reconnect", _("Channel needs reconnecting")
     MANUAL_POST_DUE = "manual_post_due", _("Manual post due")
     POST_HELD = "post_held", _("Post held by its channel")
+    CHANNEL_ACCESS_ENDING = "channel_access_ending", _("Channel connection ending")
 
 
 # Shown on the preferences page under each kind's label.
@@ -56,6 +57,9 @@ DESCRIPTIONS: dict[str, str] = {
         "A planned post cannot go out because its channel is not connected or paused: a day "
         "before its time, and again at its time."
     ),
+    Kind.CHANNEL_ACCESS_ENDING: _(
+        "A channel's connection ends soon and must be renewed by reconnecting it."
+    ),
 }
 
 # The sentence of each kind. Parameters: actor and post are filled in by notify(); channel and
@@ -73,6 +77,7 @@ MESSAGES: dict[str, str] = {
     Kind.CHANNEL_NEEDS_RECONNECT: _("The channel %(channel)s needs to be reconnected"),
     Kind.MANUAL_POST_DUE: _("“%(post)s” is due to be posted by hand on %(channel)s"),
     Kind.POST_HELD: _("“%(post)s” will not go out on %(channel)s at %(when)s"),
+    Kind.CHANNEL_ACCESS_ENDING: _("The connection of %(channel)s ends at %(when)s: reconnect it"),
 }
 
 # A kind's other sentence, chosen by params["moment"] (post_held: ahead of time, or at it).
@@ -93,6 +98,7 @@ ICONS: dict[str, str] = {
     Kind.CHANNEL_NEEDS_RECONNECT: "plug",
     Kind.MANUAL_POST_DUE: "hand-index",
     Kind.POST_HELD: "pause-circle",
+    Kind.CHANNEL_ACCESS_ENDING: "hourglass-split",
 }
 
 

@@ -102,12 +102,26 @@ def credentials_refresh(
             row.expires_at = merged.expires_at
             row.version += 1
             row.save(update_fields=["ciphertext", "expires_at", "version", "updated_at"])
+            channel_record_access_end(channel.pk, merged)
             return merged
     logger.warning(
         "Refreshing credentials of channel %s failed: %s", channel_id, failure.detail or "refused"
     )
     channel_mark_needs_reconnect(channel_id=channel_id, reason=failure.message)
     return None
+
+
+def channel_record_access_end(channel_id: int, credentials: Credentials) -> None:
+    """Record on the channel when its connection ends unless someone reconnects (the adapter
+    says: a token that cannot renew itself, a refresh token with an end), for its health; a
+    new end is warned of again."""
+    channel = Channel.objects.filter(pk=channel_id).only("pk", "platform").first()
+    if channel is None:
+        return
+    ends = get_adapter(channel.platform).access_ends_at(credentials)
+    Channel.objects.filter(pk=channel_id).exclude(access_ends_at=ends).update(
+        access_ends_at=ends, access_warned_for=None
+    )
 
 
 def credentials_refresh_due(*, within: dt.timedelta = REFRESH_AHEAD) -> list[int]:

@@ -26,6 +26,7 @@ from calendar_app.external_urls import external_url_problem, url_scheme
 from calendar_app.models import Channel, ChannelState, Membership
 from calendar_app.permissions import Action, access_workspace, require
 from calendar_app.platforms import Platform
+from publishing.accounts import channel_record_access_end
 from publishing.adapters.base import (
     Account,
     AdapterError,
@@ -35,6 +36,7 @@ from publishing.adapters.base import (
 from publishing.adapters.registry import AdapterNotConfigured, get_adapter
 from publishing.credentials import (
     CredentialsUnreadable,
+    credentials_read,
     credentials_save,
     decrypt,
     encrypt,
@@ -331,8 +333,11 @@ def channel_connect(
         channel.state_before_pause = ChannelState.CONNECTED  # stays paused; fine once resumed
     else:
         channel.state = ChannelState.CONNECTED
+    channel.missing_permissions = list(result.missing_permissions)
+    channel.quota_until = None  # a new connection starts afresh
     channel.full_clean(exclude=["avatar"], validate_unique=False, validate_constraints=False)
     channel.save()
-    credentials_save(channel=channel, credentials=result.credentials, merge=True)
+    stored = credentials_save(channel=channel, credentials=result.credentials, merge=True)
+    channel_record_access_end(channel.pk, credentials_read(stored))
     remote_posts_backfill_on_commit(channel_id=channel.pk, platform=platform)
     return channel

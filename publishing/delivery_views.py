@@ -112,11 +112,15 @@ def post_deliveries(request: HttpRequest, membership: Membership, pk: int) -> Ht
     )
     facts, _round, _revision = post_facts(post, publication=publication)
     for delivery in deliveries:  # a delivery still to go out on a channel that cannot: why
-        delivery.held = (
-            channel_problem(delivery.channel, workspace_slug=membership.workspace.slug)
+        problem = (
+            channel_problem(
+                delivery.channel, workspace_slug=membership.workspace.slug, at=post.scheduled_at
+            )
             if delivery.state in (DeliveryState.PENDING, DeliveryState.FAILED)
             else None
         )
+        delivery.held = problem if problem is not None and problem.blocks else None
+        delivery.warning = problem if problem is not None and not problem.blocks else None
     return render(
         request,
         "publishing/_post_deliveries.html",

@@ -732,6 +732,12 @@ def _record_failure(
         ratelimit.rate_hold(
             channel_id=delivery.channel_id, platform=delivery.channel.platform, seconds=delay
         )
+        if (exc.retry_after or 0) >= settings.PUBLISHING_QUOTA_HOLD_SECONDS:
+            # A wait this long is a quota used up (a daily limit): the channel's health says so
+            # until it is over, in the editor, the channel list and on the delivery rows.
+            Channel.objects.filter(pk=delivery.channel_id).update(
+                quota_until=timezone.now() + dt.timedelta(seconds=exc.retry_after)
+            )
     return outcome
 
 
@@ -977,7 +983,8 @@ def delivery_publish_now(*, membership: Membership, delivery_id: int) -> Deliver
             _("This delivery is %(state)s and cannot be published now.")
             % {"state": delivery.get_state_display().lower()}
         )
-    if problem := channel_problem(delivery.channel, workspace_slug=membership.workspace.slug):
+    problem = channel_problem(delivery.channel, workspace_slug=membership.workspace.slug)
+    if problem is not None and problem.blocks:
         raise ValidationError(f"{problem.message} {problem.fix}.")
     now = timezone.now()
     delivery_move(

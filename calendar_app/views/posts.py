@@ -271,7 +271,9 @@ def post_check(request: HttpRequest, membership: Membership) -> HttpResponse:
         )
         general, by_channel = post_services.post_input_check(data, previous_scheduled_at=previous)
         problems = list(by_channel.items())
-        health = channel_problems(data.variants, workspace_slug=membership.workspace.slug)
+        health = channel_problems(
+            data.variants, workspace_slug=membership.workspace.slug, at=data.scheduled_at
+        )
         counts = {
             # The server's count of each channel's text: the live counter shows it once it
             # arrives (its own count is a quick estimate), so both say the same.
@@ -294,6 +296,7 @@ def post_check(request: HttpRequest, membership: Membership) -> HttpResponse:
             "problems": problems,
             "general": general,
             "health": health,
+            "health_blocks": any(p.blocks for p in health),
             "scheduled": scheduled,
             "form_valid": form.is_valid(),
             "counts": counts,

@@ -24,7 +24,7 @@ from django.utils.translation import gettext_lazy, ngettext
 
 from calendar_app import selectors
 from calendar_app import settings_forms as forms
-from calendar_app.channel_health import held_posts
+from calendar_app.channel_health import channel_problem, held_posts
 from calendar_app.models import Campaign, Channel, ChannelState, Label, Membership, Role
 from calendar_app.permissions import Action, can, require
 from calendar_app.platforms import SPECS
@@ -260,6 +260,7 @@ def channel_list(request: HttpRequest, membership: Membership) -> HttpResponse:
     channels = list(channels)
     for channel in channels:  # how many planned posts wait for this channel to be fixed
         channel.holds = holds.get(channel.pk, 0)
+        channel.problem = channel_problem(channel, workspace_slug=membership.workspace.slug)
     return _render(
         request,
         membership,

@@ -125,6 +125,23 @@ class Account:
 class ConnectResult:
     account: Account
     credentials: Credentials
+    # Permissions asked for that the account did not grant (where the platform says which it
+    # granted): the channel warns until someone reconnects and allows them.
+    missing_permissions: tuple[str, ...] = ()
+
+
+def permissions_not_granted(requested, granted: str | list[str] | None) -> tuple[str, ...]:
+    """The requested scopes a token response's `scope` (space- or comma-separated, or the list
+    oauthlib makes of it) lacks; () when the platform did not say. A granted parent scope
+    covers its children ("read" covers "read:accounts", as Mastodon's scopes do)."""
+    if granted is None:
+        return ()
+    if not isinstance(granted, str):
+        granted = " ".join(map(str, granted))
+    have = set(granted.replace(",", " ").split())
+    return tuple(
+        scope for scope in requested if scope not in have and scope.split(":")[0] not in have
+    )
 
 
 @dataclass(frozen=True)
@@ -302,6 +319,21 @@ class PlatformAdapter:
         """A fresh access token. Platforms that rotate refresh tokens return the new one; a
         refresh token the platform did not re-send is kept (never wiped)."""
         raise NotImplementedError
+
+    # Platforms whose access token renews itself (refreshed with the access token alone, before
+    # it expires) set this: their connection never ends on its own.
+    renews_with_access_token: ClassVar[bool] = False
+
+    def access_ends_at(self, credentials: Credentials) -> dt.datetime | None:
+        """When the connection stops working unless someone reconnects (None: never on its
+        own). A token without a way to renew it ends when it expires; a refresh token ends
+        when the platform said it does (`extra["refresh_expires_at"]`, ISO 8601)."""
+        if credentials.expires_at is None or self.renews_with_access_token:
+            return None
+        if not credentials.refresh_token:
+            return credentials.expires_at
+        ends = credentials.extra.get("refresh_expires_at")
+        return dt.datetime.fromisoformat(ends) if ends else None
 
     # -- content ---------------------------------------------------------------------------------
     def validate(self, request: PublishRequest) -> list[str]:

@@ -63,6 +63,8 @@ class InstagramAdapter(GraphAPIAdapter):
         fetches_media_by_url=True,
     )
     default_base_url = f"https://graph.instagram.com/{GRAPH_VERSION}"
+    # A long-lived token is refreshed with itself (refresh_access_token), 60 days at a time.
+    renews_with_access_token = True
     authorize_endpoint = "https://www.instagram.com/oauth/authorize"
     token_endpoint = "https://api.instagram.com/oauth/access_token"
     # What each call needs with Instagram Login (all permissions of a row together), from the

@@ -46,6 +46,7 @@ from publishing.adapters.base import (
     RemotePostInfo,
     TransientError,
     lookup_incomplete,
+    permissions_not_granted,
 )
 from publishing.adapters.listing import (
     ListedItem,
@@ -276,6 +277,8 @@ class MastodonAdapter(PlatformAdapter):
                 refresh_token=token.get("refresh_token", ""),
                 expires_at=expires_at,
             ),
+            # Mastodon's token answer names the scopes granted (Doorkeeper).
+            missing_permissions=permissions_not_granted(SCOPES.split(), token.get("scope")),
         )
 
     def _instance_limits(self, instance: str) -> dict[str, int]:

@@ -6,6 +6,7 @@ exceptions without echoing a secret, and `publish_parts()` that resumes after do
 from __future__ import annotations
 
 import base64
+import dataclasses
 import datetime as dt
 import hashlib
 import json
@@ -37,6 +38,7 @@ from publishing.adapters.base import (
     PublishRequest,
     PublishResult,
     TransientError,
+    permissions_not_granted,
 )
 
 # requests-oauthlib and oauthlib log whole token responses at DEBUG: never let those through.
@@ -188,13 +190,21 @@ class OAuth2Adapter(PlatformAdapter):
         expires_at = None
         if expires_in not in (None, ""):
             expires_at = timezone.now() + dt.timedelta(seconds=int(float(expires_in)))
+        extra = dict(previous.extra) if previous else {}
+        # LinkedIn and Pinterest say when the refresh token itself ends (then a person must
+        # reconnect): channel_health warns ahead of it.
+        refresh_expires_in = token.get("refresh_token_expires_in")
+        if refresh_expires_in not in (None, ""):
+            extra["refresh_expires_at"] = (
+                timezone.now() + dt.timedelta(seconds=int(float(refresh_expires_in)))
+            ).isoformat()
         return Credentials(
             access_token=token["access_token"],
             # Keep a refresh token the platform did not re-send; take a rotated one.
             refresh_token=token.get("refresh_token")
             or (previous.refresh_token if previous else ""),
             expires_at=expires_at,
-            extra=dict(previous.extra) if previous else {},
+            extra=extra,
         )
 
     def authorization_url(
@@ -226,9 +236,15 @@ class OAuth2Adapter(PlatformAdapter):
                 **kwargs,
             )
             credentials = self.credentials_from_token(token)
-            return self.identify(account=account, credentials=credentials, token=token)
+            result = self.identify(account=account, credentials=credentials, token=token)
         except (AuthExpired, PermanentError) as exc:  # at connect time: a refused connection
             raise ConnectError(exc.message, detail=exc.detail, status=exc.status) from None
+        return dataclasses.replace(
+            result,
+            missing_permissions=permissions_not_granted(
+                self.scopes_for(account), token.get("scope")
+            ),
+        )
 
     def identify(
         self, *, account: Account, credentials: Credentials, token: dict[str, Any]
