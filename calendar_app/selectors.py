@@ -45,6 +45,7 @@ from calendar_app.workflow import (
     PostAction,
     PostFacts,
     PostStatus,
+    ShownState,
     action_refusal,
     available_actions,
     shown_reason,
@@ -81,12 +82,16 @@ def _int_or_none(value: str | None) -> int | None:
         return None
 
 
+SHOWN_VALUES = frozenset(state.value for state in ShownState)
+
+
 @dataclass(frozen=True)
 class CalendarFilters:
     """The filters of the month, week and list views, parsed from and written back to GET params.
 
     Unknown or malformed values are ignored rather than refused: a filter link from an old
-    bookmark should still show a calendar.
+    bookmark should still show a calendar. `status` is a shown state (workflow.ShownState):
+    what people read on the chips, so "Failed" or "Held" find exactly the posts shown so.
     """
 
     channels: tuple[int, ...] = ()
@@ -108,7 +113,7 @@ class CalendarFilters:
             channels=channels,
             campaign=_int_or_none(params.get("campaign")),
             label=_int_or_none(params.get("label")),
-            status=status if status in PostStatus.values else "",
+            status=status if status in SHOWN_VALUES else "",
             author=_int_or_none(params.get("author")),
         )
 
@@ -140,7 +145,7 @@ class CalendarFilters:
             posts = posts.filter(campaign_id=self.campaign)
         if self.label is not None:
             posts = posts.filter(labels__id=self.label)
-        if self.status:
+        if self.status in PostStatus.values:  # narrows; keep_shown() decides
             posts = posts.filter(status=self.status)
         if self.author is not None:
             posts = posts.filter(author_id=self.author)
@@ -254,7 +259,7 @@ def filter_options(workspace: Workspace) -> FilterOptions:
         campaigns=campaigns,
         labels=labels,
         authors=authors,
-        statuses=list(PostStatus.choices),
+        statuses=[(state.value, str(SHOWN_LABELS[state])) for state in ShownState],
         channel_by_id={c.id: c for c in channels},
         label_by_id={lb.id: lb for lb in labels},
     )
@@ -263,6 +268,24 @@ def filter_options(workspace: Workspace) -> FilterOptions:
 def _posts(workspace: Workspace, filters: CalendarFilters) -> QuerySet[Post]:
     posts = Post.objects.filter(workspace=workspace).select_related("campaign", "author")
     return filters.apply(posts).only(*_POST_COLUMNS)
+
+
+# At most this many posts are read to find those shown in a state (filters by a shown state
+# that the deliveries decide, e.g. "Failed"): a month holds a few hundred.
+SHOWN_SCAN = 2000
+
+
+def keep_shown(posts: QuerySet[Post], shown: str, *, limit: int = SHOWN_SCAN) -> QuerySet[Post]:
+    """`posts` narrowed to those shown as `shown` (workflow.shown_state, from the post's status
+    and its deliveries: the rule is not restated in SQL). Two queries, of the first `limit`."""
+    candidates = list(posts.order_by().values_list("id", "status")[:limit])
+    publications = publications_for(Q(post_id__in=[pk for pk, _status in candidates]))
+    keep = [
+        pk
+        for pk, status in candidates
+        if shown_state(status, publications.get(pk, NOTHING_PUBLISHED)) == shown
+    ]
+    return posts.filter(pk__in=keep)
 
 
 def scheduled_posts(
@@ -276,14 +299,17 @@ def scheduled_posts(
     posts = _posts(workspace, filters).filter(scheduled_at__gte=start)
     if end is not None:
         posts = posts.filter(scheduled_at__lt=end)
+    if filters.status:
+        posts = keep_shown(posts, filters.status)
     return posts.order_by("scheduled_at", "id")
 
 
 def idea_posts(workspace: Workspace, filters: CalendarFilters) -> QuerySet[Post]:
     """Posts without a time, newest first."""
-    return (
-        _posts(workspace, filters).filter(scheduled_at__isnull=True).order_by("-created_at", "-id")
-    )
+    posts = _posts(workspace, filters).filter(scheduled_at__isnull=True)
+    if filters.status:
+        posts = keep_shown(posts, filters.status)
+    return posts.order_by("-created_at", "-id")
 
 
 def calendar_entries(
@@ -392,6 +418,9 @@ class QueueVariant:
     body: str
     body_override: str
     first_comment: str
+    # What keeps this channel from publishing the post at its time, or needs attention
+    # (channel_health): an approver learns before approving that it would be held.
+    problem: object = None
 
 
 @dataclass(slots=True)
@@ -499,6 +528,7 @@ def review_queue(membership, *, now: dt.datetime | None = None) -> list[QueueIte
     variants: dict[int, list[QueueVariant]] = defaultdict(list)
     media: dict[int, list] = defaultdict(list)
     if post_ids:
+        scheduled_at = {post.pk: post.scheduled_at for _r, post, _n, _a in waiting}
         for v in PostVariant.objects.filter(post_id__in=post_ids).select_related("channel"):
             spec = SPECS.get(v.channel.platform)
             variants[v.post_id].append(
@@ -511,6 +541,9 @@ def review_queue(membership, *, now: dt.datetime | None = None) -> list[QueueIte
                     body="",
                     body_override=v.body_override,
                     first_comment=v.first_comment,
+                    problem=channel_problem(
+                        v.channel, workspace_slug=workspace.slug, at=scheduled_at[v.post_id]
+                    ),
                 )
             )
         for pm in PostMedia.objects.filter(post_id__in=post_ids).select_related("media"):

@@ -134,3 +134,67 @@ def test_the_calendar_app_never_imports_publishing_links_or_analytics():
         if re.search(r"^\s*(from|import)\s+(publishing|links|analytics)\b", path.read_text(), re.M)
     ]
     assert offenders == []
+
+
+# --- filtering by what the chips say (issue 12) -------------------------------------------------
+
+
+@pytest.fixture
+def outcomes(editor, two_channels, workspace):
+    """One post per shown state the deliveries decide, and a plain scheduled one."""
+    mastodon, bluesky = two_channels
+    paused = ChannelFactory(workspace=workspace, name="Paused", state="paused")
+
+    def post(title, channels, *states):
+        p = PostFactory(
+            workspace=workspace,
+            title=title,
+            status="scheduled",
+            scheduled_at=WHEN,
+            channels=channels,
+        )
+        for channel, state in zip(channels, states, strict=True):
+            delivered(p, channel, state, error="Nope")
+        return p
+
+    return {
+        "failed": post("Went wrong", [mastodon], D.FAILED),
+        "missed": post("Too late", [mastodon], D.MISSED),
+        "published": post("All out", [mastodon, bluesky], D.PUBLISHED, D.PUBLISHED),
+        "partially_published": post("Half out", [mastodon, bluesky], D.PUBLISHED, D.FAILED),
+        "held": post("Waiting for a fix", [paused], D.PENDING),
+        "scheduled": PostFactory(
+            workspace=workspace,
+            title="Still ahead",
+            status="scheduled",
+            scheduled_at=NOW + dt.timedelta(days=3),
+            channels=[mastodon],
+        ),
+    }
+
+
+@pytest.mark.parametrize(
+    "state", ["failed", "missed", "published", "partially_published", "held", "scheduled"]
+)
+def test_filtering_by_a_shown_state_finds_exactly_the_posts_shown_so(
+    client, editor, outcomes, state
+):
+    login(client, editor)
+
+    month = client.get(
+        reverse("calendar:month", args=["acme", 2027, 1]), {"status": state}
+    ).content.decode()
+    listed = client.get(
+        reverse("calendar:list", args=["acme"]), {"status": state, "from": "2027-01-01"}
+    ).content.decode()
+
+    for html in (month, listed):
+        ids = set(re.findall(r'data-post-id="(\d+)"', html))
+        assert ids == {str(outcomes[state].pk)}, (state, ids)
+
+
+def test_the_status_filter_offers_the_shown_states(client, editor, outcomes):
+    html = login(client, editor).get(reverse("calendar:list", args=["acme"])).content.decode()
+
+    for value in ("held", "failed", "missed", "partially_published", "published"):
+        assert f'<option value="{value}"' in html

@@ -113,6 +113,32 @@ def test_the_queue_page_costs_a_fixed_number_of_queries(
     assert response.content.decode().count('data-testid="queue-item"') == n
 
 
+def test_given_a_post_on_a_channel_that_cannot_publish_then_the_queue_says_it_would_be_held(
+    client, editor, manager, channel
+):
+    """Issue 12: the queue showed the workflow state only; an approver approved posts that
+    would then sit held on a paused or disconnected channel."""
+    post = in_review(editor, channel)
+    type(channel).objects.filter(pk=channel.pk).update(state="paused")
+
+    html = login(client, manager).get(url("review_queue")).content.decode()
+
+    item = html.split(f'data-post-id="{post.pk}"')[1]
+    assert 'data-testid="queue-held"' in item
+    assert f"{channel.name} is paused" in item
+    assert reverse("calendar:channel_edit", args=["acme", channel.pk]) in item
+
+
+def test_given_healthy_channels_then_the_queue_shows_no_channel_problem(
+    client, editor, manager, channel
+):
+    in_review(editor, channel)
+
+    html = login(client, manager).get(url("review_queue")).content.decode()
+
+    assert 'data-testid="queue-channel-problem"' not in html
+
+
 def test_approving_from_the_queue_schedules_the_post(client, editor, manager, channel):
     post = in_review(editor, channel)
     response = login(client, manager).post(
