@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install run test test-fast lint format bench messages clean
+.PHONY: install run test test-fast lint format bench messages audit clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || { \
@@ -19,7 +19,7 @@ run: install
 	$(BIN)/python -m config.run
 
 test: install
-	$(BIN)/python manage.py makemigrations --check --dry-run
+	DEBUG=1 $(BIN)/python manage.py makemigrations --check --dry-run
 	$(BIN)/ruff check .
 	$(BIN)/pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
 
@@ -31,6 +31,11 @@ lint: install
 
 format: install
 	$(BIN)/ruff check --fix . && $(BIN)/ruff format .
+
+# The release check: the installed dependencies against the PyPI/OSV advisory databases (needs
+# to reach them, so it is not part of `make test`).
+audit: install
+	$(BIN)/pip-audit --strict --skip-editable --progress-spinner off
 
 bench: install
 	$(BIN)/python -m bench

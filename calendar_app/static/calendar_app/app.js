@@ -50,5 +50,29 @@
       done();
     }
   });
+  // No inline handlers anywhere (the Content-Security-Policy allows no inline script):
+  // a form with data-confirm="question" asks before it is sent;
+  document.addEventListener("submit", (ev) => {
+    const form = ev.target;
+    if (form.dataset && form.dataset.confirm && !window.confirm(form.dataset.confirm)) {
+      ev.preventDefault();
+      ev.stopImmediatePropagation();
+    }
+  }, true);
+  // a button with data-check-all="selector" ticks every matching checkbox;
+  document.addEventListener("click", (ev) => {
+    const button = ev.target.closest ? ev.target.closest("[data-check-all]") : null;
+    if (!button) return;
+    document.querySelectorAll(button.dataset.checkAll).forEach((box) => {
+      box.checked = true;
+      box.dispatchEvent(new Event("change", { bubbles: true }));
+    });
+  });
+  // a checkbox with data-mirror="selector" keeps those checkboxes as it is.
+  document.addEventListener("change", (ev) => {
+    const box = ev.target;
+    if (!box.dataset || !box.dataset.mirror) return;
+    document.querySelectorAll(box.dataset.mirror).forEach((other) => { other.checked = box.checked; });
+  });
   window.App = { csrfToken, toast };
 })();
