@@ -875,7 +875,10 @@ def test_in_the_browser_fetched_picker_items_have_the_server_items_markup(
 
     page.click("#media-main [data-media-add]")
     page.fill("#media-picker-search", "night")
-    page.wait_for_function(f"(s => s && !s.fromServer)(document.querySelector({item!r}))")
+    page.wait_for_function(
+        "(selector) => { const s = document.querySelector(selector); return s && !s.fromServer; }",
+        arg=item,
+    )
     fetched = page.eval_on_selector(item, PICK_ITEM_SHAPE)
 
     assert fetched == server_rendered
