@@ -37,6 +37,7 @@ from calendar_app.timeutils import local_to_utc
 from calendar_app.workflow import PostAction, PostStatus
 from links.models import LinkClick, TrackedLink
 from links.services import tracked_links_get_or_create, utm_params, utm_tagged
+from publishing.metrics.schedule import SCHEDULE
 from publishing.models import (
     AccountSnapshot,
     Attempt,
@@ -51,15 +52,7 @@ from publishing.models import (
 
 HISTORY_DAYS = 120  # imported posts and follower counts reach back this far
 APP_POSTS_DAYS = 35  # demo posts up to this old are published (seed_demo plans this month)
-PULL_STEPS = [
-    dt.timedelta(minutes=15),
-    dt.timedelta(hours=1),
-    dt.timedelta(hours=6),
-    dt.timedelta(hours=24),
-    dt.timedelta(days=3),
-    dt.timedelta(days=7),
-    dt.timedelta(days=30),
-]
+PULL_STEPS = SCHEDULE  # the demo's snapshots stand where the real pulls would
 SITE = "https://nordlicht-kaffee.de"
 CAMPAIGN_BUDGETS = {  # seed_demo's campaign names -> budget in EUR
     "Neue Ernte Äthiopien": Decimal("1500.00"),

@@ -183,8 +183,8 @@ def run() -> dict:
     from django.db.models import Max
     from django.utils import timezone
 
-    from publishing import metrics
-    from publishing.metrics import SCHEDULE
+    from publishing.metrics import sweep
+    from publishing.metrics.schedule import SCHEDULE
     from publishing.models import Delivery, MetricSnapshot, RemotePost
     from publishing.tasks import metrics_pull_batch
     from tests.conftest import _database_url_for_tests
@@ -192,7 +192,7 @@ def run() -> dict:
     with throwaway_database("metrics_ingest"), tempfile.TemporaryDirectory() as tmp:
         rig = Rig(_database_url_for_tests(), Path(tmp))
 
-        def send(batches, *, countdown=None):  # metrics._send, to the rig's own queue
+        def send(batches, *, countdown=None):  # sweep.pull_batches_send, to the rig's own queue
             for batch in batches:
                 metrics_pull_batch.apply_async(
                     batch.task_args(),
@@ -201,7 +201,7 @@ def run() -> dict:
                     queue=rig.queue,
                 )
 
-        metrics._send = send
+        sweep.pull_batches_send = send
         try:
             _seed(timezone.now() - SCHEDULE[0])
             # They were published just under 15 minutes before `due`: the sweep enrols them at
@@ -209,7 +209,7 @@ def run() -> dict:
             due = timezone.now() + dt.timedelta(seconds=LEAD_SECONDS)
             Delivery.objects.update(published_at=due - SCHEDULE[0])
             started = time.monotonic()
-            enrolled = metrics.metrics_sweep().enrolled
+            enrolled = sweep.metrics_sweep().enrolled
             enrol_s = time.monotonic() - started
             progress(f"metrics_ingest: enrolled {enrolled} in {enrol_s:.1f} s")
             if enrolled != DELIVERIES:
@@ -223,7 +223,7 @@ def run() -> dict:
             stored = 0
             while stored < DELIVERIES:
                 tick = time.monotonic()
-                result = metrics.metrics_sweep()
+                result = sweep.metrics_sweep()
                 if claim_s is None:
                     claim_s = time.monotonic() - tick
                     progress(

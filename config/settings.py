@@ -301,7 +301,7 @@ PUBLISHING_MANUAL_ESCALATE_SECONDS = float(
 )
 
 
-# --- Engagement metrics (publishing/metrics.py: the schedule, sweep and batch pulls) ------------
+# --- Engagement metrics (publishing/metrics/: the schedule, sweep and batch pulls) --------------
 # Every metrics_* task (sweeps included) runs on the metrics queue (CELERY_TASK_ROUTES): the
 # publishing dispatcher on the default queue never waits behind a metrics sweep.
 # A claimed post comes back after this long if its batch task never wrote (a crashed worker).

@@ -41,7 +41,7 @@ from publishing.credentials import (
     decrypt,
     encrypt,
 )
-from publishing.metrics import remote_posts_backfill_on_commit
+from publishing.metrics.backfill import remote_posts_backfill_on_commit
 from publishing.urlsafety import check_server_url
 
 logger = logging.getLogger(__name__)

@@ -9,8 +9,11 @@ from celery.signals import worker_ready
 from django.db import close_old_connections, connection
 from django.db import connections as db_connections
 
-from publishing import accounts, dispatch, metrics, reconcile, services
+from publishing import accounts, dispatch, reconcile, services
 from publishing.adapters.base import AdapterError, TransientError
+from publishing.metrics import accounts as metrics_accounts
+from publishing.metrics import backfill, pull, sweep
+from publishing.metrics.reads import PullLater
 from publishing.services import heartbeat_record
 
 BEAT_HEARTBEAT = "beat"
@@ -104,7 +107,7 @@ logger = logging.getLogger(__name__)
 def metrics_sweep() -> None:
     """Beat, every minute: enrol newly published deliveries, hand due pulls over in batches."""
     _connection_check()
-    metrics.metrics_sweep()
+    sweep.metrics_sweep()
 
 
 @shared_task(ignore_result=True)
@@ -114,7 +117,7 @@ def metrics_pull_batch(
     """Pull one channel's batch. Retries are rows in the database (backoff on next_pull_at),
     not Celery's; `lease` makes a redelivered message do nothing."""
     _connection_check()
-    metrics.remote_posts_pull(
+    pull.remote_posts_pull(
         channel_id=channel_id, remote_post_ids=remote_post_ids, lease=lease, reserved=reserved
     )
 
@@ -123,7 +126,7 @@ def metrics_pull_batch(
 def metrics_account_snapshots_due() -> None:
     """Beat, hourly: queue the day's account snapshot of every channel that has none yet."""
     _connection_check()
-    for channel_id in metrics.account_snapshots_due():
+    for channel_id in metrics_accounts.account_snapshots_due():
         metrics_account_snapshot.delay(channel_id)
 
 
@@ -133,8 +136,8 @@ def metrics_account_snapshot(self, channel_id: int) -> None:
     again with backoff; the hourly sweep asks again anyway while today's row is missing."""
     _connection_check()
     try:
-        metrics.account_snapshot_take(channel_id=channel_id)
-    except metrics.PullLater as wait:
+        metrics_accounts.account_snapshot_take(channel_id=channel_id)
+    except PullLater as wait:
         raise self.retry(countdown=wait.seconds) from None
     except TransientError as exc:
         raise self.retry(countdown=60 * 2**self.request.retries, exc=exc) from None
@@ -142,11 +145,11 @@ def metrics_account_snapshot(self, channel_id: int) -> None:
 
 @shared_task(bind=True, ignore_result=True, max_retries=5)
 def metrics_backfill_channel(self, channel_id: int) -> None:
-    """A newly connected channel's recent history (publishing.metrics.remote_posts_backfill)."""
+    """A newly connected channel's recent history (publishing.metrics.backfill)."""
     _connection_check()
     try:
-        metrics.remote_posts_backfill(channel_id=channel_id)
-    except metrics.PullLater as wait:
+        backfill.remote_posts_backfill(channel_id=channel_id)
+    except PullLater as wait:
         raise self.retry(countdown=wait.seconds) from None
     except TransientError as exc:
         raise self.retry(countdown=60 * 2**self.request.retries, exc=exc) from None

@@ -24,7 +24,7 @@ from calendar_app.external_urls import (
     is_external_url,
     url_scheme,
 )
-from publishing import connections, dispatch, metrics, services
+from publishing import connections, dispatch, services
 from publishing.adapters.base import (
     Account,
     ConnectResult,
@@ -34,6 +34,8 @@ from publishing.adapters.base import (
     RemotePostInfo,
 )
 from publishing.adapters.recording import RecordingAdapter
+from publishing.metrics.backfill import remote_posts_backfill
+from publishing.metrics.reads import metrics_rate_reset
 from publishing.models import Attempt, AttemptOutcome, Delivery, DeliveryState, RemotePost
 from tests.analytics_helpers import publish
 from tests.conftest import login
@@ -258,7 +260,7 @@ def test_given_a_history_listing_with_bad_addresses_when_backfilled_then_followe
     recording, workspace, caplog
 ):
     channel = connected_channel(workspace, name="Acme Mastodon")
-    metrics.metrics_rate_reset(channel_id=channel.pk)
+    metrics_rate_reset(channel_id=channel.pk)
     now = timezone.now()
     recording.recent = [
         RemotePostInfo("bad", EVIL, "Older post", now - dt.timedelta(days=3)),
@@ -266,7 +268,7 @@ def test_given_a_history_listing_with_bad_addresses_when_backfilled_then_followe
     ]
 
     with caplog.at_level(logging.WARNING):
-        assert metrics.remote_posts_backfill(channel_id=channel.pk, now=now) == 2
+        assert remote_posts_backfill(channel_id=channel.pk, now=now) == 2
 
     assert dict(RemotePost.objects.values_list("remote_id", "url")) == {
         "bad": "",

@@ -11,7 +11,6 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from calendar_app.models import ChannelState
-from publishing import metrics
 from publishing.adapters.base import (
     Account,
     AuthExpired,
@@ -26,6 +25,12 @@ from publishing.adapters.base import (
 )
 from publishing.adapters.recording import RecordingAdapter
 from publishing.connections import channel_connect
+from publishing.metrics import sweep
+from publishing.metrics.accounts import account_snapshot_take, account_snapshots_due
+from publishing.metrics.backfill import remote_posts_backfill
+from publishing.metrics.enrol import remote_posts_enrol
+from publishing.metrics.pull import remote_posts_pull
+from publishing.metrics.reads import PullLater, metrics_rate_reset
 from publishing.models import (
     AccountSnapshot,
     ChannelCredentials,
@@ -75,7 +80,7 @@ def no_connection_check(monkeypatch):
 @pytest.fixture
 def mastodon(workspace):
     channel = connected_channel(workspace, name="Acme Mastodon")
-    metrics.metrics_rate_reset(channel_id=channel.pk)
+    metrics_rate_reset(channel_id=channel.pk)
     return channel
 
 
@@ -87,7 +92,7 @@ def test_given_a_connected_channel_when_its_account_is_pulled_then_a_row_for_the
 ):
     RecordingAdapter.account_values = {"followers": 1200, "following": 80, "posts": 310}
 
-    metrics.account_snapshot_take(channel_id=mastodon.pk, now=NOW)
+    account_snapshot_take(channel_id=mastodon.pk, now=NOW)
 
     row = AccountSnapshot.objects.get()
     assert (row.workspace, row.channel) == (workspace, mastodon)
@@ -98,10 +103,10 @@ def test_given_a_connected_channel_when_its_account_is_pulled_then_a_row_for_the
 
 def test_given_a_second_pull_the_same_day_then_the_row_is_updated_not_doubled(workspace, mastodon):
     RecordingAdapter.account_values = {"followers": 1200}
-    metrics.account_snapshot_take(channel_id=mastodon.pk, now=NOW)
+    account_snapshot_take(channel_id=mastodon.pk, now=NOW)
     RecordingAdapter.account_values = {"followers": 1215}
 
-    metrics.account_snapshot_take(channel_id=mastodon.pk, now=NOW + 3 * H)
+    account_snapshot_take(channel_id=mastodon.pk, now=NOW + 3 * H)
 
     row = AccountSnapshot.objects.get()
     assert (row.followers, row.taken_at, row.following) == (1215, NOW + 3 * H, None)
@@ -109,8 +114,8 @@ def test_given_a_second_pull_the_same_day_then_the_row_is_updated_not_doubled(wo
 
 def test_given_the_next_day_then_a_second_row(workspace, mastodon):
     RecordingAdapter.account_values = {"followers": 1200}
-    metrics.account_snapshot_take(channel_id=mastodon.pk, now=NOW)
-    metrics.account_snapshot_take(channel_id=mastodon.pk, now=NOW + D)
+    account_snapshot_take(channel_id=mastodon.pk, now=NOW)
+    account_snapshot_take(channel_id=mastodon.pk, now=NOW + D)
 
     assert list(AccountSnapshot.objects.values_list("day", flat=True)) == [
         dt.date(2026, 3, 2),
@@ -133,7 +138,7 @@ def test_the_day_is_the_workspaces_local_day(db, tz, moment, day):
     channel = connected_channel(workspace)
     RecordingAdapter.account_values = {"followers": 1}
 
-    metrics.account_snapshot_take(channel_id=channel.pk, now=moment)
+    account_snapshot_take(channel_id=channel.pk, now=moment)
 
     assert AccountSnapshot.objects.get().day == day
 
@@ -142,7 +147,7 @@ def test_given_an_expired_token_then_refreshed_once_and_taken(workspace, mastodo
     RecordingAdapter.faults = [AuthExpired("The access token expired.")]
     RecordingAdapter.account_values = {"followers": 9}
 
-    metrics.account_snapshot_take(channel_id=mastodon.pk, now=NOW)
+    account_snapshot_take(channel_id=mastodon.pk, now=NOW)
 
     assert AccountSnapshot.objects.get().followers == 9
     assert ChannelCredentials.objects.get(channel=mastodon).version == 2
@@ -151,8 +156,8 @@ def test_given_an_expired_token_then_refreshed_once_and_taken(workspace, mastodo
 def test_given_rate_limited_then_told_to_pull_later_and_nothing_stored(workspace, mastodon):
     RecordingAdapter.faults = [RateLimited("Slow down.", retry_after=120)]
 
-    with pytest.raises(metrics.PullLater) as wait:
-        metrics.account_snapshot_take(channel_id=mastodon.pk, now=NOW)
+    with pytest.raises(PullLater) as wait:
+        account_snapshot_take(channel_id=mastodon.pk, now=NOW)
 
     assert wait.value.seconds == 120
     assert not AccountSnapshot.objects.exists()
@@ -162,7 +167,7 @@ def test_given_a_paused_channel_then_nothing_is_pulled(workspace, mastodon):
     mastodon.state = ChannelState.PAUSED
     mastodon.save()
 
-    assert metrics.account_snapshot_take(channel_id=mastodon.pk, now=NOW) is None
+    assert account_snapshot_take(channel_id=mastodon.pk, now=NOW) is None
     assert not AccountSnapshot.objects.exists()
 
 
@@ -182,7 +187,7 @@ def test_due_account_snapshots_are_connected_channels_without_todays_row(
     )
 
     with django_assert_num_queries(2):
-        due = metrics.account_snapshots_due(now=NOW)
+        due = account_snapshots_due(now=NOW)
 
     assert due == [mastodon.pk]
     assert {paused.pk, telegram.pk, without_account.pk}.isdisjoint(due)
@@ -248,7 +253,7 @@ def test_given_recent_posts_on_the_account_when_backfilled_then_followed_with_a_
         listed("fresh", age=2 * H),  # the listing had no numbers for it
     ]
 
-    assert metrics.remote_posts_backfill(channel_id=mastodon.pk, now=NOW) == 2
+    assert remote_posts_backfill(channel_id=mastodon.pk, now=NOW) == 2
 
     assert RecordingAdapter.listing_calls == [NOW - 30 * D]
     week = RemotePost.objects.get(remote_id="week")
@@ -284,19 +289,19 @@ def test_given_one_of_our_deliveries_among_them_then_it_is_linked_not_imported(w
     )
     RecordingAdapter.recent = [listed("ours", age=2 * D, likes=3)]
 
-    metrics.remote_posts_backfill(channel_id=mastodon.pk, now=NOW)
+    remote_posts_backfill(channel_id=mastodon.pk, now=NOW)
 
     followed = RemotePost.objects.get()
     assert (followed.delivery, followed.source) == (delivery, RemotePostSource.APP)
-    assert metrics.remote_posts_enrol(now=NOW) == 0  # and enrolment does not add another
+    assert remote_posts_enrol(now=NOW) == 0  # and enrolment does not add another
 
 
 def test_given_a_second_backfill_then_nothing_is_added_or_changed(workspace, mastodon):
     RecordingAdapter.recent = [listed("a", age=2 * D, likes=3)]
-    metrics.remote_posts_backfill(channel_id=mastodon.pk, now=NOW)
+    remote_posts_backfill(channel_id=mastodon.pk, now=NOW)
     RecordingAdapter.recent = [listed("a", age=2 * D, likes=99), listed("b", age=H, likes=1)]
 
-    assert metrics.remote_posts_backfill(channel_id=mastodon.pk, now=NOW + H) == 1
+    assert remote_posts_backfill(channel_id=mastodon.pk, now=NOW + H) == 1
 
     assert RemotePost.objects.get(remote_id="a").likes == 3
     assert MetricSnapshot.objects.count() == 2
@@ -306,16 +311,18 @@ def test_given_backfilled_posts_then_the_normal_schedule_pulls_them(
     workspace, mastodon, monkeypatch, django_capture_on_commit_callbacks
 ):
     RecordingAdapter.recent = [listed("a", age=2 * H, likes=3)]
-    metrics.remote_posts_backfill(channel_id=mastodon.pk, now=NOW)
+    remote_posts_backfill(channel_id=mastodon.pk, now=NOW)
     due = RemotePost.objects.get().next_pull_at
     sent = []
-    monkeypatch.setattr(metrics, "_send", lambda batches, countdown=None: sent.extend(batches))
+    monkeypatch.setattr(
+        sweep, "pull_batches_send", lambda batches, countdown=None: sent.extend(batches)
+    )
     RecordingAdapter.post_metrics = {"a": {"likes": 3}}
 
     with django_capture_on_commit_callbacks(execute=True):
-        metrics.metrics_sweep(now=due)
+        sweep.metrics_sweep(now=due)
     (batch,) = sent
-    metrics.remote_posts_pull(
+    remote_posts_pull(
         channel_id=batch.channel_id,
         remote_post_ids=batch.remote_post_ids,
         lease=batch.lease,
@@ -330,7 +337,7 @@ def test_given_backfilled_posts_then_the_normal_schedule_pulls_them(
 def test_given_a_platform_that_cannot_list_posts_then_nothing_happens(workspace):
     telegram = connected_channel(workspace, platform="telegram")
 
-    assert metrics.remote_posts_backfill(channel_id=telegram.pk, now=NOW) == 0
+    assert remote_posts_backfill(channel_id=telegram.pk, now=NOW) == 0
     assert RecordingAdapter.listing_calls == []
 
 
@@ -338,7 +345,7 @@ def test_given_the_token_expired_then_the_backfill_refreshes_once(workspace, mas
     RecordingAdapter.faults = [AuthExpired("Expired.")]
     RecordingAdapter.recent = [listed("a", age=H)]
 
-    assert metrics.remote_posts_backfill(channel_id=mastodon.pk, now=NOW) == 1
+    assert remote_posts_backfill(channel_id=mastodon.pk, now=NOW) == 1
     assert len(RecordingAdapter.listing_calls) == 2
 
 
@@ -350,7 +357,7 @@ def test_backfill_query_count_does_not_grow_with_the_posts(
     # the channel with credentials and workspace; SAVEPOINT, the known posts, our deliveries,
     # INSERT the posts, read back those with numbers, INSERT their snapshots, RELEASE
     with django_assert_num_queries(8):
-        assert metrics.remote_posts_backfill(channel_id=mastodon.pk, now=NOW) == 40
+        assert remote_posts_backfill(channel_id=mastodon.pk, now=NOW) == 40
 
 
 # --- connecting queues the backfill ---------------------------------------------------------------
@@ -451,7 +458,7 @@ def test_given_the_platform_refuses_the_account_numbers_then_nothing_is_stored_a
     RecordingAdapter.faults = [PermanentError("Missing permission.", detail="HTTP 403 GET /me")]
 
     with caplog.at_level(logging.WARNING):
-        assert metrics.account_snapshot_take(channel_id=mastodon.pk, now=NOW) is None
+        assert account_snapshot_take(channel_id=mastodon.pk, now=NOW) is None
 
     assert not AccountSnapshot.objects.exists()
     assert "HTTP 403 GET /me" in caplog.text

@@ -13,7 +13,6 @@ import pytest
 from django.db import connection
 
 from calendar_app.models import ChannelState, PostVariant
-from publishing import metrics
 from publishing.adapters.base import (
     AuthExpired,
     Capabilities,
@@ -22,6 +21,11 @@ from publishing.adapters.base import (
     TransientError,
 )
 from publishing.adapters.recording import RecordingAdapter
+from publishing.metrics import sweep as sweep_module
+from publishing.metrics.enrol import TEXT_EXCERPT, remote_posts_enrol
+from publishing.metrics.pull import remote_posts_pull
+from publishing.metrics.reads import metrics_rate_reset, metrics_rate_take
+from publishing.metrics.sweep import PullBatch
 from publishing.models import (
     ChannelCredentials,
     Delivery,
@@ -76,19 +80,19 @@ def engine(settings):
 @pytest.fixture
 def sent(monkeypatch):
     """Batch tasks the sweep (or a waiting batch) sends, as (batch, countdown)."""
-    messages: list[tuple[metrics.PullBatch, float | None]] = []
+    messages: list[tuple[PullBatch, float | None]] = []
 
     def record(batches, *, countdown=None):
         messages.extend((b, countdown) for b in batches)
 
-    monkeypatch.setattr(metrics, "_send", record)
+    monkeypatch.setattr(sweep_module, "pull_batches_send", record)
     return messages
 
 
 @pytest.fixture
 def mastodon(workspace):
     channel = connected_channel(workspace, name="Acme Mastodon")
-    metrics.metrics_rate_reset(channel_id=channel.pk)
+    metrics_rate_reset(channel_id=channel.pk)
     return channel
 
 
@@ -96,17 +100,17 @@ def mastodon(workspace):
 def sweep(sent, django_capture_on_commit_callbacks):
     """One sweep at `now`; returns the batches it sent."""
 
-    def run(now: dt.datetime = NOW) -> list[metrics.PullBatch]:
+    def run(now: dt.datetime = NOW) -> list[PullBatch]:
         sent.clear()
         with django_capture_on_commit_callbacks(execute=True):
-            metrics.metrics_sweep(now=now)
+            sweep_module.metrics_sweep(now=now)
         return [batch for batch, _countdown in sent]
 
     return run
 
 
-def pull(batch: metrics.PullBatch, *, now: dt.datetime = NOW, reserved: bool = False) -> str:
-    return metrics.remote_posts_pull(
+def pull(batch: PullBatch, *, now: dt.datetime = NOW, reserved: bool = False) -> str:
+    return remote_posts_pull(
         channel_id=batch.channel_id,
         remote_post_ids=batch.remote_post_ids,
         lease=batch.lease.isoformat(),  # as the task gets it
@@ -177,14 +181,14 @@ def test_given_the_variant_has_its_own_text_then_the_excerpt_is_the_variants(
 
     sweep()
 
-    assert RemotePost.objects.get().text == "x" * metrics.TEXT_EXCERPT
+    assert RemotePost.objects.get().text == "x" * TEXT_EXCERPT
 
 
 def test_given_an_enrolled_delivery_when_swept_again_then_nothing_new(workspace, mastodon, sweep):
     published(workspace, mastodon, at=NOW - 5 * M, remote_id="111")
     sweep()
 
-    assert metrics.remote_posts_enrol(now=NOW + M) == 0
+    assert remote_posts_enrol(now=NOW + M) == 0
     assert RemotePost.objects.count() == 1
 
 
@@ -232,7 +236,7 @@ def test_given_the_backfill_found_the_post_first_then_enrolment_links_it_to_the_
     found = followed(mastodon, "111", due=NOW + H)
     delivery = published(workspace, mastodon, at=NOW - 5 * M, remote_id="111")
 
-    assert metrics.remote_posts_enrol(now=NOW) == 1
+    assert remote_posts_enrol(now=NOW) == 1
 
     found.refresh_from_db()
     assert (found.delivery, found.source) == (delivery, RemotePostSource.APP)
@@ -248,9 +252,9 @@ def test_enrolment_query_count_does_not_grow_with_the_deliveries(
     # which deliveries; on PostgreSQL SAVEPOINT, one INSERT ... SELECT, RELEASE; elsewhere
     # them in full, SAVEPOINT, INSERT the posts, which were enrolled, RELEASE
     with django_assert_num_queries(4 if connection.vendor == "postgresql" else 6):
-        assert metrics.remote_posts_enrol(now=NOW) == 25
+        assert remote_posts_enrol(now=NOW) == 25
     with django_assert_num_queries(1):  # nothing left: one bounded read
-        assert metrics.remote_posts_enrol(now=NOW) == 0
+        assert remote_posts_enrol(now=NOW) == 0
 
 
 # --- the due sweep --------------------------------------------------------------------------------
@@ -385,7 +389,7 @@ def test_claim_query_count_does_not_grow_with_the_posts(
         django_assert_num_queries(expected),
         django_capture_on_commit_callbacks(execute=True),
     ):
-        batches = metrics.remote_posts_claim_due(now=NOW)
+        batches = sweep_module.remote_posts_claim_due(now=NOW)
     assert sum(len(b.remote_post_ids) for b in batches) == 30
     assert len(sent) == len(batches) == 4  # 15 per channel, batches of 10
 
@@ -721,7 +725,7 @@ def test_given_a_very_long_wait_then_the_batch_goes_back_to_the_sweep(
     settings.METRICS_MAX_COUNTDOWN_SECONDS = 60
     followed(mastodon, "a")
     post = followed(mastodon, "b")
-    metrics.metrics_rate_take(channel_id=mastodon.pk, platform="mastodon")  # the bucket is empty
+    metrics_rate_take(channel_id=mastodon.pk, platform="mastodon")  # the bucket is empty
     (batch,) = sweep()
     sent.clear()
 
@@ -741,10 +745,10 @@ def test_the_read_bucket_is_not_the_publishing_bucket(workspace, mastodon, setti
     settings.METRICS_RATE_LIMITS = {"default": (1, 0.001)}
     ratelimit.rate_reset(channel_id=mastodon.pk)
 
-    assert metrics.metrics_rate_take(channel_id=mastodon.pk, platform="mastodon") == 0
+    assert metrics_rate_take(channel_id=mastodon.pk, platform="mastodon") == 0
     # Reading used the read bucket only: publishing still has its token.
     assert ratelimit.rate_take(channel_id=mastodon.pk, platform="mastodon") == 0
-    assert metrics.metrics_rate_take(channel_id=mastodon.pk, platform="mastodon") > 0
+    assert metrics_rate_take(channel_id=mastodon.pk, platform="mastodon") > 0
     ratelimit.rate_reset(channel_id=mastodon.pk)
 
 
@@ -800,7 +804,7 @@ def test_a_batch_whose_lease_is_gone_costs_one_query(
 def test_given_a_sweep_that_claims_in_several_chunks_then_a_channels_posts_still_fill_its_batches(
     workspace, mastodon, sweep, monkeypatch
 ):
-    monkeypatch.setattr(metrics, "CLAIM_BATCH", 4)
+    monkeypatch.setattr(sweep_module, "CLAIM_BATCH", 4)
     x = connected_channel(workspace, platform="x")
     for i in range(12):  # due in turns, so every chunk of 4 has two posts of each channel
         followed(mastodon if i % 2 else x, f"{i}", due=NOW - (12 - i) * M)

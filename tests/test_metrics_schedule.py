@@ -7,7 +7,13 @@ import datetime as dt
 
 import pytest
 
-from publishing.metrics import LAST_STEP, QUIET_AFTER, SCHEDULE, schedule_join, schedule_next
+from publishing.metrics.schedule import (
+    LAST_STEP,
+    QUIET_AFTER,
+    SCHEDULE,
+    schedule_join,
+    schedule_next,
+)
 
 T0 = dt.datetime(2026, 3, 1, 9, 0, tzinfo=dt.UTC)
 M = dt.timedelta(minutes=1)

@@ -10,7 +10,9 @@ import json
 import pytest
 
 from config.celery import app
-from publishing import metrics, tasks
+from publishing import tasks
+from publishing.metrics import pull
+from publishing.metrics.sweep import PullBatch
 from publishing.queues import Queue
 
 METRICS_TASKS = [
@@ -53,10 +55,10 @@ def test_beat_runs_the_metrics_sweeps_and_a_backlog_never_runs_one_twice(entry, 
 
 def test_a_batch_tasks_arguments_survive_the_brokers_json(monkeypatch):
     lease = dt.datetime(2026, 3, 2, 10, 15, 0, 123456, tzinfo=dt.UTC)
-    batch = metrics.PullBatch(channel_id=7, remote_post_ids=(3, 4), lease=lease)
+    batch = PullBatch(channel_id=7, remote_post_ids=(3, 4), lease=lease)
     called = {}
     monkeypatch.setattr(tasks, "_connection_check", lambda: None)
-    monkeypatch.setattr(metrics, "remote_posts_pull", lambda **kwargs: called.update(kwargs))
+    monkeypatch.setattr(pull, "remote_posts_pull", lambda **kwargs: called.update(kwargs))
 
     tasks.metrics_pull_batch(*json.loads(json.dumps(batch.task_args())), reserved=True)
 

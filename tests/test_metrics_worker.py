@@ -11,9 +11,10 @@ import pytest
 from django.test import override_settings
 from django.utils import timezone
 
-from publishing import metrics
 from publishing.adapters.base import Credentials
 from publishing.credentials import credentials_save
+from publishing.metrics import sweep
+from publishing.metrics.reads import metrics_rate_reset
 from publishing.models import (
     AccountSnapshot,
     Delivery,
@@ -63,7 +64,7 @@ def test_backfill_account_snapshot_and_a_due_pull_through_a_real_worker(
         config={"instance_url": fake.url, "username": fake.username},
     )
     credentials_save(channel=channel, credentials=Credentials(access_token=fake.token))
-    metrics.metrics_rate_reset(channel_id=channel.pk)
+    metrics_rate_reset(channel_id=channel.pk)
     now = timezone.now()
     elsewhere = fake.add_status("Posted from the phone", created_at=now - dt.timedelta(days=3))
     fake.set_counts(elsewhere["id"], favourites=5, reblogs=1)
@@ -103,9 +104,9 @@ def test_backfill_account_snapshot_and_a_due_pull_through_a_real_worker(
     RemotePost.objects.filter(pk=linked.pk).update(next_pull_at=timezone.now())
 
     monkeypatch.setattr(
-        metrics, "_send", lambda batches, countdown=None: _send_to(batches, workers.queue)
+        sweep, "pull_batches_send", lambda batches, countdown=None: _send_to(batches, workers.queue)
     )
-    result = metrics.metrics_sweep()
+    result = sweep.metrics_sweep()
     assert (result.claimed, result.batches) == (1, 1)
     wait_for(lambda: RemotePost.objects.get(pk=linked.pk).likes == 3, workers=workers)
 

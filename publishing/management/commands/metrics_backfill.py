@@ -5,7 +5,8 @@ from django.core.management.base import BaseCommand, CommandError
 
 from calendar_app.models import Channel
 from publishing.adapters.base import AdapterError, TransientError
-from publishing.metrics import PullLater, backfill_problem, remote_posts_backfill
+from publishing.metrics.backfill import backfill_problem, remote_posts_backfill
+from publishing.metrics.reads import PullLater
 
 
 class Command(BaseCommand):
