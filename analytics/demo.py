@@ -72,6 +72,7 @@ REFERRERS = {
     "mastodon": "",
     "bluesky": "bsky.app",
 }
+REPEAT_CLICK_SHARE = 0.12  # clicks by someone who clicked that link earlier the same day
 
 
 @dataclass(frozen=True)
@@ -525,10 +526,13 @@ class DemoMetrics:
                     workspace=self.workspace,
                     clicked_at=clicked_at,
                     referrer_host=REFERRERS.get(channel.platform, ""),
+                    is_unique=rng.random() >= REPEAT_CLICK_SHARE,
                 )
             )
         LinkClick.objects.bulk_create(clicks, batch_size=1000)
-        TrackedLink.objects.filter(pk=link.pk).update(clicks=len(clicks))
+        TrackedLink.objects.filter(pk=link.pk).update(
+            clicks=len(clicks), unique_clicks=sum(c.is_unique for c in clicks)
+        )
         self.outcome.clicks += len(clicks)
 
 

@@ -5,6 +5,9 @@ stable English column names, ISO 8601 dates and times (workspace time zone, with
 decimals, rates as fractions (0.0423 = 4.23 %). UTF-8 with a byte order mark so Excel opens
 umlauts correctly. Text cells that a spreadsheet would run as a formula (= + - @, tab, CR) get a
 leading apostrophe (CSV injection); numbers are written as numbers.
+
+Short-link clicks come in two columns: `link_clicks` every click counted (as before) and
+`link_clicks_unique` one per visitor, link and UTC day, the basis of `cost_per_click`.
 """
 
 from __future__ import annotations
@@ -69,7 +72,14 @@ def local_iso(instant: dt.datetime | None, tz: ZoneInfo) -> str:
 
 
 def daily_rows(days: list[DayRow]) -> tuple[list[str], list[list]]:
-    header = ["date", "posts", *POST_METRICS, "interactions", "link_clicks"]
+    header = [
+        "date",
+        "posts",
+        *POST_METRICS,
+        "interactions",
+        "link_clicks",
+        "link_clicks_unique",
+    ]
     rows = [
         [
             row.day.isoformat(),
@@ -77,6 +87,7 @@ def daily_rows(days: list[DayRow]) -> tuple[list[str], list[list]]:
             *(row.figures[m] for m in POST_METRICS),
             row.figures["interactions"],
             row.link_clicks,
+            row.unique_link_clicks,
         ]
         for row in days
     ]
@@ -124,6 +135,7 @@ def campaign_rows(campaigns: list[CampaignRow]) -> tuple[list[str], list[list]]:
         "interactions",
         "platform_clicks",
         "link_clicks",
+        "link_clicks_unique",
         "budget",
         "currency",
         "cost_per_click",
@@ -142,6 +154,7 @@ def campaign_rows(campaigns: list[CampaignRow]) -> tuple[list[str], list[list]]:
                 row.interactions,
                 row.platform_clicks,
                 row.link_clicks,
+                row.unique_link_clicks,
                 str(campaign.budget) if campaign and campaign.budget is not None else "",
                 campaign.currency if campaign and campaign.budget is not None else "",
                 str(cost) if cost is not None else "",

@@ -38,6 +38,7 @@ TREND_METRICS = [
     "clicks",
     "video_views",
     "link_clicks",
+    "unique_link_clicks",
 ]
 
 
@@ -76,7 +77,12 @@ def _day_ticks(days: list[dt.date]) -> list[tuple[float, str]]:
 def trend_charts(data: Dashboard) -> list[dict]:
     """One chart per metric: the period's daily values by publish day, the previous period's
     as a faint line on the same day positions."""
-    shown = set(data.shown_metrics) | {"posts", "interactions", "link_clicks"}
+    shown = set(data.shown_metrics) | {
+        "posts",
+        "interactions",
+        "link_clicks",
+        "unique_link_clicks",
+    }
     days = [row.day for row in data.days]
     first, last = _short_day(data.period.first), _short_day(data.period.last)
     partial = data.period.last == today_in(data.period.tz)
@@ -86,8 +92,8 @@ def trend_charts(data: Dashboard) -> list[dict]:
             continue
 
         def values(rows, metric=metric) -> list[tuple[float, float]]:
-            if metric == "link_clicks":
-                return [(float(i), float(r.link_clicks)) for i, r in enumerate(rows)]
+            if metric in {"link_clicks", "unique_link_clicks"}:
+                return [(float(i), float(getattr(r, metric))) for i, r in enumerate(rows)]
             return [(float(i), float(r.figures[metric])) for i, r in enumerate(rows)]
 
         current = values(data.days)
@@ -248,7 +254,7 @@ def glance(data: Dashboard) -> dict:
     top = data.top_channel
     total = data.current.interactions
     rate_channel = data.best_rate_channel
-    campaigns = [row for row in data.campaigns if row.campaign and row.link_clicks]
+    campaigns = [row for row in data.campaigns if row.campaign and row.unique_link_clicks]
     return {
         "top_channel": top,
         "top_share": top.current.interactions / total if top and total else None,
@@ -260,5 +266,5 @@ def glance(data: Dashboard) -> dict:
         else "",
         "best_slot": (data.heatmap.best(1) or [None])[0],
         "best_slot_label": slot_label(data.heatmap.best(1)[0]) if data.heatmap.best(1) else "",
-        "top_campaign": max(campaigns, key=lambda r: r.link_clicks, default=None),
+        "top_campaign": max(campaigns, key=lambda r: r.unique_link_clicks, default=None),
     }

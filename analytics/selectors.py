@@ -60,7 +60,7 @@ from django.utils.translation import gettext_lazy as _
 from analytics.periods import Period, last_days
 from calendar_app.models import Campaign, Channel, Post, Workspace
 from links.models import TrackedLink
-from links.selectors import link_clicks_by_campaign, link_clicks_daily
+from links.selectors import ClickCounts, link_clicks_by_campaign, link_clicks_daily
 from publishing.models import AccountSnapshot, MetricSnapshot, RemotePost
 
 # Lifetime post metrics, in the order the pages show them.
@@ -88,6 +88,7 @@ METRIC_LABELS = {
     "interactions": _("Interactions"),
     "engagement_rate": _("Engagement rate"),
     "link_clicks": _("Short-link clicks"),
+    "unique_link_clicks": _("Unique short-link clicks"),
 }
 RANKING_CHOICES = [
     ("interactions", METRIC_LABELS["interactions"]),
@@ -333,6 +334,7 @@ class DayRow:
     day: dt.date
     figures: dict[str, int]  # posts, each metric, interactions (0 on a day without posts)
     link_clicks: int = 0
+    unique_link_clicks: int = 0  # one per visitor, link and UTC day
 
 
 @dataclass
@@ -346,6 +348,8 @@ class Dashboard:
     previous_days: list[DayRow]
     link_clicks: int
     previous_link_clicks: int
+    unique_link_clicks: int
+    previous_unique_link_clicks: int
     heatmap: Heatmap
     campaigns: list[CampaignRow]
     top_posts: list[RemotePost]
@@ -363,6 +367,8 @@ class Dashboard:
     def change(self, metric: str) -> Change:
         if metric == "link_clicks":
             return Change(self.link_clicks, self.previous_link_clicks)
+        if metric == "unique_link_clicks":
+            return Change(self.unique_link_clicks, self.previous_unique_link_clicks)
         return Change(self.current.value(metric), self.before.value(metric))
 
     def rate_change(self, basis: str) -> Change:
@@ -470,10 +476,16 @@ def _daily(workspace: Workspace, period: Period, previous: Period) -> dict[dt.da
     return {row.pop("day"): {key: int(value or 0) for key, value in row.items()} for row in rows}
 
 
-def _day_rows(period: Period, by_day: dict, clicks: dict) -> list[DayRow]:
+def _day_rows(period: Period, by_day: dict, clicks: dict[dt.date, ClickCounts]) -> list[DayRow]:
     empty = {"posts": 0, "interactions": 0, **dict.fromkeys(POST_METRICS, 0)}
+    none = ClickCounts()
     return [
-        DayRow(day=day, figures=by_day.get(day, empty), link_clicks=clicks.get(day, 0))
+        DayRow(
+            day=day,
+            figures=by_day.get(day, empty),
+            link_clicks=clicks.get(day, none).clicks,
+            unique_link_clicks=clicks.get(day, none).unique,
+        )
         for day in period.dates()
     ]
 
@@ -513,6 +525,8 @@ def dashboard(*, workspace: Workspace, period: Period) -> Dashboard:
         previous_days=previous_days,
         link_clicks=sum(d.link_clicks for d in days),
         previous_link_clicks=sum(d.link_clicks for d in previous_days),
+        unique_link_clicks=sum(d.unique_link_clicks for d in days),
+        previous_unique_link_clicks=sum(d.unique_link_clicks for d in previous_days),
         heatmap=heatmap(workspace=workspace, period=heatmap_period_for(period)),
         campaigns=campaign_report(workspace=workspace, period=period),
         top_posts=ranked_posts(workspace=workspace, period=period, metric="interactions", limit=5),
@@ -666,17 +680,19 @@ class CampaignRow:
     interactions: int | None
     platform_clicks: int | None
     link_clicks: int
+    unique_link_clicks: int = 0
 
     @property
     def cost_per_click(self) -> tuple[Decimal | None, str | None]:
-        """budget / clicks and the clicks used: our short-link clicks where the campaign has
-        any (measured the same way on every platform), else the platforms' own link clicks.
+        """budget / clicks and the clicks used: our unique short-link clicks where the campaign
+        has any (measured the same way on every platform, one per visitor, link and day: a
+        visitor clicking again costs nothing more), else the platforms' own link clicks.
         (None, None) without a budget or without clicks."""
         budget = self.campaign.budget if self.campaign else None
         if budget is None:
             return None, None
-        if self.link_clicks:
-            clicks, basis = self.link_clicks, "link"
+        if self.unique_link_clicks:
+            clicks, basis = self.unique_link_clicks, "link"
         elif self.platform_clicks:
             clicks, basis = self.platform_clicks, "platform"
         else:
@@ -714,7 +730,7 @@ def campaign_report(*, workspace: Workspace, period: Period) -> list[CampaignRow
         )
     )
 
-    def make(campaign: Campaign | None, row: dict, link_clicks: int) -> CampaignRow:
+    def make(campaign: Campaign | None, row: dict, link_clicks: ClickCounts) -> CampaignRow:
         return CampaignRow(
             campaign=campaign,
             posts=row.get("n_posts", 0),
@@ -722,13 +738,22 @@ def campaign_report(*, workspace: Workspace, period: Period) -> list[CampaignRow
             impressions=row["sum_impressions"] if row.get("n_impressions") else None,
             interactions=row.get("sum_interactions"),
             platform_clicks=row["sum_clicks"] if row.get("n_clicks") else None,
-            link_clicks=link_clicks,
+            link_clicks=link_clicks.clicks,
+            unique_link_clicks=link_clicks.unique,
         )
 
-    result = [make(c, rows.get(c.pk, {}), clicks.get(c.pk, 0)) for c in campaigns]
-    result.sort(key=lambda r: (-r.link_clicks, -(r.platform_clicks or 0), r.campaign.name))
-    if None in rows or clicks.get(None):
-        result.append(make(None, rows.get(None, {}), clicks.get(None, 0)))
+    none = ClickCounts()
+    result = [make(c, rows.get(c.pk, {}), clicks.get(c.pk, none)) for c in campaigns]
+    result.sort(
+        key=lambda r: (
+            -r.unique_link_clicks,
+            -r.link_clicks,
+            -(r.platform_clicks or 0),
+            r.campaign.name,
+        )
+    )
+    if None in rows or None in clicks:
+        result.append(make(None, rows.get(None, {}), clicks.get(None, none)))
     return result
 
 
@@ -764,6 +789,10 @@ class PostReport:
     @property
     def link_clicks(self) -> int:
         return sum(link.clicks for link in self.links)
+
+    @property
+    def unique_link_clicks(self) -> int:
+        return sum(link.unique_clicks for link in self.links)
 
 
 def _post_report(workspace: Workspace, remote_posts: QuerySet, post: Post | None) -> PostReport:

@@ -25,6 +25,7 @@ DAYS = 365
 CAMPAIGNS = 8
 LINKS = 2000
 CLICKS = 40_000
+REPEAT_SHARE = 0.12  # clicks that are a visitor's second or later on that link that day
 WARMUPS = 3
 RUNS = 30
 # platform -> reports impressions?
@@ -201,6 +202,7 @@ def _seed(rng: random.Random) -> dict:
                 clicked_at=min(
                     now, published[link.post_id] + dt.timedelta(hours=rng.expovariate(1 / 12))
                 ),
+                is_unique=rng.random() >= REPEAT_SHARE,
             )
             for link in (rng.choice(links) for _ in range(CLICKS))
         ),

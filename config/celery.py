@@ -26,6 +26,7 @@ RECONCILE_SECONDS = 30.0
 METRICS_SWEEP_SECONDS = 60.0  # due metrics pulls are handed over within a minute
 ACCOUNT_SNAPSHOTS_SECONDS = 3600.0  # each channel's account numbers in the first hour of its day
 NOTIFICATIONS_PURGE_SECONDS = 24 * 3600.0  # old notifications leave the bell once a day
+LINK_VISITORS_PURGE_SECONDS = 3600.0  # yesterday's visitor hashes go within the first hour
 
 # Celery's Django fixup closes the database connection before and after every task unless this
 # is set (celery#4116): reconnecting made an ORM publish task ~40% slower. The publish task
@@ -84,5 +85,10 @@ app.conf.beat_schedule = {
         "task": "notifications.tasks.notifications_purge_old",
         "schedule": NOTIFICATIONS_PURGE_SECONDS,
         "options": {"expires": NOTIFICATIONS_PURGE_SECONDS - 3600},
+    },
+    "link-visitors-purge": {
+        "task": "links.tasks.link_visitors_purge",
+        "schedule": LINK_VISITORS_PURGE_SECONDS,
+        "options": {"expires": LINK_VISITORS_PURGE_SECONDS - 300},
     },
 }

@@ -387,6 +387,21 @@ PUBLIC_MEDIA_BASE_URL = os.environ.get(
 # Public address of this site for the short links of link tracking (<PUBLIC_BASE_URL>/l/<code>);
 # without it, workspaces cannot turn link shortening on. In development the site's URL stands in.
 PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", SITE_URL if DEBUG else "").rstrip("/")
+# Short-link clicks per client address and minute (links/ratelimit.py). A person follows a few
+# short links a minute, and one post rarely brings more than a few dozen people behind one
+# office or school address in the same minute: up to this many requests count as clicks, the
+# rest are redirected but not counted (a script cycling user agents defeats the de-duplication
+# by visitor; this caps what it can add).
+LINKS_RATE_COUNT_PER_MINUTE = int(os.environ.get("LINKS_RATE_COUNT_PER_MINUTE", "30"))
+# Beyond this many (two a second for a whole minute, no person) the redirect answers 429 with
+# Retry-After until the minute is over: floods and code guessing cost us one cache round trip.
+LINKS_RATE_REFUSE_PER_MINUTE = int(os.environ.get("LINKS_RATE_REFUSE_PER_MINUTE", "120"))
+# Where the counters live, shared by all web processes; without one, per process in the cache.
+LINKS_REDIS_URL = os.environ.get("LINKS_REDIS_URL", PUBLISHING_REDIS_URL)
+# Reverse proxies in front of the site that each append the client's address to
+# X-Forwarded-For. 0 (the default): REMOTE_ADDR is the client and the header is ignored (any
+# client can send one). Behind one nginx or load balancer: 1.
+LINKS_TRUSTED_PROXY_COUNT = int(os.environ.get("LINKS_TRUSTED_PROXY_COUNT", "0"))
 
 LOGGING = {
     "version": 1,

@@ -31,6 +31,8 @@ class TrackedLink(models.Model):
         related_name="+",
     )
     clicks = models.PositiveIntegerField(_("clicks"), default=0)  # humans; = its LinkClick rows
+    # one per visitor and UTC day; = its LinkClick rows with is_unique
+    unique_clicks = models.PositiveIntegerField(_("unique clicks"), default=0)
     bot_clicks = models.PositiveIntegerField(_("bot clicks"), default=0)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
 
@@ -56,6 +58,9 @@ class LinkClick(models.Model):
     )
     clicked_at = models.DateTimeField(_("clicked"))
     referrer_host = models.CharField(_("referrer"), max_length=255, blank=True)
+    # The visitor's first click on this link that UTC day. Clicks from before de-duplication
+    # (migration 0002) all count as unique: nobody can tell their visitors apart any more.
+    is_unique = models.BooleanField(_("unique"), default=True)
 
     class Meta:
         ordering = ["-clicked_at", "-id"]
@@ -68,3 +73,26 @@ class LinkClick(models.Model):
 
     def __str__(self) -> str:
         return f"click on {self.link_id} @ {self.clicked_at:%Y-%m-%d %H:%M}"
+
+
+class LinkVisitor(models.Model):
+    """A visitor seen on a link today: HMAC-SHA256 of (client address, user agent) keyed by
+    SECRET_KEY and the UTC date (links.visitors.visitor_hash), never the address or the user
+    agent themselves. Only the current day's rows are of use (tomorrow's key makes other
+    hashes); older ones are purged hourly (links.services.link_visitors_purge)."""
+
+    # No index of its own: the unique constraint (day first) serves the insert and the purge,
+    # the table holds one day, and the redirect pays for every index on each insert.
+    link = models.ForeignKey(
+        TrackedLink, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    day = models.DateField()  # UTC
+    visitor = models.CharField(max_length=64)  # hex digest
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["day", "link", "visitor"], name="link_visitor_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"visitor of {self.link_id} on {self.day}"

@@ -1,5 +1,5 @@
-"""Writes of link tracking: preparing a post's text as it goes out (UTM parameters, short links)
-and counting a click on a short link.
+"""Writes of link tracking: preparing a post's text as it goes out (UTM parameters, short links),
+counting a click on a short link and purging the visitor hashes of past days.
 
 The publishing engine calls `links_prepare_text` for every text it sends. It must give the same
 result on every retry of a delivery (the reconciler finds posts that already went out by their
@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
@@ -27,7 +27,8 @@ from django.utils.text import slugify
 from calendar_app.models import Campaign, Channel, Post, Workspace
 from calendar_app.platforms import SPECS, Platform, count_text
 from links.bots import is_bot
-from links.models import LinkClick, TrackedLink
+from links.models import LinkClick, LinkVisitor, TrackedLink
+from links.visitors import USER_AGENT_MAX_LENGTH, visitor_hash
 
 logger = logging.getLogger(__name__)
 
@@ -285,21 +286,61 @@ def _referrer_host(referrer: str) -> str:
     return host[:255]
 
 
+def _visitor_first_today(*, link_id: int, day: dt.date, visitor: str) -> bool:
+    """Record the visitor on the link for `day`; whether it is new (the first click). One
+    statement, decided by the unique constraint, so two clicks at once still count one unique:
+    INSERT ... ON CONFLICT DO NOTHING RETURNING (PostgreSQL, SQLite >= 3.35)."""
+    meta = LinkVisitor._meta
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(meta.get_field(name).column) for name in ("link", "day", "visitor"))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES (%s, %s, %s) "
+            f"ON CONFLICT DO NOTHING RETURNING 1",
+            [link_id, connection.ops.adapt_datefield_value(day), visitor],
+        )
+        return cursor.fetchone() is not None
+
+
 def link_click_record(
-    *, link: TrackedLink, user_agent: str, referrer: str = "", now: dt.datetime | None = None
+    *,
+    link: TrackedLink,
+    user_agent: str,
+    address: str,
+    referrer: str = "",
+    now: dt.datetime | None = None,
 ) -> bool:
-    """Count a GET of a short link: a person's click as a LinkClick (time and referring host
-    only: no IP address, no user agent) plus the link's counter, atomically; a bot's only in
-    `bot_clicks`. Returns whether it counted as a person's click."""
-    if is_bot(user_agent[:512]):
+    """Count a GET of a short link: a person's click as a LinkClick (time, referring host and
+    whether it is unique: no IP address, no user agent) plus the link's counters, atomically; a
+    bot's only in `bot_clicks`. A click is unique when it is the first of its visitor (client
+    `address` and user agent, as a daily keyed hash) on this link this UTC day. Returns whether
+    it counted as a person's click. Four statements for a person, one for a bot."""
+    user_agent = user_agent[:USER_AGENT_MAX_LENGTH]
+    if is_bot(user_agent):
         TrackedLink.objects.filter(pk=link.pk).update(bot_clicks=F("bot_clicks") + 1)
         return False
+    now = now or timezone.now()
+    day = now.astimezone(dt.UTC).date()
+    visitor = visitor_hash(address=address, user_agent=user_agent, day=day)
     with transaction.atomic():
-        TrackedLink.objects.filter(pk=link.pk).update(clicks=F("clicks") + 1)
+        first = _visitor_first_today(link_id=link.pk, day=day, visitor=visitor)
+        counters = {"clicks": F("clicks") + 1}
+        if first:
+            counters["unique_clicks"] = F("unique_clicks") + 1
+        TrackedLink.objects.filter(pk=link.pk).update(**counters)
         LinkClick.objects.create(
             link_id=link.pk,
             workspace_id=link.workspace_id,
-            clicked_at=now or timezone.now(),
+            clicked_at=now,
             referrer_host=_referrer_host(referrer),
+            is_unique=first,
         )
     return True
+
+
+def link_visitors_purge(*, now: dt.datetime | None = None) -> int:
+    """Delete the visitor hashes of days before today (UTC): today's key cannot match them, so
+    they only take room. Beat runs it hourly. Returns how many rows went."""
+    today = (now or timezone.now()).astimezone(dt.UTC).date()
+    deleted, _per_model = LinkVisitor.objects.filter(day__lt=today).delete()
+    return deleted

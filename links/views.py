@@ -8,7 +8,9 @@ from django.shortcuts import render
 from django.views.decorators.http import require_safe
 
 from links.models import TrackedLink
+from links.ratelimit import RateVerdict, redirect_rate_take
 from links.services import link_click_record
+from links.visitors import client_address
 
 CODE_MAX_LENGTH = TrackedLink._meta.get_field("code").max_length
 
@@ -23,7 +25,17 @@ def _no_store(response: HttpResponse) -> HttpResponse:
 @require_safe
 def link_redirect(request: HttpRequest, code: str) -> HttpResponse:
     """302 to the link's stored target; a GET counts a click (a person's or a bot's), a HEAD
-    (link checkers, preview fetchers) counts nothing. Unknown codes answer 404."""
+    (link checkers, preview fetchers) counts nothing. Unknown codes answer 404. Per client
+    address and minute (links.ratelimit): beyond a limit nothing is counted, far beyond it the
+    answer is 429 with Retry-After, before any query."""
+    address = client_address(request)
+    rate = redirect_rate_take(address)
+    if rate.verdict is RateVerdict.REFUSE:
+        response = render(
+            request, "links/too_many.html", {"retry_after": rate.retry_after}, status=429
+        )
+        response["Retry-After"] = str(rate.retry_after)
+        return _no_store(response)
     link = (
         TrackedLink.objects.only("pk", "workspace_id", "target_url").filter(code=code).first()
         if code.isascii() and code.isalnum() and len(code) <= CODE_MAX_LENGTH
@@ -31,10 +43,11 @@ def link_redirect(request: HttpRequest, code: str) -> HttpResponse:
     )
     if link is None:
         return _no_store(render(request, "links/not_found.html", status=404))
-    if request.method == "GET":
+    if request.method == "GET" and rate.verdict is RateVerdict.COUNT:
         link_click_record(
             link=link,
             user_agent=request.headers.get("User-Agent", ""),
+            address=address,
             referrer=request.headers.get("Referer", ""),
         )
     return _no_store(HttpResponseRedirect(link.target_url))

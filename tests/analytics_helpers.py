@@ -98,8 +98,11 @@ def clicks(
     count: int,
     campaign=None,
     target: str = "https://shop.example/",
+    unique: int | None = None,
 ) -> TrackedLink:
-    """`count` human clicks at `at` on a short link of `post` on `channel`."""
+    """`count` human clicks at `at` on a short link of `post` on `channel`, the first `unique`
+    of them (all by default) unique."""
+    unique = count if unique is None else unique
     link = TrackedLink.objects.create(
         workspace=channel.workspace,
         code=f"c{next(_ids):08d}",
@@ -109,8 +112,10 @@ def clicks(
         channel=channel,
         campaign=campaign if campaign is not None else getattr(post, "campaign", None),
         clicks=count,
+        unique_clicks=unique,
     )
     LinkClick.objects.bulk_create(
-        LinkClick(link=link, workspace=channel.workspace, clicked_at=at) for _ in range(count)
+        LinkClick(link=link, workspace=channel.workspace, clicked_at=at, is_unique=i < unique)
+        for i in range(count)
     )
     return link

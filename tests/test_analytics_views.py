@@ -112,7 +112,7 @@ def test_dashboard_says_at_a_glance_which_channel_and_hour_work_best(client, vie
 
     assert "Top channel: <strong>Acme LinkedIn</strong>" in html
     assert 'data-testid="glance-best-hour"' in html
-    assert "Short-link clicks: <strong>45</strong>" in html
+    assert "Unique short-link clicks: <strong>45</strong> (of 45 in all)" in html
     assert "most of them from the campaign <strong>Spring</strong> (45)" in html
     assert html.count('data-testid="channel-row"') == 2
     assert "per follower" in html  # Mastodon reports no impressions
@@ -243,8 +243,8 @@ def test_campaign_report_shows_cost_per_click(client, viewer, published):
 
     html = client.get(url("campaigns")).content.decode()
 
-    assert "2.00 EUR" in html  # 90 / 45 short-link clicks
-    assert "per short-link click" in html
+    assert "2.00 EUR" in html  # 90 / 45 unique short-link clicks
+    assert "per unique short-link click" in html
 
 
 def test_best_time_page_says_when_data_is_thin(client, viewer, published):

@@ -1,5 +1,6 @@
 """GET /l/<code>: the redirect, counting people's clicks (time and referring host only), bots and
-preview fetchers apart, HEAD never, unknown codes 404, and atomic counting under concurrency."""
+preview fetchers apart, HEAD never, unknown codes 404, and atomic counting under concurrency.
+De-duplication by visitor and the per-address limits: tests/test_links_unique_clicks.py."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from django.utils import timezone
 
 from links.bots import is_bot
 from links.models import LinkClick, TrackedLink
+from links.ratelimit import redirect_rate_reset
 from tests.conftest import require_postgresql
 from tests.factories import CampaignFactory, ChannelFactory, PostFactory, WorkspaceFactory
 
@@ -33,6 +35,14 @@ def make_link(workspace, code: str = "Abc123XyZ9", target: str = TARGET) -> Trac
         channel=ChannelFactory(workspace=workspace),
         campaign=CampaignFactory(workspace=workspace),
     )
+
+
+@pytest.fixture(autouse=True)
+def fresh_rate_limit():
+    """The test client's address starts every test with no requests counted this minute."""
+    redirect_rate_reset("127.0.0.1")
+    yield
+    redirect_rate_reset("127.0.0.1")
 
 
 @pytest.fixture
@@ -76,6 +86,7 @@ def test_a_click_stores_no_ip_address_and_no_user_agent(client, link):
         "workspace",
         "clicked_at",
         "referrer_host",
+        "is_unique",
     }
 
 
@@ -89,11 +100,12 @@ def test_given_a_garbled_referrer_then_the_click_still_counts(client, link):
     assert LinkClick.objects.get().referrer_host == ""
 
 
-def test_every_click_counts(client, link):
+def test_every_click_counts_and_a_visitors_repeats_are_not_unique(client, link):
     for _ in range(3):
         client.get(short(link.code), headers={"User-Agent": CHROME})
     link.refresh_from_db()
     assert link.clicks == 3 == LinkClick.objects.count()
+    assert link.unique_clicks == 1 == LinkClick.objects.filter(is_unique=True).count()
 
 
 BOTS = [
@@ -251,15 +263,18 @@ def test_another_workspaces_link_counts_for_that_workspace_only(client, link):
     assert LinkClick.objects.get().workspace_id == other.workspace_id
 
 
-def test_the_redirect_costs_three_queries_for_a_person_and_two_for_a_bot(
+def test_the_redirect_costs_four_queries_for_a_person_and_two_for_a_bot(
     client, link, django_assert_num_queries
 ):
-    # the link; then the counter and the click (inside the test's transaction each atomic
-    # block adds a savepoint and its release)
-    with django_assert_num_queries(5):
-        client.get(short(link.code), headers={"User-Agent": CHROME})
+    # the link; then the visitor, the counters and the click (inside the test's transaction
+    # the atomic block adds a savepoint and its release), the same for a repeat click
+    for _first_then_repeat in range(2):
+        with django_assert_num_queries(6):
+            client.get(short(link.code), headers={"User-Agent": CHROME})
     with django_assert_num_queries(2):
         client.get(short(link.code), headers={"User-Agent": "Twitterbot/1.0"})
+    with django_assert_num_queries(1):
+        client.head(short(link.code), headers={"User-Agent": CHROME})
 
 
 # --- concurrency: real commits from several connections at once ------------------------------------
@@ -273,11 +288,11 @@ def test_concurrent_clicks_are_all_counted(client):
     errors: list[BaseException] = []
     start = threading.Barrier(threads)
 
-    def clicker(bot: bool) -> None:
+    def clicker(number: int, bot: bool) -> None:
         from django.test import Client
 
         try:
-            browser = Client()
+            browser = Client(REMOTE_ADDR=f"198.51.100.{number + 1}")  # one visitor per thread
             start.wait()
             for _ in range(per_thread):
                 agent = "Twitterbot/1.0" if bot else CHROME
@@ -288,7 +303,11 @@ def test_concurrent_clicks_are_all_counted(client):
         finally:
             connections.close_all()
 
-    workers = [threading.Thread(target=clicker, args=(i % 4 == 0,)) for i in range(threads)]
+    for number in range(threads):
+        redirect_rate_reset(f"198.51.100.{number + 1}")
+    workers = [
+        threading.Thread(target=clicker, args=(i, i % 4 == 0)) for i in range(threads)
+    ]
     for worker in workers:
         worker.start()
     for worker in workers:
@@ -300,3 +319,5 @@ def test_concurrent_clicks_are_all_counted(client):
     assert link.bot_clicks == bots
     assert link.clicks == threads * per_thread - bots
     assert LinkClick.objects.filter(link=link).count() == link.clicks
+    assert link.unique_clicks == threads - 2  # one per human visitor
+    assert LinkClick.objects.filter(link=link, is_unique=True).count() == threads - 2

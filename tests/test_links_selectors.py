@@ -9,7 +9,12 @@ import zoneinfo
 import pytest
 
 from links.models import LinkClick, TrackedLink
-from links.selectors import link_clicks_by_campaign, link_clicks_by_post, link_clicks_daily
+from links.selectors import (
+    ClickCounts,
+    link_clicks_by_campaign,
+    link_clicks_by_post,
+    link_clicks_daily,
+)
 from tests.factories import CampaignFactory, ChannelFactory, PostFactory, WorkspaceFactory
 
 BERLIN = zoneinfo.ZoneInfo("Europe/Berlin")
@@ -30,10 +35,16 @@ def link_for(post, campaign, code: str) -> TrackedLink:
     )
 
 
-def clicks(link: TrackedLink, *times: dt.datetime) -> None:
+def clicks(link: TrackedLink, *times: dt.datetime, unique: bool = True) -> None:
     LinkClick.objects.bulk_create(
-        LinkClick(link=link, workspace_id=link.workspace_id, clicked_at=t) for t in times
+        LinkClick(link=link, workspace_id=link.workspace_id, clicked_at=t, is_unique=unique)
+        for t in times
     )
+
+
+def each_once(counts: dict) -> dict:
+    """{key: n} as the selectors answer when every click was a different visitor's."""
+    return {key: ClickCounts(clicks=n, unique=n) for key, n in counts.items()}
 
 
 @pytest.fixture
@@ -64,19 +75,21 @@ def test_clicks_by_campaign_with_none_for_posts_without_one(
 ):
     with django_assert_num_queries(1):
         result = link_clicks_by_campaign(workspace=workspace, start=START, end=END)
-    assert result == {scene["spring"].pk: 4, scene["autumn"].pk: 1, None: 2}
+    assert result == each_once({scene["spring"].pk: 4, scene["autumn"].pk: 1, None: 2})
 
 
 def test_clicks_by_post(workspace, scene, django_assert_num_queries):
     with django_assert_num_queries(1):
         result = link_clicks_by_post(workspace=workspace, start=START, end=END)
-    assert result == {scene["p1"].pk: 4, scene["p2"].pk: 1, scene["p3"].pk: 2}
+    assert result == each_once({scene["p1"].pk: 4, scene["p2"].pk: 1, scene["p3"].pk: 2})
 
 
 def test_clicks_of_a_deleted_post_are_left_out_of_the_per_post_numbers(workspace, scene):
     scene["p3"].delete()  # its short links stay (SET_NULL) and still count for the campaign
     assert scene["p3"].pk not in link_clicks_by_post(workspace=workspace, start=START, end=END)
-    assert link_clicks_by_campaign(workspace=workspace, start=START, end=END)[None] == 2
+    assert link_clicks_by_campaign(workspace=workspace, start=START, end=END)[None] == ClickCounts(
+        2, 2
+    )
 
 
 def test_given_no_clicks_then_empty_dicts(workspace, django_assert_num_queries):
@@ -106,7 +119,9 @@ def test_clicks_daily_by_the_workspaces_local_date_across_the_dst_change(
     with django_assert_num_queries(1):
         result = link_clicks_daily(workspace=workspace, start=start, end=end, tz=BERLIN)
 
-    assert result == {dt.date(2026, 3, 28): 1, dt.date(2026, 3, 29): 2, dt.date(2026, 3, 30): 2}
+    assert result == each_once(
+        {dt.date(2026, 3, 28): 1, dt.date(2026, 3, 29): 2, dt.date(2026, 3, 30): 2}
+    )
     assert all(type(day) is dt.date for day in result)
 
 
@@ -115,11 +130,23 @@ def test_clicks_daily_in_utc_is_another_split(workspace):
     clicks(link_for(post, None, "utc"), dt.datetime(2026, 3, 28, 23, 30, tzinfo=UTC))
     start, end = dt.datetime(2026, 3, 28, tzinfo=UTC), dt.datetime(2026, 3, 30, tzinfo=UTC)
 
-    assert link_clicks_daily(workspace=workspace, start=start, end=end, tz=UTC) == {
-        dt.date(2026, 3, 28): 1
-    }
-    assert link_clicks_daily(workspace=workspace, start=start, end=end, tz=BERLIN) == {
-        dt.date(2026, 3, 29): 1
+    assert link_clicks_daily(workspace=workspace, start=start, end=end, tz=UTC) == each_once(
+        {dt.date(2026, 3, 28): 1}
+    )
+    assert link_clicks_daily(workspace=workspace, start=start, end=end, tz=BERLIN) == each_once(
+        {dt.date(2026, 3, 29): 1}
+    )
+
+
+def test_a_visitors_repeat_click_counts_in_clicks_not_in_unique(workspace):
+    post = PostFactory(workspace=workspace)
+    link = link_for(post, None, "again")
+    at = dt.datetime(2026, 3, 28, 10, 0, tzinfo=UTC)
+    clicks(link, at)
+    clicks(link, at + dt.timedelta(minutes=5), unique=False)
+
+    assert link_clicks_by_post(workspace=workspace, start=START, end=END) == {
+        post.pk: ClickCounts(clicks=2, unique=1)
     }
 
 
