@@ -6,6 +6,7 @@ from calendar_app.models import (
     AuditEvent,
     Campaign,
     Channel,
+    Invitation,
     Label,
     MediaAsset,
     Membership,
@@ -194,3 +195,14 @@ class ReviewLinkAdmin(admin.ModelAdmin):
     # only a hash of the token is stored; nothing here can reveal or re-create a link
     readonly_fields = ("token_hash", "created_by", "created_at")
     filter_horizontal = ["posts"]
+
+
+@admin.register(Invitation)
+class InvitationAdmin(ReadOnlyAdmin):
+    """Invitations are issued, answered and withdrawn on the member page only (the token exists
+    nowhere but in the link, so one made here could not be sent)."""
+
+    list_display = ("workspace", "email", "role", "invited_by", "created_at", "expires_at")
+    list_filter = ("role",)
+    search_fields = ("email",)
+    exclude = ("token_hash",)

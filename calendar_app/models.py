@@ -87,6 +87,89 @@ class Membership(models.Model):
         return f"{self.user} @ {self.workspace} ({self.role})"
 
 
+class InvitationState(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    ACCEPTED = "accepted", _("Accepted")
+    DECLINED = "declined", _("Declined")
+    REVOKED = "revoked", _("Revoked")
+    EXPIRED = "expired", _("Expired")
+
+
+class Invitation(models.Model):
+    """An invitation to join a workspace, sent to an e-mail address with a role.
+
+    Nobody becomes a member until the holder of the link accepts (with any account: the link is
+    the proof; `accepted_by` records which). Only a hash of the token's secret is stored; the
+    row is the record of who invited, revoked, accepted or declined, and when.
+    """
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="invitations")
+    email = models.EmailField(_("e-mail address"))
+    role = models.CharField(_("role"), max_length=16, choices=Role.choices)
+    token_hash = models.CharField(max_length=64, unique=True)
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone_now)
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    declined_at = models.DateTimeField(null=True, blank=True)
+    declined_by = models.ForeignKey(  # empty when declined without logging in
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("invitation")
+        verbose_name_plural = _("invitations")
+        constraints = [
+            # One open invitation per address and workspace: a new one replaces the old.
+            models.UniqueConstraint(
+                fields=["workspace", "email"],
+                condition=Q(accepted_at__isnull=True, declined_at__isnull=True)
+                & Q(revoked_at__isnull=True),
+                name="invitation_one_open_per_address",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"invitation {self.pk} to {self.workspace_id}"
+
+    def state_at(self, moment) -> str:
+        if self.accepted_at is not None:
+            return InvitationState.ACCEPTED
+        if self.declined_at is not None:
+            return InvitationState.DECLINED
+        if self.revoked_at is not None:
+            return InvitationState.REVOKED
+        if self.expires_at <= moment:
+            return InvitationState.EXPIRED
+        return InvitationState.PENDING
+
+    @property
+    def state(self) -> str:
+        return self.state_at(timezone_now())
+
+
 class ChannelState(models.TextChoices):
     CONNECTED = "connected", _("Connected")
     NEEDS_RECONNECT = "needs_reconnect", _("Needs reconnect")
@@ -548,8 +631,7 @@ class ReviewDecision(models.Model):
     @property
     def actor_name(self) -> str:
         if self.user is not None:
-            full = f"{self.user.first_name} {self.user.last_name}".strip()
-            return full or self.user.username
+            return self.user.display_name
         return self.external_name
 
 
@@ -602,8 +684,7 @@ class PostComment(models.Model):
     @property
     def author_name(self) -> str:
         if self.author is not None:
-            full = f"{self.author.first_name} {self.author.last_name}".strip()
-            return full or self.author.username
+            return self.author.display_name
         return self.external_name
 
 

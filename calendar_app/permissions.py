@@ -27,6 +27,10 @@ class Action(StrEnum):
     CAMPAIGN_MANAGE = "campaign_manage"
     CHANNEL_MANAGE = "channel_manage"
     MEMBER_MANAGE = "member_manage"
+    # Invite people by e-mail, see and revoke open invitations.
+    MEMBER_INVITE = "member_invite"
+    # See members' e-mail addresses on the member list.
+    MEMBER_EMAILS_VIEW = "member_emails_view"
     WORKSPACE_MANAGE = "workspace_manage"
     REVIEW_LINK_MANAGE = "review_link_manage"
     # A channel on the built-in test network: added on purpose, by an owner only (test mode).
@@ -44,7 +48,14 @@ _EDITOR = frozenset(
         Action.LABEL_MANAGE,
     }
 )
-_MANAGER = _EDITOR | {Action.CAMPAIGN_MANAGE, Action.CHANNEL_MANAGE, Action.REVIEW_LINK_MANAGE}
+# Managers invite (issue 13: "owners and managers invite"), at most to their own role
+# (invitation_role_refusal); changing roles and removing members stays with the owners.
+_MANAGER = _EDITOR | {
+    Action.CAMPAIGN_MANAGE,
+    Action.CHANNEL_MANAGE,
+    Action.REVIEW_LINK_MANAGE,
+    Action.MEMBER_INVITE,
+}
 
 ROLE_ACTIONS: dict[str, frozenset[Action]] = {
     Role.OWNER: frozenset(Action),
@@ -64,6 +75,8 @@ _REFUSALS = {
     Action.CAMPAIGN_MANAGE: _("Only managers and owners may manage campaigns."),
     Action.CHANNEL_MANAGE: _("Only managers and owners may manage channels."),
     Action.MEMBER_MANAGE: _("Only owners may manage members."),
+    Action.MEMBER_INVITE: _("Only managers and owners may invite members."),
+    Action.MEMBER_EMAILS_VIEW: _("Only owners see the members' e-mail addresses."),
     Action.WORKSPACE_MANAGE: _("Only owners may change the workspace settings."),
     Action.REVIEW_LINK_MANAGE: _("Only managers and owners may share review links."),
     Action.TEST_CHANNEL_ADD: _("Only owners may add a channel on the test network."),
@@ -96,6 +109,23 @@ def access_workspace(user, slug: str) -> Membership:
         return Membership.objects.select_related("workspace").get(user=user, workspace__slug=slug)
     except Membership.DoesNotExist:
         raise Http404 from None
+
+
+# Higher first: nobody hands out more than they hold.
+ROLE_RANK = {Role.OWNER: 3, Role.MANAGER: 2, Role.EDITOR: 1, Role.VIEWER: 0}
+
+
+def invitation_role_refusal(membership: Membership, role: str) -> str | None:
+    """Why this member may not invite someone as `role`, or None. Whoever may invite (today
+    managers and owners; see ROLE_ACTIONS) invites at most to their own role, so a manager
+    never makes an owner."""
+    if not can(membership, Action.MEMBER_INVITE):
+        return refusal_message(Action.MEMBER_INVITE)
+    if ROLE_RANK.get(role, 0) > ROLE_RANK.get(membership.role, -1):
+        return str(_("You cannot invite someone as %(role)s: that role is above your own.")) % {
+            "role": Role(role).label
+        }
+    return None
 
 
 def allowed_actions(membership: Membership | None) -> frozenset[Action]:

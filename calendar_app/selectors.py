@@ -24,6 +24,7 @@ from calendar_app.models import (
     Campaign,
     Channel,
     DecisionKind,
+    Invitation,
     Label,
     MediaAsset,
     Membership,
@@ -69,6 +70,7 @@ _POST_COLUMNS = (
     "author__username",
     "author__first_name",
     "author__last_name",
+    "author__deleted_at",
 )
 
 
@@ -221,8 +223,7 @@ class CalendarEntry:
 def _author_name(user: User | None) -> str:
     if user is None:
         return ""
-    full = f"{user.first_name} {user.last_name}".strip()
-    return full or user.username
+    return user.display_name
 
 
 def filter_options(workspace: Workspace) -> FilterOptions:
@@ -251,7 +252,7 @@ def filter_options(workspace: Workspace) -> FilterOptions:
     authors = [
         AuthorInfo(id=u.id, name=_author_name(u))
         for u in User.objects.filter(memberships__workspace=workspace)
-        .only("id", "username", "first_name", "last_name")
+        .only("id", "username", "first_name", "last_name", "deleted_at")
         .order_by("username")
     ]
     return FilterOptions(
@@ -677,3 +678,28 @@ def media_for_editor(
     recent = MediaPage(assets=rows[:size], has_more=len(rows) > size)
     known = recent.assets + [asset for asset in rows[size:] if asset.pk in wanted]
     return EditorMedia(recent=recent, by_id={str(asset.pk): asset for asset in known})
+
+
+# --- members -------------------------------------------------------------------------------------
+
+# Answered, withdrawn and expired invitations stay on the member page this long (so the inviter
+# sees who accepted with which account); open ones until they expire.
+INVITATIONS_SHOWN_DAYS = 30
+
+
+def workspace_invitations(
+    workspace: Workspace, *, now: dt.datetime | None = None
+) -> list[Invitation]:
+    """The workspace's open invitations and those of the last INVITATIONS_SHOWN_DAYS days,
+    newest first, with the people involved joined: one query."""
+    now = now or timezone.now()
+    open_ = Q(accepted_at__isnull=True, declined_at__isnull=True, revoked_at__isnull=True)
+    return list(
+        Invitation.objects.filter(workspace=workspace)
+        .filter(
+            (open_ & Q(expires_at__gt=now))
+            | Q(created_at__gte=now - dt.timedelta(days=INVITATIONS_SHOWN_DAYS))
+        )
+        .select_related("invited_by", "accepted_by", "declined_by", "revoked_by")
+        .order_by("-created_at", "-id")
+    )

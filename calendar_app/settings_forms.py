@@ -192,11 +192,14 @@ class LabelForm(forms.Form):
         return cls(data, initial=initial)
 
 
-class MemberAddForm(forms.Form):
-    username_or_email = forms.CharField(
-        label=_("Username or e-mail address"),
+class MemberInviteForm(forms.Form):
+    email = forms.EmailField(
+        label=_("E-mail address"),
         max_length=254,
-        help_text=_("The person needs an account already."),
+        help_text=_(
+            "They receive a link to accept or decline, and can create an account there if they "
+            "have none. They become a member only when they accept."
+        ),
     )
     role = forms.ChoiceField(label=_("Role"), choices=Role.choices, initial=Role.EDITOR)
 

@@ -175,6 +175,8 @@ DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "calendar@localhost")
 EMAIL_FILE_PATH = os.environ.get("EMAIL_FILE_PATH", str(VAR_DIR / "mail"))  # filebased backend
 # Where e-mails link to: the public address of this site, without a trailing path.
 SITE_URL = os.environ.get("SITE_URL", "http://localhost:8000")
+# How long a workspace invitation's link can be accepted (calendar_app.services.workspaces).
+INVITATION_DAYS = int(os.environ.get("INVITATION_DAYS", "7"))
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", not DEBUG)

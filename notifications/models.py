@@ -102,6 +102,12 @@ ICONS: dict[str, str] = {
 }
 
 
+# An actor who deleted their account: the notification's "actor" parameter (their name, copied
+# in when it was made) is replaced by this flag, read as "Deleted user" in the reader's language.
+ACTOR_DELETED = "actor_deleted"
+DELETED_ACTOR = _("Deleted user")
+
+
 class _Params(dict):
     """Formatting parameters that never raise: a missing one renders as an ellipsis."""
 
@@ -113,6 +119,8 @@ def render_message(kind: str, params: dict) -> str:
     """The sentence for `kind` in the active language. A moment given as `at` (ISO 8601) with
     the workspace's `tz` is shown as `when`, in the reader's language and that zone."""
     params = dict(params or {})
+    if params.get(ACTOR_DELETED):
+        params["actor"] = DELETED_ACTOR
     template = MOMENT_MESSAGES.get((kind, params.get("moment", ""))) or MESSAGES.get(kind)
     if template is None:
         return str(Kind(kind).label) if kind in Kind.values else kind

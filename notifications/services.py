@@ -23,7 +23,13 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from accounts.models import User
 from calendar_app.models import Membership, Post, Workspace
 from config import task_registry
-from notifications.models import Kind, Notification, NotificationPreference, render_message
+from notifications.models import (
+    ACTOR_DELETED,
+    Kind,
+    Notification,
+    NotificationPreference,
+    render_message,
+)
 from notifications.texts import render_text
 
 logger = logging.getLogger(__name__)
@@ -194,6 +200,28 @@ def notification_preferences_set(*, user: User, choices: dict[str, tuple[bool, b
             NotificationPreference.objects.update_or_create(
                 user=user, kind=kind, defaults={"in_app": in_app, "email": email}
             )
+
+
+def notifications_forget_user(*, user: User, batch_size: int = 500) -> None:
+    """`user` deletes their account: their notifications and preferences go; in everyone else's
+    notifications the name they acted under (copied into the parameters) gives way to "Deleted
+    user". In batches, so a busy person's history never sits in memory at once. The caller
+    holds the transaction."""
+    Notification.objects.filter(recipient=user).delete()
+    NotificationPreference.objects.filter(user=user).delete()
+    told = Notification.objects.filter(actor=user).only("id", "params").order_by("id")
+    batch: list[Notification] = []
+    for notification in told.iterator(chunk_size=batch_size):
+        params = dict(notification.params) if isinstance(notification.params, dict) else {}
+        params.pop("actor", None)
+        params[ACTOR_DELETED] = True
+        notification.params = params
+        batch.append(notification)
+        if len(batch) >= batch_size:
+            Notification.objects.bulk_update(batch, ["params"])
+            batch = []
+    if batch:
+        Notification.objects.bulk_update(batch, ["params"])
 
 
 # Read notifications are kept this long, unread ones longer: the bell is an inbox, not an archive

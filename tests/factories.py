@@ -11,6 +11,7 @@ from accounts.models import User
 from calendar_app.models import (
     Campaign,
     Channel,
+    Invitation,
     Label,
     Membership,
     Post,
@@ -76,6 +77,21 @@ class LabelFactory(factory.django.DjangoModelFactory):
     workspace = factory.SubFactory(WorkspaceFactory)
     name = factory.Sequence(lambda n: f"label-{n}")
     color = "#20c997"
+
+
+class InvitationFactory(factory.django.DjangoModelFactory):
+    """An open invitation; its token is unknown (issue one with services.invitation_create when
+    the test needs the link)."""
+
+    class Meta:
+        model = Invitation
+
+    workspace = factory.SubFactory(WorkspaceFactory)
+    email = factory.Sequence(lambda n: f"invitee{n}@example.com")
+    role = Role.EDITOR
+    token_hash = factory.Sequence(lambda n: f"{n:064x}")
+    invited_by = factory.SubFactory(UserFactory)
+    expires_at = factory.LazyFunction(lambda: timezone.now() + dt.timedelta(days=7))
 
 
 class PostFactory(factory.django.DjangoModelFactory):

@@ -10,7 +10,12 @@ from calendar_app.permissions import Action, access_workspace, can, require
 ALLOWED = {
     Role.OWNER: set(Action),
     Role.MANAGER: set(Action)
-    - {Action.MEMBER_MANAGE, Action.WORKSPACE_MANAGE, Action.TEST_CHANNEL_ADD},
+    - {
+        Action.MEMBER_MANAGE,
+        Action.MEMBER_EMAILS_VIEW,
+        Action.WORKSPACE_MANAGE,
+        Action.TEST_CHANNEL_ADD,
+    },
     Role.EDITOR: {
         Action.VIEW,
         Action.POST_CREATE,

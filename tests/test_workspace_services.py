@@ -90,9 +90,9 @@ CALLS = {
         {OWNER, MANAGER, EDITOR},
         lambda m, o: svc.label_delete(membership=m, label_id=o["label"].pk),
     ),
-    "member_add": (
-        {OWNER},
-        lambda m, o: svc.member_add(membership=m, username_or_email="newcomer", role=EDITOR),
+    "invitation_create": (
+        {OWNER, MANAGER},
+        lambda m, o: svc.invitation_create(membership=m, email="newcomer@example.com", role=EDITOR),
     ),
     "member_set_role": (
         {OWNER},
@@ -399,43 +399,6 @@ def test_given_another_workspaces_object_when_an_owner_acts_on_it_then_it_does_n
 
 
 # --- members ------------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    "who", ["newcomer", "NEWCOMER", "newcomer@example.com", " Newcomer@Example.com "]
-)
-def test_given_an_existing_user_when_added_by_username_or_email_then_a_member(owner, who):
-    user = UserFactory(username="newcomer", email="newcomer@example.com")
-    membership = svc.member_add(membership=owner, username_or_email=who, role=EDITOR)
-    assert (membership.user, membership.role, membership.workspace_id) == (
-        user,
-        EDITOR,
-        owner.workspace_id,
-    )
-
-
-def test_given_an_unknown_user_when_added_then_a_clear_error(owner):
-    with pytest.raises(ValidationError) as exc:
-        svc.member_add(membership=owner, username_or_email="nobody@example.com", role=EDITOR)
-    assert exc.value.message_dict["username_or_email"] == [
-        "There is no user with the username or e-mail address “nobody@example.com”. They need an account first."
-    ]
-
-
-def test_given_a_member_when_added_again_then_a_clear_error(owner, editor):
-    with pytest.raises(ValidationError) as exc:
-        svc.member_add(membership=owner, username_or_email="editor", role=MANAGER)
-    assert exc.value.message_dict["username_or_email"] == [
-        "editor is already a member of this workspace."
-    ]
-    assert Membership.objects.get(pk=editor.pk).role == EDITOR
-
-
-def test_given_a_bad_role_when_adding_a_member_then_a_role_error(owner):
-    UserFactory(username="newcomer")
-    with pytest.raises(ValidationError) as exc:
-        svc.member_add(membership=owner, username_or_email="newcomer", role="admin")
-    assert "role" in exc.value.message_dict
 
 
 def test_given_a_member_when_the_role_changes_then_it_is_saved(owner, editor):

@@ -1,5 +1,5 @@
-"""Writes for workspace settings: the workspace itself, channels, campaigns, labels, members and
-the approval policy.
+"""Writes for workspace settings: the workspace itself, channels, campaigns, labels, members (and
+the invitations by which people join) and the approval policy.
 
 Each service checks the actor's permission first, locks what it changes and raises
 ValidationError (keyed by form field where one is to blame) or PermissionDenied with a message
@@ -12,12 +12,17 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import TypeVar
+from urllib.parse import urljoin
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
-from django.core.exceptions import ValidationError
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.mail import send_mail
+from django.core.validators import validate_email
 from django.db import IntegrityError, models, transaction
-from django.db.models import Q
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
 
 from accounts.models import User
@@ -29,17 +34,20 @@ from calendar_app.models import (
     Campaign,
     Channel,
     ChannelState,
+    Invitation,
+    InvitationState,
     Label,
     Membership,
     Post,
     Role,
     Workspace,
 )
-from calendar_app.permissions import Action, require
+from calendar_app.permissions import Action, invitation_role_refusal, require
 from calendar_app.platforms import Platform
 from calendar_app.publication import publication_of
 from calendar_app.services.review.gate import post_cleared_for_publishing
 from calendar_app.services.review.transition import post_transition
+from calendar_app.tokens import TokenInvalid, secret_matches, secret_new, token_open, token_sign
 from calendar_app.workflow import PostAction, PostStatus
 
 M = TypeVar("M", bound=models.Model)
@@ -366,68 +374,252 @@ def _check_role(role: str) -> None:
         raise ValidationError({"role": _("Choose one of the roles offered.")})
 
 
-def _check_keeps_an_owner(target: Membership) -> None:
+def membership_is_last_owner(target: Membership) -> bool:
+    """Whether `target` is its workspace's only owner, who may not lose the role or leave (nor
+    delete their account: accounts.services). Ask under the workspace's member lock."""
     if target.role != Role.OWNER:
-        return
-    others = (
+        return False
+    return not (
         Membership.objects.filter(workspace_id=target.workspace_id, role=Role.OWNER)
         .exclude(pk=target.pk)
         .exists()
     )
-    if not others:
+
+
+def _check_keeps_an_owner(target: Membership) -> None:
+    if membership_is_last_owner(target):
         raise ValidationError(
             _("%(user)s is the last owner of this workspace. Make someone else an owner first.")
             % {"user": target.user}
         )
 
 
-@transaction.atomic
-def member_add(*, membership: Membership, username_or_email: str, role: str) -> Membership:
-    """Add an existing user, found by username or e-mail address, to the workspace."""
-    require(membership, Action.MEMBER_MANAGE)
-    _check_role(role)
-    who = username_or_email.strip()
-    if not who:
-        raise ValidationError({"username_or_email": _("Enter a username or an e-mail address.")})
-    users = list(
-        get_user_model()
-        .objects.filter(Q(username__iexact=who) | Q(email__iexact=who), is_active=True)
-        .order_by("pk")[:2]
+# --- invitations ------------------------------------------------------------------------------
+# People join a workspace only by accepting an invitation sent to an e-mail address: nobody is
+# looked up by name or address, and the inviter's answer is the same whoever the address
+# belongs to (a member already, an account, nobody yet).
+
+INVITATION_SALT = "calendar_app.invitation"
+
+
+class InvitationInvalid(PermissionDenied):
+    """Tampered or unknown token: the page answers 403."""
+
+
+class InvitationGone(Exception):
+    """Accepted, declined, revoked or expired: the page answers 410 and nothing changes."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Joined:
+    membership: Membership
+    joined: bool  # False: a member already, who keeps their role
+
+
+def _invitation_gone_message(state: str) -> str:
+    return {
+        InvitationState.ACCEPTED: _("This invitation was already accepted."),
+        InvitationState.DECLINED: _("This invitation was declined."),
+        InvitationState.REVOKED: _(
+            "This invitation was withdrawn. Ask the person who invited you for a new one."
+        ),
+        InvitationState.EXPIRED: _(
+            "This invitation has expired. Ask the person who invited you for a new one."
+        ),
+    }[state]
+
+
+def _open_invitations(workspace_id: int, email: str) -> models.QuerySet[Invitation]:
+    return Invitation.objects.filter(
+        workspace_id=workspace_id,
+        email=email,
+        accepted_at__isnull=True,
+        declined_at__isnull=True,
+        revoked_at__isnull=True,
     )
-    if not users:
-        raise ValidationError(
-            {
-                "username_or_email": _(
-                    "There is no user with the username or e-mail address “%(who)s”. They need an account first."
-                )
-                % {"who": who}
-            }
-        )
-    if len(users) > 1:
-        raise ValidationError(
-            {
-                "username_or_email": _(
-                    "More than one user matches “%(who)s”. Enter the username instead."
-                )
-                % {"who": who}
-            }
-        )
-    user = users[0]
+
+
+@transaction.atomic
+def invitation_create(*, membership: Membership, email: str, role: str) -> tuple[Invitation, str]:
+    """Invite `email` to the workspace as `role`; returns the invitation and its token (shown
+    once: only its hash is stored). The invitee is e-mailed the link once this commits.
+
+    Whether the address belongs to a member or an account is not looked at here (it is found
+    out when the link is accepted). An open invitation to the same address is replaced:
+    inviting again is how to resend.
+    """
+    require(membership, Action.MEMBER_INVITE)
+    _check_role(role)
+    refusal = invitation_role_refusal(membership, role)
+    if refusal:
+        raise PermissionDenied(refusal)
+    email = email.strip().lower()
+    try:
+        validate_email(email)
+        valid = len(email) <= Invitation._meta.get_field("email").max_length
+    except ValidationError:
+        valid = False
+    if not valid:
+        raise ValidationError({"email": _("Enter a valid e-mail address.")})
     _lock_workspace_members(membership)
-    if Membership.objects.filter(workspace_id=membership.workspace_id, user=user).exists():
+    now = timezone.now()
+    _open_invitations(membership.workspace_id, email).update(
+        revoked_at=now, revoked_by=membership.user
+    )
+    secret, token_hash = secret_new()
+    invitation = Invitation.objects.create(
+        workspace=membership.workspace,
+        email=email,
+        role=role,
+        token_hash=token_hash,
+        invited_by=membership.user,
+        created_at=now,
+        expires_at=now + dt.timedelta(days=settings.INVITATION_DAYS),
+    )
+    token = token_sign(salt=INVITATION_SALT, pk=invitation.pk, secret=secret)
+    # Sent from here, not by a task: the token must not wait in the broker in clear. A mail
+    # server that is down is logged (never the link) and the inviter has the link to pass on.
+    transaction.on_commit(
+        lambda: invitation_email_send(invitation=invitation, token=token), robust=True
+    )
+    return invitation, token
+
+
+def invitation_url(token: str) -> str:
+    """The invitation page's address on this site (SITE_URL), for the e-mail."""
+    return urljoin(settings.SITE_URL.rstrip("/") + "/", reverse("invitation", args=[token])[1:])
+
+
+def invitation_email_send(*, invitation: Invitation, token: str) -> None:
+    """The invitation e-mail, in the workspace's language: the invitee may have no account yet,
+    and looking one up by the address is what invitations avoid."""
+    workspace = invitation.workspace
+    with translation.override(workspace.language or settings.LANGUAGE_CODE):
+        context = {
+            "workspace": workspace,
+            "inviter": invitation.invited_by,
+            "role": invitation.get_role_display(),
+            "link": invitation_url(token),
+            "expires": formats.date_format(
+                invitation.expires_at.astimezone(workspace.tz), "SHORT_DATETIME_FORMAT"
+            ),
+        }
+        subject = render_to_string("calendar_app/email/invitation_subject.txt", context)
+        body = render_to_string("calendar_app/email/invitation_body.txt", context)
+    send_mail(" ".join(subject.split()), body, settings.DEFAULT_FROM_EMAIL, [invitation.email])
+
+
+@transaction.atomic
+def invitation_revoke(*, membership: Membership, invitation_id: int) -> Invitation:
+    """Withdraw an open invitation: its link stops working. DoesNotExist for another
+    workspace's; one already answered or expired is refused and stays as it is."""
+    require(membership, Action.MEMBER_INVITE)
+    _lock_workspace_members(membership)
+    invitation = _locked(Invitation, membership, invitation_id)
+    state = invitation.state
+    if state in (InvitationState.ACCEPTED, InvitationState.DECLINED, InvitationState.EXPIRED):
         raise ValidationError(
-            {
-                "username_or_email": _("%(user)s is already a member of this workspace.")
-                % {"user": user}
-            }
+            _("This invitation can no longer be withdrawn: it was answered or has expired.")
         )
+    if state == InvitationState.PENDING:
+        invitation.revoked_at = timezone.now()
+        invitation.revoked_by = membership.user
+        invitation.save(update_fields=["revoked_at", "revoked_by"])
+    return invitation
+
+
+def invitation_resolve(token: str, *, lock: bool = False) -> Invitation:
+    """The pending invitation `token` stands for (workspace and inviter joined);
+    InvitationInvalid or InvitationGone (saying why) otherwise."""
+    rows = Invitation.objects.select_related("workspace", "invited_by")
+    if lock:
+        rows = rows.select_for_update(of=("self",))
+    try:
+        pk, secret = token_open(salt=INVITATION_SALT, token=token)
+        invitation = rows.get(pk=pk)
+    except (TokenInvalid, Invitation.DoesNotExist):
+        raise InvitationInvalid(_("This invitation link is not valid.")) from None
+    if not secret_matches(secret, invitation.token_hash):
+        raise InvitationInvalid(_("This invitation link is not valid."))
+    state = invitation.state
+    if state != InvitationState.PENDING:
+        raise InvitationGone(_invitation_gone_message(state))
+    return invitation
+
+
+def _invitation_lock(token: str) -> Invitation:
+    """Resolve and lock, taking the workspace's member lock first (the order invitation_create
+    and invitation_revoke take them in), then checking the state again under the lock."""
+    workspace_id = invitation_resolve(token).workspace_id
+    Workspace.objects.select_for_update().filter(pk=workspace_id).first()
+    return invitation_resolve(token, lock=True)
+
+
+@transaction.atomic
+def invitation_accept(*, token: str, user: User) -> Joined:
+    """Join the invitation's workspace as its role. Any logged-in account may accept (the link
+    is the proof; the invitation records which account used it). A member already keeps their
+    role and nothing else changes, but the invitation is used up all the same."""
+    invitation = _invitation_lock(token)
+    invitation.accepted_at = timezone.now()
+    invitation.accepted_by = user
+    invitation.save(update_fields=["accepted_at", "accepted_by"])
+    existing = (
+        Membership.objects.select_related("workspace")
+        .filter(workspace_id=invitation.workspace_id, user=user)
+        .first()
+    )
+    if existing is not None:
+        return Joined(membership=existing, joined=False)
+    membership = Membership.objects.create(
+        workspace=invitation.workspace, user=user, role=invitation.role
+    )
+    return Joined(membership=membership, joined=True)
+
+
+@transaction.atomic
+def invitation_decline(*, token: str, user: User | None) -> Invitation:
+    """Say no: the link stops working and nobody joins. Possible without an account."""
+    invitation = _invitation_lock(token)
+    invitation.declined_at = timezone.now()
+    invitation.declined_by = user
+    invitation.save(update_fields=["declined_at", "declined_by"])
+    return invitation
+
+
+@transaction.atomic
+def invitation_accept_with_new_account(
+    *, token: str, username: str, password: str, first_name: str = "", last_name: str = ""
+) -> tuple[User, Joined]:
+    """Create an account for the invited address and accept with it, in one step: no account is
+    left behind when the invitation cannot be used (any more)."""
+    invitation = invitation_resolve(token)
+    username = username.strip()
+    if User.objects.filter(username__iexact=username).exists():
+        raise ValidationError({"username": _("This username is taken. Choose another one.")})
+    user = User(
+        username=username,
+        email=invitation.email,
+        first_name=first_name.strip(),
+        last_name=last_name.strip(),
+    )
+    try:
+        validate_password(password, user=user)
+    except ValidationError as exc:
+        raise ValidationError({"password1": exc.messages}) from None
+    user.set_password(password)
     try:
         with transaction.atomic():
-            return Membership.objects.create(workspace=membership.workspace, user=user, role=role)
-    except IntegrityError as exc:
+            user.save()
+    except IntegrityError:  # the same name, registered a moment ago
         raise ValidationError(
-            _("%(user)s is already a member of this workspace.") % {"user": user}
-        ) from exc
+            {"username": _("This username is taken. Choose another one.")}
+        ) from None
+    return user, invitation_accept(token=token, user=user)
 
 
 @transaction.atomic

@@ -1,4 +1,4 @@
-"""Workspace settings: general, channels, campaigns, labels, members.
+"""Workspace settings: general, channels, campaigns, labels, members (and invitations).
 
 Every member may look (read-only); changes are POSTed and refused with 403 and a message for
 roles that may not make them. Objects of another workspace answer 404.
@@ -18,6 +18,7 @@ from django.db import models
 from django.db.models import Count
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
@@ -25,8 +26,16 @@ from django.utils.translation import gettext_lazy, ngettext
 from calendar_app import selectors
 from calendar_app import settings_forms as forms
 from calendar_app.channel_health import channel_problem, held_posts
-from calendar_app.models import Campaign, Channel, ChannelState, Label, Membership, Role
-from calendar_app.permissions import Action, can, require
+from calendar_app.models import (
+    Campaign,
+    Channel,
+    ChannelState,
+    Invitation,
+    Label,
+    Membership,
+    Role,
+)
+from calendar_app.permissions import Action, can, invitation_role_refusal, require
 from calendar_app.platforms import SPECS
 from calendar_app.services import workspaces as services
 from calendar_app.views.base import deny_message, workspace_context, workspace_view
@@ -321,27 +330,40 @@ def label_edit(request: HttpRequest, membership: Membership, pk: int | None = No
 
 @workspace_view()
 def member_list(request: HttpRequest, membership: Membership) -> HttpResponse:
-    """The member list; owners add members, change roles and remove members here (POST `action`)."""
+    """The member list; owners invite people, change roles and remove members here (POST
+    `action`). A new invitation's link is shown once, in the answer to its POST, and kept
+    nowhere else (not in the session either)."""
     workspace = membership.workspace
-    may_edit = can(membership, Action.MEMBER_MANAGE)
-    add_form = forms.MemberAddForm()
+    invite_form = _invite_form(membership)
+    new_invitation_url = ""
     if request.method == "POST":
         action = request.POST.get("action", "")
-        if action == "add":
-            add_form = forms.MemberAddForm(request.POST)
         try:
-            require(membership, Action.MEMBER_MANAGE)
-            done = _member_action(request, membership, action, add_form)
-            if done:
-                messages.success(request, done)
+            if action == "invite":
+                require(membership, Action.MEMBER_INVITE)
+                invite_form = _invite_form(membership, request.POST)
+                if invite_form.is_valid():
+                    invitation, token = services.invitation_create(
+                        membership=membership, **invite_form.cleaned_data
+                    )
+                    # The same answer whoever the address belongs to (nobody is looked up).
+                    messages.success(
+                        request, _("Invitation sent to %(email)s.") % {"email": invitation.email}
+                    )
+                    new_invitation_url = request.build_absolute_uri(
+                        reverse("invitation", args=[token])
+                    )
+                    invite_form = _invite_form(membership)
+            else:
+                messages.success(request, _member_action(request, membership, action))
                 if not membership.role:  # the owner left the workspace
                     return redirect("calendar:home")
                 return redirect("calendar:members", workspace.slug)
         except PermissionDenied as exc:
             return _refuse(request, membership, exc, "members")
         except ValidationError as exc:
-            if action == "add":
-                _apply_errors(add_form, exc)
+            if action == "invite":
+                _apply_errors(invite_form, exc)
             else:
                 messages.error(request, " ".join(exc.messages))
     members = (
@@ -349,30 +371,53 @@ def member_list(request: HttpRequest, membership: Membership) -> HttpResponse:
         .select_related("user")
         .order_by("user__username")
     )
+    may_invite = can(membership, Action.MEMBER_INVITE)
     return _render(
         request,
         membership,
         "members.html",
         "members",
         members=list(members),
-        add_form=add_form,
+        invite_form=invite_form,
+        new_invitation_url=new_invitation_url,
+        invitations=selectors.workspace_invitations(workspace) if may_invite else [],
         roles=Role.choices,
-        may_edit=may_edit,
+        may_edit=can(membership, Action.MEMBER_MANAGE),
+        may_invite=may_invite,
+        show_emails=can(membership, Action.MEMBER_EMAILS_VIEW),
     )
 
 
-def _member_action(
-    request: HttpRequest, membership: Membership, action: str, add_form: forms.MemberAddForm
-) -> str | None:
-    """Run the POSTed member action; the success message, or None when the form has errors."""
-    if action == "add":
-        if not add_form.is_valid():
-            return None
-        added = services.member_add(membership=membership, **add_form.cleaned_data)
-        return _("%(user)s was added as %(role)s.") % {
-            "user": added.user,
-            "role": added.get_role_display(),
+def _invite_form(membership: Membership, data=None) -> forms.MemberInviteForm:
+    """The invitation form, offering only the roles this member may hand out."""
+    form = forms.MemberInviteForm(data)
+    form.fields["role"].choices = [
+        (value, label)
+        for value, label in Role.choices
+        if invitation_role_refusal(membership, value) is None
+    ]
+    return form
+
+
+def _member_action(request: HttpRequest, membership: Membership, action: str) -> str:
+    """Run the POSTed change of a member or invitation; the success message."""
+    if action == "revoke_invitation":
+        require(membership, Action.MEMBER_INVITE)
+        invitation_id = request.POST.get("invitation", "")
+        if not invitation_id.isdigit():
+            raise Http404
+        try:
+            revoked = services.invitation_revoke(
+                membership=membership, invitation_id=int(invitation_id)
+            )
+        except Invitation.DoesNotExist:
+            raise Http404 from None
+        return _("The invitation to %(email)s was withdrawn: its link no longer works.") % {
+            "email": revoked.email
         }
+    if action not in ("set_role", "remove"):
+        raise ValidationError(_("Unknown action."))
+    require(membership, Action.MEMBER_MANAGE)
     member_id = request.POST.get("member", "")
     if not member_id.isdigit():
         raise Http404
@@ -390,12 +435,10 @@ def _member_action(
             "user": target.user,
             "role": changed.get_role_display(),
         }
-    if action == "remove":
-        services.member_remove(membership=membership, member_id=target.pk)
-        if target.pk == membership.pk:
-            membership.role = ""  # left the workspace: nothing here to go back to
-        return _("%(user)s was removed from the workspace.") % {"user": target.user}
-    raise ValidationError(_("Unknown action."))
+    services.member_remove(membership=membership, member_id=target.pk)
+    if target.pk == membership.pk:
+        membership.role = ""  # left the workspace: nothing here to go back to
+    return _("%(user)s was removed from the workspace.") % {"user": target.user}
 
 
 # --- approvals ----------------------------------------------------------------------------------
