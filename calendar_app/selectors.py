@@ -19,7 +19,11 @@ from django.db.models import Count, Exists, Max, Min, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from accounts.models import User
-from calendar_app.channel_health import HEALTH_FIELDS, channel_problem
+from calendar_app.channel_health import (
+    HEALTH_FIELDS,
+    channel_problem,
+    planned_on_unhealthy_channels,
+)
 from calendar_app.models import (
     Campaign,
     Channel,
@@ -278,7 +282,8 @@ SHOWN_SCAN = 2000
 
 def keep_shown(posts: QuerySet[Post], shown: str, *, limit: int = SHOWN_SCAN) -> QuerySet[Post]:
     """`posts` narrowed to those shown as `shown` (workflow.shown_state, from the post's status
-    and its deliveries: the rule is not restated in SQL). Two queries, of the first `limit`."""
+    and its deliveries: the rule is not restated in SQL; "Held" also finds the posts a channel
+    holds ahead, channel_health's rule). Two queries (three for "Held"), of the first `limit`."""
     candidates = list(posts.order_by().values_list("id", "status")[:limit])
     publications = publications_for(Q(post_id__in=[pk for pk, _status in candidates]))
     keep = [
@@ -286,6 +291,17 @@ def keep_shown(posts: QuerySet[Post], shown: str, *, limit: int = SHOWN_SCAN) ->
         for pk, status in candidates
         if shown_state(status, publications.get(pk, NOTHING_PUBLISHED)) == shown
     ]
+    if shown == ShownState.HELD:
+        # Held ahead too: a planned post whose channel cannot publish at its time (the posts
+        # the channel list and the publishing log count as held; their chips carry the mark).
+        keep += (
+            planned_on_unhealthy_channels()
+            .filter(
+                post_id__in=[pk for pk, _status in candidates],
+                post__scheduled_at__gt=timezone.now(),
+            )
+            .values_list("post_id", flat=True)
+        )
     return posts.filter(pk__in=keep)
 
 

@@ -198,3 +198,26 @@ def test_the_status_filter_offers_the_shown_states(client, editor, outcomes):
 
     for value in ("held", "failed", "missed", "partially_published", "published"):
         assert f'<option value="{value}"' in html
+
+
+def test_filtering_by_held_also_finds_the_posts_a_channel_holds_ahead(client, editor, workspace):
+    """The channel list says "holds 3 planned posts": the Held filter finds those three too."""
+    paused = ChannelFactory(workspace=workspace, name="Paused", state="paused")
+    fine = ChannelFactory(workspace=workspace, name="Fine")
+    ahead = PostFactory(
+        workspace=workspace,
+        status="scheduled",
+        scheduled_at=NOW + dt.timedelta(days=2),
+        channels=[paused, fine],
+    )
+    PostFactory(
+        workspace=workspace,
+        status="scheduled",
+        scheduled_at=NOW + dt.timedelta(days=2),
+        channels=[fine],
+    )
+    login(client, editor)
+
+    html = client.get(reverse("calendar:list", args=["acme"]), {"status": "held"}).content.decode()
+
+    assert set(re.findall(r'data-post-id="(\d+)"', html)) == {str(ahead.pk)}
