@@ -152,7 +152,7 @@ def test_given_editor_when_dragging_a_chip_to_another_day_then_it_stays_there_at
     assert moved.value.status == 200
     assert moved.value.json()["date"] == target.isoformat()
     page.wait_for_function(
-        f'document.querySelector(\'[data-post-id="{post.pk}"]\').dataset.version === "2"'
+        f'() => document.querySelector(\'[data-post-id="{post.pk}"]\').dataset.version === "2"'
     )
     page.reload()
     assert cell(page, target).locator(f'[data-post-id="{post.pk}"]').count() == 1

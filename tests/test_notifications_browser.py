@@ -43,7 +43,7 @@ def test_given_unread_notifications_when_the_bell_opens_then_the_latest_load_and
     assert "editor-b submitted “Autumn teaser” for review" in menu.inner_text()
 
     menu.locator('[data-testid="mark-all-read"]').click()
-    page.wait_for_function("document.getElementById('notification-badge').matches('.d-none')")
+    page.wait_for_function("() => document.getElementById('notification-badge').matches('.d-none')")
     assert not Notification.objects.filter(read_at__isnull=True).exists()
 
     page.locator('[data-testid="notification-menu"] [data-testid="notification"]').first.click()

@@ -832,7 +832,7 @@ def test_in_the_browser_the_picker_searches_loads_older_media_and_picks_it_into_
     with page.expect_response(lambda r: "/media/picker/?q=harbour" in r.url):
         page.fill("#media-picker-search", "harbour")
     page.wait_for_function(
-        "document.querySelector('#media-picker-grid [data-pick-id]').title === 'harbour-052.jpg'"
+        "() => document.querySelector('#media-picker-grid [data-pick-id]').title === 'harbour-052.jpg'"
     )
     assert grid.count() == MEDIA_PICKER_PAGE_SIZE
     assert page.locator(f"[data-pick-id='{oldest.pk}']").count() == 0
