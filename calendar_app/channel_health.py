@@ -26,6 +26,9 @@ from notifications.texts import Text
 
 # Platforms whose channels need no connection to publish: manual ones are posted by hand.
 NEEDS_NO_CONNECTION = frozenset({"manual"})
+# Stands in `Channel.missing_permissions` for a permission the platform refused a call for
+# without naming it.
+UNNAMED_PERMISSION = "?"
 
 
 def can_publish(state: str, platform: str) -> bool:
@@ -93,6 +96,7 @@ def _connected_problem(
             _reconnect_url(channel, workspace_slug),
         )
     if channel.missing_permissions:
+        named = [str(p) for p in channel.missing_permissions if p != UNNAMED_PERMISSION]
         return ChannelProblem(
             channel,
             Text(
@@ -101,7 +105,15 @@ def _connected_problem(
                     "what needs them fails until they are granted."
                 ),
                 channel=channel.name,
-                permissions=", ".join(map(str, channel.missing_permissions)),
+                permissions=", ".join(named),
+            )
+            if named
+            else Text(
+                gettext_noop(
+                    "The platform refused a call of %(channel)s for lack of a permission: what "
+                    "needs it fails until it is granted."
+                ),
+                channel=channel.name,
             ),
             _("Reconnect and allow every permission asked for"),
             _reconnect_url(channel, workspace_slug),

@@ -18,7 +18,7 @@ def credentials_keys_check(app_configs, **kwargs) -> list[Error]:
             "CREDENTIALS_KEYS is not set while DEBUG is off: platform tokens would be encrypted "
             "with a key generated into VAR_DIR, next to the database.",
             hint=(
-                "Generate a key with `python -c \"from cryptography.fernet import Fernet; "
+                'Generate a key with `python -c "from cryptography.fernet import Fernet; '
                 'print(Fernet.generate_key().decode())"`, set CREDENTIALS_KEYS to it, and keep '
                 "it apart from the database's backups (README, Production)."
             ),

@@ -30,7 +30,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from calendar_app.access import access_post
-from calendar_app.channel_health import channel_problem
+from calendar_app.channel_health import UNNAMED_PERMISSION, channel_problem
 from calendar_app.external_urls import external_url_problem, is_external_url, url_scheme
 from calendar_app.models import (
     Channel,
@@ -53,6 +53,7 @@ from publishing.adapters.base import (
     Credentials,
     MediaItem,
     PermanentError,
+    PermissionMissing,
     PublishedPart,
     PublishRequest,
     PublishResult,
@@ -728,6 +729,12 @@ def _record_failure(
         # The message for people (read in the reader's language), then the platform's words.
         said = Text("%(message)s %(detail)s", message=message, detail=detail) if detail else message
         _finish_attempt(attempt.pk, outcome, error=said, status=status)
+    if isinstance(exc, PermissionMissing):
+        # The channel's health warns (editor, channel list, delivery rows) until a reconnect
+        # grants it: the next posts there would be refused the same way.
+        Channel.objects.filter(pk=delivery.channel_id).update(
+            missing_permissions=list(exc.permissions) or [UNNAMED_PERMISSION]
+        )
     if rate_limited and delay:
         ratelimit.rate_hold(
             channel_id=delivery.channel_id, platform=delivery.channel.platform, seconds=delay

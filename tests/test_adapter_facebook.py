@@ -18,6 +18,7 @@ from publishing.adapters.base import (
     LookupIncomplete,
     MediaItem,
     PermanentError,
+    PermissionMissing,
     PublishedPart,
     PublishRequest,
     RateLimited,
@@ -90,13 +91,20 @@ def test_given_an_app_when_building_the_authorization_url_then_page_scopes_and_s
     assert set(query["scope"][0].split(",")) >= {"pages_manage_posts", "pages_show_list"}
 
 
-def exchange_mocks(api, pages):
+def exchange_mocks(api, pages, permissions=None, *, reads_permissions=True):
     api.post(f"{API}/oauth/access_token", json={"access_token": "short", "token_type": "bearer"})
     api.get(
         f"{API}/oauth/access_token",
         json={"access_token": USER_TOKEN, "token_type": "bearer", "expires_in": 5183944},
     )
     api.get(f"{API}/me/accounts", json={"data": pages})
+    if not reads_permissions:  # the connect ends before that
+        return
+    granted = {s: "granted" for s in FacebookAdapter.scopes} | (permissions or {})
+    api.get(
+        f"{API}/me/permissions",
+        json={"data": [{"permission": p, "status": s} for p, s in granted.items()]},
+    )
 
 
 def page(page_id, name, tasks=("CREATE_CONTENT", "MANAGE")):
@@ -135,6 +143,67 @@ def test_given_a_code_when_exchanging_then_the_long_lived_user_token_yields_the_
     assert "access_token" not in json.dumps(result.account.config)
 
 
+def test_given_permissions_unticked_in_the_dialog_when_exchanging_then_they_are_named(adapter, api):
+    exchange_mocks(
+        api,
+        [page("111", "Acme")],
+        permissions={"publish_video": "declined", "read_insights": "declined"},
+    )
+
+    result = adapter.exchange_code(
+        code="c", redirect_uri="https://app.test/cb", code_verifier="v", account=Account()
+    )
+
+    assert result.missing_permissions == ("publish_video", "read_insights")
+    asked = parse_qs(urlsplit(api.calls[3].request.url).query)
+    assert urlsplit(api.calls[3].request.url).path.endswith("/me/permissions")
+    assert asked["access_token"] == [USER_TOKEN]
+
+
+def test_given_every_permission_granted_when_exchanging_then_none_is_missing(adapter, api):
+    exchange_mocks(api, [page("111", "Acme")])
+
+    result = adapter.exchange_code(
+        code="c", redirect_uri="https://app.test/cb", code_verifier="v", account=Account()
+    )
+
+    assert result.missing_permissions == ()
+
+
+def test_given_the_permissions_read_fails_when_exchanging_then_it_connects_without_a_warning(
+    adapter, api
+):
+    api.post(f"{API}/oauth/access_token", json={"access_token": "short", "token_type": "bearer"})
+    api.get(f"{API}/oauth/access_token", json={"access_token": USER_TOKEN, "token_type": "bearer"})
+    api.get(f"{API}/me/accounts", json={"data": [page("111", "Acme")]})
+    api.get(f"{API}/me/permissions", **graph_error(1, "An unknown error occurred", status=500))
+
+    result = adapter.exchange_code(
+        code="c", redirect_uri="https://app.test/cb", code_verifier="v", account=Account()
+    )
+
+    assert result.account.account_id == "111" and result.missing_permissions == ()
+
+
+@pytest.mark.parametrize("code", [10, 200, 283])
+def test_given_a_permission_error_when_publishing_then_permission_missing(
+    adapter, api, account, creds, code
+):
+    api.post(
+        f"{API}/111/feed",
+        **graph_error(code, "(#200) Requires pages_manage_posts permission", status=403),
+    )
+
+    with pytest.raises(PermissionMissing, match="lacks a permission") as caught:
+        adapter.publish(
+            account=account,
+            credentials=creds,
+            request=PublishRequest(text="Hallo", idempotency_key="k"),
+        )
+
+    assert PAGE_TOKEN not in caught.value.detail
+
+
 def test_given_a_chosen_page_when_exchanging_then_that_page_is_connected(adapter, api):
     exchange_mocks(api, [page("111", "Acme"), page("222", "Acme Jobs")])
 
@@ -150,7 +219,7 @@ def test_given_a_chosen_page_when_exchanging_then_that_page_is_connected(adapter
 
 
 def test_given_no_postable_page_when_exchanging_then_connect_error_explains(adapter, api):
-    exchange_mocks(api, [page("111", "Acme", tasks=("ANALYZE",))])
+    exchange_mocks(api, [page("111", "Acme", tasks=("ANALYZE",))], reads_permissions=False)
 
     with pytest.raises(ConnectError, match="no Page"):
         adapter.exchange_code(
@@ -290,7 +359,8 @@ def test_given_the_post_is_done_when_publishing_again_then_only_the_comment_foll
         (80001, RateLimited),
         (2, TransientError),
         (506, PermanentError),
-        (200, PermanentError),
+        (200, PermissionMissing),
+        (10, PermissionMissing),
     ],
 )
 def test_given_a_graph_error_code_when_publishing_then_it_maps(

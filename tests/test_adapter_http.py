@@ -13,7 +13,13 @@ import time_machine
 from django.test import override_settings
 
 from publishing.adapters import http
-from publishing.adapters.base import AuthExpired, PermanentError, RateLimited, TransientError
+from publishing.adapters.base import (
+    AuthExpired,
+    PermanentError,
+    PermissionMissing,
+    RateLimited,
+    TransientError,
+)
 
 URL = "https://api.example.test/v1/things"
 NOW = dt.datetime(2026, 3, 1, 12, 0, tzinfo=dt.UTC)
@@ -81,6 +87,58 @@ def test_given_error_status_when_raising_then_mapped(status, body, error_type, m
     assert message_part in caught.value.message
     assert caught.value.status == status
     assert caught.value.detail.startswith(f"HTTP {status} POST api.example.test/v1/things")
+
+
+@pytest.mark.parametrize(
+    ("body", "headers", "named"),
+    [
+        # Mastodon's API controllers
+        ({"error": "This action is outside the authorized scopes"}, {}, ()),
+        # Google APIs (YouTube)
+        (
+            {
+                "error": {
+                    "code": 403,
+                    "message": "Insufficient Permission",
+                    "errors": [{"reason": "insufficientPermissions"}],
+                }
+            },
+            {},
+            (),
+        ),
+        # LinkedIn
+        ({"message": "Not enough permissions to access: POST /rest/posts", "status": 403}, {}, ()),
+        # X: an app without the access the endpoint needs
+        ({"title": "Client Forbidden", "reason": "client-not-enrolled"}, {}, ()),
+        # RFC 6750: the challenge names the scope
+        (
+            {},
+            {
+                "WWW-Authenticate": 'Bearer error="insufficient_scope", scope="write:media write:statuses"'
+            },
+            ("write:media", "write:statuses"),
+        ),
+    ],
+)
+@responses.activate
+def test_given_a_403_for_a_missing_scope_when_raising_then_permission_missing(body, headers, named):
+    responses.add(responses.POST, URL, status=403, json=body, headers=headers)
+
+    with pytest.raises(PermissionMissing) as caught:
+        http.raise_for_platform(requests.post(URL), platform="mastodon")
+
+    assert caught.value.permissions == named
+    assert "lacks a permission" in caught.value.message
+
+
+@responses.activate
+def test_given_a_403_about_content_when_raising_then_a_plain_refusal():
+    responses.add(responses.POST, URL, status=403, json={"error": "This status is a duplicate"})
+
+    with pytest.raises(PermanentError) as caught:
+        http.raise_for_platform(requests.post(URL), platform="mastodon")
+
+    assert type(caught.value) is PermanentError
 
 
 @responses.activate

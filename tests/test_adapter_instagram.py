@@ -112,7 +112,15 @@ def test_given_a_code_when_exchanging_then_the_token_is_made_long_lived_and_the_
 ):
     api.post(
         TOKEN_URL,
-        json={"data": [{"access_token": "short", "user_id": "1784", "permissions": "x"}]},
+        json={
+            "data": [
+                {
+                    "access_token": "short",
+                    "user_id": "1784",
+                    "permissions": "instagram_business_basic,instagram_business_content_publish",
+                }
+            ]
+        },
     )
     api.get(
         f"{ROOT}/access_token",
@@ -143,6 +151,11 @@ def test_given_a_code_when_exchanging_then_the_token_is_made_long_lived_and_the_
     assert result.account.account_id == "1784"
     assert result.account.handle == "acme"
     assert result.account.config["account_type"] == "BUSINESS"
+    # The permissions the person left unticked in the dialog: the channel warns about them.
+    assert result.missing_permissions == (
+        "instagram_business_manage_comments",
+        "instagram_business_manage_insights",
+    )
 
 
 def test_given_a_failed_long_lived_exchange_when_connecting_then_connect_error_without_token(

@@ -125,6 +125,7 @@ LINKEDIN_ORGANIZATION_CALLS = (
 FACEBOOK_CALLS = (
     Call("GET /oauth/access_token fb_exchange_token", NO_SCOPE),
     Call("GET /me/accounts (connect)", all_of("pages_show_list")),
+    Call("GET /me/permissions (connect: what was granted)", NO_SCOPE),
     Call("GET /me (refresh check with the Page token)", NO_SCOPE),
     Call("POST /{page}/feed", all_of("pages_manage_posts", "pages_read_engagement")),
     Call("POST /{page}/photos", all_of("pages_manage_posts", "pages_read_engagement")),

@@ -355,6 +355,42 @@ def test_given_a_long_slow_down_then_the_quota_is_recorded_on_the_channel(
     RecordingAdapter.reset()
 
 
+@pytest.mark.parametrize(
+    ("permissions", "said"),
+    [
+        (("write:media",), "without permissions it needs (write:media)"),
+        ((), "lack of a permission"),
+    ],
+)
+def test_given_a_post_refused_for_a_missing_permission_then_the_channel_warns_until_reconnected(
+    workspace, settings, monkeypatch, django_capture_on_commit_callbacks, permissions, said
+):
+    from publishing.adapters.base import PermissionMissing
+
+    settings.PUBLISHING_ADAPTERS = {"mastodon": RECORDING}
+    no_approval(workspace)
+    RecordingAdapter.reset()
+    mastodon = connected_channel(workspace)
+    ratelimit.rate_reset(channel_id=mastodon.pk)
+    due_post(workspace, [mastodon])
+    RecordingAdapter.faults = [
+        PermissionMissing("Lacks write:media.", permissions=permissions, status=403)
+    ]
+    sent = []
+    monkeypatch.setattr(dispatch, "_send", lambda taken, now: sent.extend(taken))
+    with django_capture_on_commit_callbacks(execute=True):
+        dispatch.deliveries_dispatch_due()
+    for pk, job, _eta in sent:
+        services.delivery_publish(delivery_id=pk, job=job, worker="w1")
+
+    mastodon.refresh_from_db()
+    assert Delivery.objects.get(channel=mastodon).state == "failed"  # retrying cannot help
+    problem = channel_problem(mastodon, workspace_slug="acme")
+    assert said in str(problem.message)
+    assert not problem.blocks and "/connect/" in problem.fix_url
+    RecordingAdapter.reset()
+
+
 def test_given_a_connect_that_did_not_grant_everything_then_the_channel_says_so_until_reconnected(
     workspace, manager
 ):

@@ -305,9 +305,7 @@ def test_concurrent_clicks_are_all_counted(client):
 
     for number in range(threads):
         redirect_rate_reset(f"198.51.100.{number + 1}")
-    workers = [
-        threading.Thread(target=clicker, args=(i, i % 4 == 0)) for i in range(threads)
-    ]
+    workers = [threading.Thread(target=clicker, args=(i, i % 4 == 0)) for i in range(threads)]
     for worker in workers:
         worker.start()
     for worker in workers:

@@ -6,7 +6,8 @@ credentials, an HTTP session): everything about one account comes in as argument
 instance serves every channel of its platform and every worker thread.
 
 The publishing engine never parses platform errors: adapters map them to
-TransientError / RateLimited / AuthExpired / PermanentError, each with a message for people.
+TransientError / RateLimited / AuthExpired / PermanentError (PermissionMissing when a scope is
+lacking), each with a message for people.
 Secrets (tokens, passwords) never appear in a message, a log line or an exception's text.
 """
 
@@ -52,6 +53,16 @@ class AuthExpired(AdapterError):
 
 class PermanentError(AdapterError):
     """Retrying cannot help: validation refused, access revoked, content rejected."""
+
+
+class PermissionMissing(PermanentError):
+    """The platform refused the call because the connection lacks a permission (a scope the
+    account did not grant, or one the app was never given). `permissions` names them when the
+    platform says which; the channel's health then warns until someone reconnects."""
+
+    def __init__(self, message: str, *, permissions: tuple[str, ...] = (), **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.permissions = tuple(permissions)
 
 
 class LookupIncomplete(AdapterError):

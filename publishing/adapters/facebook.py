@@ -28,6 +28,7 @@ from publishing.adapters.base import (
     MetricsSnapshot,
     PartCallback,
     PermanentError,
+    PermissionMissing,
     PublishedPart,
     PublishRequest,
     PublishResult,
@@ -50,6 +51,9 @@ from publishing.adapters.oauth2 import OAuth2Adapter
 GRAPH_VERSION = "v25.0"  # released 2026-02-18, available until 2028-07-29
 # Graph error codes (https://developers.facebook.com/docs/graph-api/guides/error-handling).
 TOKEN_CODES = {102, 190}
+# "Application does not have permission for this action" (10); 200-299 are "permission
+# errors" (Graph API "Handling Errors": the token lacks a permission the call needs).
+PERMISSION_CODES = {10}
 THROTTLE_CODES = {4, 17, 32, 341, 613} | set(range(80001, 80015))
 TRANSIENT_CODES = {1, 2}
 DUPLICATE_CODES = {506}
@@ -132,6 +136,16 @@ class GraphAPIAdapter(OAuth2Adapter):
             return RateLimited(
                 _("%(platform)s asks us to slow down (%(reason)s).") % params,
                 retry_after=http.retry_after_from(response) or self.usage_retry_after(response),
+                detail=detail,
+                status=response.status_code,
+            )
+        if code in PERMISSION_CODES or 200 <= code < 300:  # Graph API "permission errors"
+            return PermissionMissing(
+                _(
+                    "%(platform)s refused the request because the connection lacks a "
+                    "permission: %(reason)s"
+                )
+                % params,
                 detail=detail,
                 status=response.status_code,
             )
@@ -296,6 +310,8 @@ class FacebookAdapter(GraphAPIAdapter):
     # "Get Started" guide and the Graph API reference for Page, Post and Page Insights:
     #   GET  /oauth/access_token fb_exchange_token  none (app id and secret)
     #   GET  /me/accounts (connect: Pages, tokens)  pages_show_list
+    #   GET  /me/permissions (connect: what was     none (a user token reads its own)
+    #        granted)
     #   GET  /me (refresh: is the Page token alive) none
     #   POST /{page}/feed, /{page}/photos           pages_manage_posts pages_read_engagement
     #   POST /{page}/videos                         pages_manage_posts publish_video ("Posts":
@@ -356,6 +372,18 @@ class FacebookAdapter(GraphAPIAdapter):
             )
         wanted = str(account.config.get("page_id", ""))
         page = next((p for p in postable if str(p["id"]) == wanted), postable[0])
+        # The token response does not say what was granted; /me/permissions does (a person
+        # can untick permissions in the consent dialog).
+        try:
+            granted = self.graph("GET", "/me/permissions", credentials=user_creds).json()
+        except AdapterError:  # an aid, not a condition of connecting: unknown is no warning
+            granted = {}
+        granted = granted.get("data", []) if isinstance(granted, dict) else []
+        allowed = {
+            str(p.get("permission"))
+            for p in granted
+            if isinstance(p, dict) and p.get("status") == "granted"
+        }
         config = {
             **account.config,
             "page_id": str(page["id"]),
@@ -374,6 +402,9 @@ class FacebookAdapter(GraphAPIAdapter):
                 # The long-lived user token lets a later page switch skip the consent screen.
                 extra={"user_token": user_creds.access_token},
             ),
+            missing_permissions=tuple(s for s in self.scopes_for(account) if s not in allowed)
+            if granted
+            else (),
         )
 
     def refresh(self, *, account: Account, credentials: Credentials) -> Credentials:

@@ -73,6 +73,7 @@ from publishing.adapters.base import (
     AdapterError,
     AuthExpired,
     PermanentError,
+    PermissionMissing,
     RateLimited,
     TransientError,
 )
@@ -444,6 +445,36 @@ def retry_after_from(
     return None
 
 
+# How platforms say "your token lacks a scope" on a 403, from their documentation: Mastodon's
+# API controllers ("This action is outside the authorized scopes"), Google APIs (error reason
+# "insufficientPermissions", status "PERMISSION_DENIED" with "ACCESS_TOKEN_SCOPE_INSUFFICIENT"),
+# LinkedIn ("Not enough permissions to access"), X (problem type "oauth1-permissions", and
+# "client-not-enrolled" for an app without the needed access), and RFC 6750's
+# `WWW-Authenticate: Bearer error="insufficient_scope"`, which may name the scope.
+PERMISSION_MARKERS = (
+    "outside the authorized scopes",
+    "insufficientpermissions",
+    "access_token_scope_insufficient",
+    "insufficient_scope",
+    "not enough permissions",
+    "oauth1-permissions",
+    "client-not-enrolled",
+)
+_SCOPE_PARAM_RE = re.compile(r'scope="([^"]*)"')
+
+
+def lacking_permissions(response: requests.Response) -> tuple[str, ...] | None:
+    """The permissions a refused response says are missing: () when it says a permission is
+    missing without naming it, None when the refusal is not about permissions."""
+    challenge = response.headers.get("WWW-Authenticate", "")
+    said = f"{challenge} {response.text[:4000]}".lower()
+    if not any(marker in said for marker in PERMISSION_MARKERS):
+        return None
+    if "insufficient_scope" in challenge and (match := _SCOPE_PARAM_RE.search(challenge)):
+        return tuple(match.group(1).split())
+    return ()
+
+
 def error_for(
     response: requests.Response, *, platform: str, secrets: Iterable[str] = ()
 ) -> AdapterError | None:
@@ -478,6 +509,20 @@ def error_for(
                 platform=label,
                 status=status,
             ),
+            detail=detail,
+            status=status,
+        )
+    if status == 403 and (permissions := lacking_permissions(response)) is not None:
+        return PermissionMissing(
+            Text(
+                gettext_noop(
+                    "%(platform)s refused the request because the connection lacks a "
+                    "permission: %(reason)s"
+                ),
+                platform=label,
+                reason=text or str(status),
+            ),
+            permissions=permissions,
             detail=detail,
             status=status,
         )

@@ -116,6 +116,10 @@ class InstagramAdapter(GraphAPIAdapter):
         # Business Login answers {"data": [{"access_token", "user_id", "permissions"}]}.
         if "access_token" not in data and isinstance(data.get("data"), list) and data["data"]:
             data = dict(data["data"][0])
+        if "scope" not in data and data.get("permissions"):
+            # The permissions granted, comma-separated (or a list): OAuth's `scope`.
+            granted = data["permissions"]
+            data["scope"] = granted if isinstance(granted, str) else ",".join(map(str, granted))
         data.setdefault("token_type", "bearer")
         return data
 

@@ -239,11 +239,12 @@ class OAuth2Adapter(PlatformAdapter):
             result = self.identify(account=account, credentials=credentials, token=token)
         except (AuthExpired, PermanentError) as exc:  # at connect time: a refused connection
             raise ConnectError(exc.message, detail=exc.detail, status=exc.status) from None
+        # What the token response says was granted, and what identify() learnt (Facebook asks
+        # /me/permissions): both name scopes the account did not allow.
+        lacking = permissions_not_granted(self.scopes_for(account), token.get("scope"))
         return dataclasses.replace(
             result,
-            missing_permissions=permissions_not_granted(
-                self.scopes_for(account), token.get("scope")
-            ),
+            missing_permissions=tuple(dict.fromkeys((*result.missing_permissions, *lacking))),
         )
 
     def identify(
