@@ -125,6 +125,55 @@ def test_given_a_scheduled_post_on_a_test_channel_then_it_is_on_the_sandbox_feed
     assert 'data-testid="sandbox-numbers"' in feed
 
 
+def test_given_a_test_post_out_then_its_numbers_are_pulled_within_minutes_and_grow(
+    client, owner, workspace, sent, monkeypatch, django_capture_on_commit_callbacks
+):
+    """The newcomer watches the numbers grow: the first pull two minutes after posting (a
+    real platform's is at 15), the next ones minutes apart."""
+    from publishing.metrics import sweep as sweep_module
+    from publishing.metrics.pull import remote_posts_pull
+    from publishing.models import RemotePost
+
+    no_approval(workspace)
+    login(client, owner)
+    client.post("/w/acme/settings/channels/connect-test-network/", {"name": "Testnetz"})
+    channel = Channel.objects.get(workspace=workspace, platform="testnet")
+    post = due_post(workspace, [channel], body="Zahlen, bitte", author=owner.user)
+    with django_capture_on_commit_callbacks(execute=True):
+        dispatch.deliveries_dispatch_due()
+    for pk, job, _run_at in list(sent):
+        services.delivery_publish(delivery_id=pk, job=job, worker="w1")
+    delivery = Delivery.objects.get(post=post, state="published")
+    batches = []
+    monkeypatch.setattr(
+        sweep_module, "pull_batches_send", lambda taken, *, countdown=None: batches.extend(taken)
+    )
+
+    seen = []
+    for minutes in (0, 2, 5):
+        now = delivery.published_at + dt.timedelta(minutes=minutes, seconds=1)
+        batches.clear()
+        with django_capture_on_commit_callbacks(execute=True):
+            sweep_module.metrics_sweep(now=now)
+        with time_machine.travel(now):  # the network's numbers follow the clock
+            for batch in batches:
+                assert (
+                    remote_posts_pull(
+                        channel_id=batch.channel_id,
+                        remote_post_ids=batch.remote_post_ids,
+                        lease=batch.lease.isoformat(),
+                        now=now,
+                    )
+                    == "pulled"
+                )
+        remote = RemotePost.objects.get(delivery=delivery)
+        seen.append((len(batches), remote.impressions, remote.next_pull_at - delivery.published_at))
+
+    assert seen[0] == (0, None, dt.timedelta(minutes=2))  # enrolled, first pull ahead
+    assert seen[1][0] == 1 and seen[1][1] > 0 and seen[1][2] == dt.timedelta(minutes=5)
+    assert seen[2][0] == 1 and seen[2][1] > seen[1][1] and seen[2][2] == dt.timedelta(minutes=10)
+
+
 # --- added on purpose, by owners, in their own workspace only -----------------------------------
 
 

@@ -298,6 +298,9 @@ class PlatformAdapter:
     # has none). While it does, a post whose look-up cannot answer may be posted again under
     # the same key; otherwise its outcome becomes unknown and a person decides.
     idempotency_window: ClassVar[dt.timedelta | None] = None
+    # When the numbers of a post are pulled, as ages after posting (None: the shared
+    # publishing.metrics.schedule.SCHEDULE, 15 minutes to 30 days).
+    metrics_schedule: ClassVar[tuple[dt.timedelta, ...] | None] = None
 
     def __init__(self, *, base_url: str = "", **options: Any) -> None:
         self.base_url = (base_url or self.default_base_url).rstrip("/")

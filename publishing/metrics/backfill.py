@@ -23,7 +23,7 @@ from publishing.metrics.reads import (
     metrics_rate_take,
     readable_channel,
 )
-from publishing.metrics.schedule import schedule_join
+from publishing.metrics.schedule import schedule_for, schedule_join
 from publishing.metrics.write import metric_values
 from publishing.models import (
     ChannelCredentials,
@@ -147,8 +147,9 @@ def _backfill_store(
             ).values_list("remote_id", "pk")
         )
         rows = []
+        steps = schedule_for(adapter_or_none(channel.platform))
         for rid, info in new.items():
-            step, next_pull_at = schedule_join(published_at=info.published_at, now=now)
+            step, next_pull_at = schedule_join(published_at=info.published_at, now=now, steps=steps)
             values = metric_values(info.metrics) if info.metrics else (None,) * len(METRIC_NAMES)
             rows.append(
                 RemotePost(

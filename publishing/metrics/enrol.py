@@ -14,7 +14,7 @@ from django.utils import timezone
 from calendar_app.models import Post, PostVariant
 from calendar_app.platforms import Platform
 from publishing.metrics.reads import adapter_or_none
-from publishing.metrics.schedule import SCHEDULE, schedule_join
+from publishing.metrics.schedule import SCHEDULE, schedule_for, schedule_join
 from publishing.models import Delivery, DeliveryState, RemotePost, RemotePostSource
 
 logger = logging.getLogger(__name__)
@@ -68,7 +68,8 @@ def remote_posts_enrol(*, now: dt.datetime | None = None, limit: int = ENROL_LIM
 def _schedule_of(
     published_at: dt.datetime, platform: str, now: dt.datetime
 ) -> tuple[int, dt.datetime | None]:
-    step, next_pull_at = schedule_join(published_at=published_at, now=now)
+    steps = schedule_for(adapter_or_none(platform))
+    step, next_pull_at = schedule_join(published_at=published_at, now=now, steps=steps)
     return step, (next_pull_at if _pulls_metrics(platform) else None)
 
 

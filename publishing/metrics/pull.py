@@ -29,7 +29,7 @@ from publishing.adapters.base import (
 # for the batches this module sends again too.
 from publishing.metrics import sweep
 from publishing.metrics.reads import adapter_or_none, metrics_rate_take, setting_seconds
-from publishing.metrics.schedule import schedule_next
+from publishing.metrics.schedule import SCHEDULE, Schedule, schedule_for, schedule_next
 from publishing.metrics.write import PullWrite, metric_values, pull_writes_store
 from publishing.models import RemotePost
 
@@ -67,12 +67,14 @@ class _Row:
         return cls(*row[:8], values=tuple(row[8:]))
 
 
-def _after_pull(row: _Row, snapshot: MetricsSnapshot, now: dt.datetime) -> PullWrite:
+def _after_pull(
+    row: _Row, snapshot: MetricsSnapshot, now: dt.datetime, steps: Schedule
+) -> PullWrite:
     values = metric_values(snapshot)
     same = row.last_pulled_at is not None and values == row.values
     unchanged = row.unchanged + 1 if same else 0
     step, next_pull_at = schedule_next(
-        published_at=row.published_at, step=row.step, unchanged=unchanged, now=now
+        published_at=row.published_at, step=row.step, unchanged=unchanged, now=now, steps=steps
     )
     return PullWrite(
         id=row.id,
@@ -89,20 +91,22 @@ def _after_pull(row: _Row, snapshot: MetricsSnapshot, now: dt.datetime) -> PullW
     )
 
 
-def _after_missing(row: _Row, now: dt.datetime) -> PullWrite:
+def _after_missing(row: _Row, now: dt.datetime, steps: Schedule) -> PullWrite:
     """A post the platform left out of its answer. Stopping is for good, so one answer is not
     taken for it: the post is asked for again soon (as a failure, with backoff), and stops when
     that pull fails too (`failures` is reset by every pull that brought numbers)."""
     if row.failures == 0:
         return _retry_or_give_up(
-            row, now, error=_("The platform did not return this post; asking again.")
+            row, now, error=_("The platform did not return this post; asking again."), steps=steps
         )
     return _stopped(
         row, error=_("The platform no longer has this post (deleted or hidden): stopped.")
     )
 
 
-def _after_failure(row: _Row, exc: Exception, now: dt.datetime) -> PullWrite:
+def _after_failure(
+    row: _Row, exc: Exception, now: dt.datetime, steps: Schedule = SCHEDULE
+) -> PullWrite:
     message = getattr(exc, "message", "") or _("An unexpected error occurred.")
     detail = getattr(exc, "detail", "")  # adapters keep secrets out of it; str(exc) might not
     return _retry_or_give_up(
@@ -111,6 +115,7 @@ def _after_failure(row: _Row, exc: Exception, now: dt.datetime) -> PullWrite:
         error=f"{message} {detail}".strip()[:2000],
         retry_after=exc.retry_after if isinstance(exc, RateLimited) else None,
         give_up=isinstance(exc, PermanentError),
+        steps=steps,
     )
 
 
@@ -121,6 +126,7 @@ def _retry_or_give_up(
     error: str,
     retry_after: float | None = None,
     give_up: bool = False,
+    steps: Schedule = SCHEDULE,
 ) -> PullWrite:
     """Try this step again after a backoff (never sooner than Retry-After); after
     METRICS_MAX_FAILURES failures, or when `give_up`, the step is lost and the post continues
@@ -128,7 +134,7 @@ def _retry_or_give_up(
     failures = row.failures + 1
     if give_up or failures >= settings.METRICS_MAX_FAILURES:
         step, next_pull_at = schedule_next(
-            published_at=row.published_at, step=row.step, unchanged=0, now=now
+            published_at=row.published_at, step=row.step, unchanged=0, now=now, steps=steps
         )
         failures = 0
     else:
@@ -193,6 +199,7 @@ def remote_posts_pull(
             _wait(channel_id, ids, lease, now, wait)
             return "waiting"
     account = channel_account(channel)
+    steps = schedule_for(adapter)
     remote_ids = list(dict.fromkeys(r.remote_id for r in rows))
     try:
         credentials, version = credentials_read(stored), stored.version
@@ -213,15 +220,17 @@ def remote_posts_pull(
         pull_writes_store([_stopped_by_platform(r) for r in rows], lease)
         return "stopped"
     except AdapterError as exc:
-        pull_writes_store([_after_failure(r, exc, now) for r in rows], lease)
+        pull_writes_store([_after_failure(r, exc, now, steps) for r in rows], lease)
         return "failed"
     except Exception as exc:  # a bug or an unmapped library error: back off, keep the rest going
         logger.exception("Pulling metrics of channel %s failed unexpectedly", channel_id)
-        pull_writes_store([_after_failure(r, exc, now) for r in rows], lease)
+        pull_writes_store([_after_failure(r, exc, now, steps) for r in rows], lease)
         return "failed"
     found = {s.remote_id: s for s in snapshots}
     writes = [
-        _after_pull(r, found[r.remote_id], now) if r.remote_id in found else _after_missing(r, now)
+        _after_pull(r, found[r.remote_id], now, steps)
+        if r.remote_id in found
+        else _after_missing(r, now, steps)
         for r in rows
     ]
     pull_writes_store(writes, lease)
