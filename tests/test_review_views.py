@@ -420,6 +420,13 @@ def _link_for(client, member, post, recipient=RECIPIENT) -> str:
     return found.group(2)
 
 
+def _opened(client, path: str) -> str:
+    """The reviewer opens the link: the token becomes a cookie; the path of the link's page."""
+    response = client.get(path)
+    assert response.status_code == 303
+    return response["Location"]
+
+
 def test_an_external_reviewer_approves_with_their_name(
     client, client_step, editor, manager, channel
 ):
@@ -427,7 +434,7 @@ def test_an_external_reviewer_approves_with_their_name(
     review.post_approve(membership=manager, post_id=post.pk)
     PostComment.objects.create(post=post, author=editor.user, body="SECRET internal", internal=True)
     PostComment.objects.create(post=post, author=editor.user, body="Shared hello", internal=False)
-    path = _link_for(client, manager, post)
+    path = _opened(client, _link_for(client, manager, post))
 
     page = client.get(path)
     text = page.content.decode()
@@ -447,7 +454,7 @@ def test_an_external_reviewer_cannot_decide_the_teams_step(
     client, client_step, editor, channel, manager
 ):
     post = in_review(editor, channel)
-    path = _link_for(client, manager, post)
+    path = _opened(client, _link_for(client, manager, post))
     response = client.post(path, {"post": post.pk, "name": "Clara", "decision": "approve"})
     assert response.status_code == 400
     assert refresh(post).status == S.IN_REVIEW
@@ -456,7 +463,7 @@ def test_an_external_reviewer_cannot_decide_the_teams_step(
 
 def test_an_external_comment_is_shared_and_named(client, editor, channel, manager):
     post = new_post(editor, channel)
-    path = _link_for(client, manager, post)
+    path = _opened(client, _link_for(client, manager, post))
     client.post(
         path, {"post": post.pk, "name": "Clara", "comment": "Love it", "decision": "comment"}
     )
@@ -472,13 +479,14 @@ def test_a_link_for_one_post_cannot_touch_another(client, client_step, editor, m
     post = in_review(editor, channel)
     other = in_review(editor, channel)
     review.post_approve(membership=manager, post_id=other.pk)
-    path = _link_for(client, manager, post)
+    path = _opened(client, _link_for(client, manager, post))
     response = client.post(path, {"post": other.pk, "name": "Clara", "decision": "approve"})
     assert response.status_code == 400
     assert refresh(other).status == S.IN_REVIEW
 
 
 def test_a_tampered_link_is_refused_with_403(client, editor, channel, manager):
+    review.review_link_attempts_reset("127.0.0.1")  # three bad tokens below: far from the limit
     post = new_post(editor, channel)
     path = _link_for(client, manager, post)
     tampered = path[:-3] + ("AAA" if not path.endswith("AAA/") else "BBB") + "/"
@@ -539,7 +547,7 @@ def test_a_manager_shares_several_posts_from_the_queue_in_one_link(
     # shown once: the next visit of the queue no longer has it
     assert 'data-testid="new-review-link"' not in client.get(url("review_queue")).content.decode()
     client.logout()
-    page = client.get(shown).content.decode()
+    page = client.get(shown, follow=True).content.decode()
     assert page.count('data-testid="external-post"') == 2
 
 

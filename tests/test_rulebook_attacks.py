@@ -42,7 +42,8 @@ def submitted(client, member, channel) -> Post:
 
 
 def link_path(client, manager, post, name: str, email: str) -> str:
-    """A review link for `post` issued by `manager` from the post's panel, as its path."""
+    """A review link for `post` issued by `manager` from the post's panel, opened by the
+    reviewer: the path of its page (the token is in the client's cookie now)."""
     login(client, manager).post(
         url("review_link_create", post.pk), {"recipient_name": name, "recipient_email": email}
     )
@@ -50,7 +51,9 @@ def link_path(client, manager, post, name: str, email: str) -> str:
     found = re.search(r'value="http://testserver(/review/[^"]+)"', thread)
     assert found, thread
     client.logout()
-    return found.group(1)
+    opened = client.get(found.group(1))
+    assert opened.status_code == 303
+    return opened["Location"]
 
 
 # --- an author clearing their own step ------------------------------------------------------------

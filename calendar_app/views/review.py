@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import datetime as dt
 
+from django.conf import settings
 from django.contrib import messages
+from django.core import signing
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Prefetch
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -56,6 +58,7 @@ from calendar_app.workflow import (
     shown_reason,
     shown_state,
 )
+from links.visitors import client_address
 
 S = PostStatus
 
@@ -470,18 +473,101 @@ def review_link_revoke(request: HttpRequest, membership: Membership, pk: int) ->
 # --- the external reviewer's page (no account) ----------------------------------------------
 
 
+# The shared link carries the token; the browser trades it once for a cookie and the pages
+# after it live at /review/<link id>/, so no later request (access logs, history, Referer) holds
+# the token. One cookie per link, scoped to its pages: several open links per browser work.
+REVIEW_COOKIE_SALT = "calendar_app.review_link.cookie"
+
+
+def _review_cookie_name(link_id: int) -> str:
+    return f"review_link_{link_id}"
+
+
+def _private(response: HttpResponse) -> HttpResponse:
+    # Nothing of a review page in any cache, and no address of ours in another site's Referer.
+    response["Cache-Control"] = "no-store"
+    response["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+def _link_refused(
+    request: HttpRequest,
+    exc: review.ReviewLinkInvalid | review.ReviewLinkGone | review.ReviewLinkThrottled,
+) -> HttpResponse:
+    if isinstance(exc, review.ReviewLinkThrottled):
+        status = 429
+    elif isinstance(exc, review.ReviewLinkGone):
+        status = 410
+    else:
+        status = 403
+    response = render(
+        request, "calendar_app/review/link_error.html", {"message": str(exc)}, status=status
+    )
+    if isinstance(exc, review.ReviewLinkThrottled):
+        response["Retry-After"] = str(exc.retry_after)
+    return _private(response)
+
+
 @require_http_methods(["GET", "POST"])
 def external_review(request: HttpRequest, token: str) -> HttpResponse:
+    """The shared link: swaps the token for a cookie and redirects (303) to the link's page.
+    A POST here (a page opened before the swap existed) is not acted on, only redirected."""
     try:
-        link = review.review_link_resolve(token)
-    except review.ReviewLinkInvalid as exc:
-        return render(
-            request, "calendar_app/review/link_error.html", {"message": str(exc)}, status=403
+        link = review.review_link_open(token=token, address=client_address(request))
+    except (review.ReviewLinkInvalid, review.ReviewLinkGone, review.ReviewLinkThrottled) as exc:
+        return _link_refused(request, exc)
+    page = reverse("external_review_page", args=[link.pk])
+    response = HttpResponseRedirect(page, status=303)
+    response.set_signed_cookie(
+        _review_cookie_name(link.pk),
+        token,
+        salt=REVIEW_COOKIE_SALT,
+        max_age=max(0, int((link.expires_at - timezone.now()).total_seconds())),
+        path=page,
+        secure=settings.SESSION_COOKIE_SECURE or request.is_secure(),
+        httponly=True,
+        samesite="Lax",
+    )
+    return _private(response)
+
+
+def _cookie_token(request: HttpRequest, link_id: int) -> str | None:
+    """The token this browser holds for the link: None without a cookie, "" for one we did not
+    sign (so that it counts as a bad attempt)."""
+    name = _review_cookie_name(link_id)
+    if name not in request.COOKIES:
+        return None
+    try:
+        return request.get_signed_cookie(name, salt=REVIEW_COOKIE_SALT)
+    except signing.BadSignature:
+        return ""
+
+
+@require_http_methods(["GET", "POST"])
+def external_review_page(request: HttpRequest, link_id: int) -> HttpResponse:
+    """The reviewer's page and what it posts (decisions, comments), authenticated by the
+    link's cookie only."""
+    try:
+        link = review.review_link_open(
+            token=_cookie_token(request, link_id),
+            address=client_address(request),
+            link_id=link_id,
         )
-    except review.ReviewLinkGone as exc:
-        return render(
-            request, "calendar_app/review/link_error.html", {"message": exc.message}, status=410
-        )
+    except (review.ReviewLinkInvalid, review.ReviewLinkGone, review.ReviewLinkThrottled) as exc:
+        response = _link_refused(request, exc)
+        # A cookie that no longer opens anything goes (the next one comes with the link).
+        name = _review_cookie_name(link_id)
+        if name in request.COOKIES and not isinstance(exc, review.ReviewLinkThrottled):
+            response.delete_cookie(
+                name,
+                path=reverse("external_review_page", args=[link_id]),
+                samesite="Lax",
+            )
+        return response
+    return _private(_external_review_page(request, link))
+
+
+def _external_review_page(request: HttpRequest, link: ReviewLink) -> HttpResponse:
     error = ""
     status = 200
     if request.method == "POST":
@@ -508,7 +594,7 @@ def external_review(request: HttpRequest, token: str) -> HttpResponse:
                 messages.success(request, _("Thank you, your comment was added."))
             if not link.recipient_name:
                 request.session["review_name"] = name.strip()[:120]
-            return redirect("external_review", token)
+            return redirect("external_review_page", link.pk)
         except (ValidationError, PermissionDenied) as exc:
             error = (
                 deny_message(exc) if isinstance(exc, PermissionDenied) else " ".join(exc.messages)

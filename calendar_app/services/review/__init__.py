@@ -6,13 +6,17 @@ Callers use `from calendar_app.services import review` and `review.post_approve(
 
 from calendar_app.policy import default_step, policy_for, policy_steps
 from calendar_app.services.review.external import (
+    REVIEW_LINK_BAD_ATTEMPTS,
     REVIEW_LINK_DAY_CHOICES,
     REVIEW_LINK_DAYS,
     REVIEW_LINK_SALT,
     ReviewLinkGone,
     ReviewLinkInvalid,
+    ReviewLinkThrottled,
     post_external_decide,
+    review_link_attempts_reset,
     review_link_create,
+    review_link_open,
     review_link_resolve,
     review_link_revoke,
 )
@@ -41,6 +45,7 @@ from calendar_app.services.review.sweeps import approvals_mark_missed, approvals
 from calendar_app.services.review.transition import audit_record, post_transition
 
 __all__ = [
+    "REVIEW_LINK_BAD_ATTEMPTS",
     "REVIEW_LINK_DAYS",
     "REVIEW_LINK_DAY_CHOICES",
     "REVIEW_LINK_SALT",
@@ -48,6 +53,7 @@ __all__ = [
     "Decided",
     "ReviewLinkGone",
     "ReviewLinkInvalid",
+    "ReviewLinkThrottled",
     "active_round",
     "after_post_saved",
     "approvals_mark_missed",
@@ -68,7 +74,9 @@ __all__ = [
     "post_submit_for_review",
     "post_transition",
     "post_withdraw",
+    "review_link_attempts_reset",
     "review_link_create",
+    "review_link_open",
     "review_link_resolve",
     "review_link_revoke",
     "revision_record",

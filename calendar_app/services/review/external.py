@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from calendar_app.access import access_post, access_post_for_decision
 from calendar_app.models import (
@@ -21,6 +23,7 @@ from calendar_app.services.review.rounds import record_approval, record_changes_
 from calendar_app.services.review.transition import audit_record
 from calendar_app.tokens import TokenInvalid, secret_matches, secret_new, token_open, token_sign
 from calendar_app.workflow import PostAction
+from links.ratelimit import address_count_peek, address_count_reset, address_count_take
 
 A = PostAction
 
@@ -158,10 +161,13 @@ def review_link_revoke(*, membership: Membership, link_id: int) -> ReviewLink:
     return link
 
 
-def review_link_resolve(token: str) -> ReviewLink:
-    """The link a token stands for; ReviewLinkInvalid (403) or ReviewLinkGone (410) otherwise."""
+def review_link_resolve(token: str, *, link_id: int | None = None) -> ReviewLink:
+    """The link a token stands for (and only link `link_id`, when given); ReviewLinkInvalid
+    (403) or ReviewLinkGone (410) otherwise."""
     try:
         pk, secret = token_open(salt=REVIEW_LINK_SALT, token=token)
+        if link_id is not None and pk != link_id:
+            raise TokenInvalid
         link = ReviewLink.objects.select_related("workspace").get(pk=pk)
     except (TokenInvalid, ReviewLink.DoesNotExist):
         raise ReviewLinkInvalid(_("This review link is not valid.")) from None
@@ -172,3 +178,58 @@ def review_link_resolve(token: str) -> ReviewLink:
     if link.expires_at <= timezone.now():
         raise ReviewLinkGone(_("This review link has expired. Ask the team for a new one."))
     return link
+
+
+# --- guessing -----------------------------------------------------------------------------------
+
+# Bad tokens (or tampered cookies) one client address may try per window before every review
+# link answers 429 to it: a reviewer mistypes a few, a guesser needs billions.
+REVIEW_LINK_BAD_ATTEMPTS = 30
+REVIEW_LINK_ATTEMPT_WINDOW_SECONDS = 600
+REVIEW_LINK_ATTEMPT_SCOPE = "review_link"
+
+
+class ReviewLinkThrottled(Exception):
+    """Too many bad attempts from one address: the page answers 429 with Retry-After."""
+
+    def __init__(self, retry_after: int) -> None:
+        minutes = max(1, math.ceil(retry_after / 60))
+        self.retry_after = retry_after
+        self.message = ngettext(
+            "There were too many attempts with invalid review links from your network. Please "
+            "wait %(minutes)d minute and try again.",
+            "There were too many attempts with invalid review links from your network. Please "
+            "wait %(minutes)d minutes and try again.",
+            minutes,
+        ) % {"minutes": minutes}
+        super().__init__(self.message)
+
+
+def review_link_open(*, token: str | None, address: str, link_id: int | None = None) -> ReviewLink:
+    """`review_link_resolve`, guarded against guessing: an address with too many bad attempts
+    in the current window is refused before its token is looked at (ReviewLinkThrottled), and
+    every bad token counts. `token` None: this browser holds no token for `link_id` (a
+    bookmarked page, cleared cookies), which is no guess and counts nothing."""
+    attempts, retry_after = address_count_peek(
+        REVIEW_LINK_ATTEMPT_SCOPE, address, window_seconds=REVIEW_LINK_ATTEMPT_WINDOW_SECONDS
+    )
+    if attempts >= REVIEW_LINK_BAD_ATTEMPTS:
+        raise ReviewLinkThrottled(retry_after)
+    if token is None:
+        raise ReviewLinkInvalid(
+            _("Open the review link you were sent once more to continue reviewing.")
+        )
+    try:
+        return review_link_resolve(token, link_id=link_id)
+    except ReviewLinkInvalid:
+        address_count_take(
+            REVIEW_LINK_ATTEMPT_SCOPE, address, window_seconds=REVIEW_LINK_ATTEMPT_WINDOW_SECONDS
+        )
+        raise
+
+
+def review_link_attempts_reset(address: str) -> None:
+    """Forget the address's bad attempts of the current window (tests, an operator)."""
+    address_count_reset(
+        REVIEW_LINK_ATTEMPT_SCOPE, address, window_seconds=REVIEW_LINK_ATTEMPT_WINDOW_SECONDS
+    )
