@@ -37,3 +37,28 @@ class InviteeSignUpForm(forms.Form):
         if cleaned.get("password1") and cleaned.get("password1") != cleaned.get("password2"):
             self.add_error("password2", _("The two passwords differ. Type the same one twice."))
         return cleaned
+
+
+class TwoFactorCodeForm(forms.Form):
+    """A code from the authenticator app, or (where `recovery` is on) a recovery code."""
+
+    code = forms.CharField(
+        label=_("Code from your authenticator app"),
+        max_length=32,
+        widget=forms.TextInput(
+            attrs={"autocomplete": "one-time-code", "autofocus": True, "spellcheck": "false"}
+        ),
+    )
+
+    def __init__(self, *args, recovery: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        if recovery:
+            self.fields["code"].label = _("Code from your authenticator app or a recovery code")
+
+
+class PasswordConfirmForm(forms.Form):
+    password = forms.CharField(
+        label=_("Your password"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )

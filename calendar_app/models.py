@@ -46,6 +46,11 @@ class Workspace(models.Model):
     # replace them with our own short links that count clicks.
     utm_tagging = models.BooleanField(_("add UTM parameters to links"), default=False)
     shorten_links = models.BooleanField(_("track clicks with short links"), default=False)
+    # Members open the workspace's pages only from a session verified with a second factor
+    # (calendar_app.permissions.two_factor_refusal); switched by owners.
+    two_factor_required = models.BooleanField(
+        _("members must use two-factor authentication"), default=False
+    )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
 
     class Meta:

@@ -13,6 +13,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 
+from accounts.two_factor import two_factor_enabled
 from calendar_app.models import Membership, ReviewLink, Role, Workspace
 
 
@@ -35,6 +36,8 @@ class Action(StrEnum):
     REVIEW_LINK_MANAGE = "review_link_manage"
     # A channel on the built-in test network: added on purpose, by an owner only (test mode).
     TEST_CHANNEL_ADD = "test_channel_add"
+    # Require two-factor authentication of every member: an owner only, as it can lock people out.
+    TWO_FACTOR_REQUIRE = "two_factor_require"
 
 
 _EDITOR = frozenset(
@@ -80,6 +83,7 @@ _REFUSALS = {
     Action.WORKSPACE_MANAGE: _("Only owners may change the workspace settings."),
     Action.REVIEW_LINK_MANAGE: _("Only managers and owners may share review links."),
     Action.TEST_CHANNEL_ADD: _("Only owners may add a channel on the test network."),
+    Action.TWO_FACTOR_REQUIRE: _("Only owners may require two-factor authentication."),
 }
 
 
@@ -109,6 +113,32 @@ def access_workspace(user, slug: str) -> Membership:
         return Membership.objects.select_related("workspace").get(user=user, workspace__slug=slug)
     except Membership.DoesNotExist:
         raise Http404 from None
+
+
+def two_factor_refusal(membership: Membership, user) -> str | None:
+    """Why this member may not open the workspace's pages from this session, or None.
+
+    A workspace that requires two-factor authentication opens only to a session verified with
+    a second factor (django_otp's OTPMiddleware gives `user.is_verified()`); the message names
+    the workspace, as the member is sent away from it to set up or confirm their second factor.
+    """
+    workspace = membership.workspace
+    # No is_verified without OTPMiddleware (a bare RequestFactory request): not verified.
+    if not workspace.two_factor_required or getattr(user, "is_verified", bool)():
+        return None
+    if two_factor_enabled(user):
+        return str(
+            _(
+                "%(workspace)s requires two-factor authentication: enter a code from your "
+                "authenticator app to confirm this session."
+            )
+        ) % {"workspace": workspace.name}
+    return str(
+        _(
+            "%(workspace)s requires two-factor authentication: set it up to open the "
+            "workspace's pages."
+        )
+    ) % {"workspace": workspace.name}
 
 
 # Higher first: nobody hands out more than they hold.

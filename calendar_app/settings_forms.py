@@ -71,6 +71,16 @@ class WorkspaceForm(forms.Form):
         ),
     )
 
+    two_factor_required = forms.BooleanField(
+        label=_("Members must use two-factor authentication"),
+        required=False,
+        help_text=_(
+            "Members who have not set up two-factor authentication, or did not confirm their "
+            "login with a code, cannot open this workspace until they do; they are asked to. "
+            "Their other workspaces stay as they are. Set it up for yourself first."
+        ),
+    )
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         if not settings.PUBLIC_BASE_URL:
@@ -87,6 +97,7 @@ class WorkspaceForm(forms.Form):
             "language": workspace.language,
             "utm_tagging": workspace.utm_tagging,
             "shorten_links": workspace.shorten_links,
+            "two_factor_required": workspace.two_factor_required,
         }
         return cls(data, initial=initial)
 

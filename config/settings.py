@@ -58,6 +58,9 @@ INSTALLED_APPS = [
     "crispy_bootstrap5",
     "django_htmx",
     "csp",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "accounts",
     "calendar_app",
     "publishing",
@@ -74,6 +77,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # request.user.is_verified(): this session passed the second factor (accounts.two_factor).
+    "django_otp.middleware.OTPMiddleware",
     "accounts.middleware.UserLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -175,6 +180,12 @@ DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "calendar@localhost")
 EMAIL_FILE_PATH = os.environ.get("EMAIL_FILE_PATH", str(VAR_DIR / "mail"))  # filebased backend
 # Where e-mails link to: the public address of this site, without a trailing path.
 SITE_URL = os.environ.get("SITE_URL", "http://localhost:8000")
+# Two-factor authentication (accounts.two_factor): the name authenticator apps list the account
+# under; the admin never shows a TOTP secret once the device exists.
+OTP_TOTP_ISSUER = os.environ.get("OTP_TOTP_ISSUER", "Content calendar")
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
+# How long the code step of a login waits after the password was right, in seconds.
+TWO_FACTOR_LOGIN_SECONDS = int(os.environ.get("TWO_FACTOR_LOGIN_SECONDS", "300"))
 # How long a workspace invitation's link can be accepted (calendar_app.services.workspaces).
 INVITATION_DAYS = int(os.environ.get("INVITATION_DAYS", "7"))
 

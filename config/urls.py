@@ -4,8 +4,10 @@ from django.contrib import admin
 from django.http import HttpResponsePermanentRedirect
 from django.templatetags.static import static as static_url
 from django.urls import include, path
+from django.views.generic import RedirectView
 
 from accounts import privacy as privacy_views
+from accounts import two_factor_views
 from accounts import views as account_views
 from calendar_app.views import invitations as invitation_views
 from calendar_app.views import review as review_views
@@ -18,8 +20,39 @@ urlpatterns = [
         "favicon.ico",
         lambda request: HttpResponsePermanentRedirect(static_url("calendar_app/favicon.svg")),
     ),
+    # The admin's own login would skip the second factor: staff log in through ours.
+    path("admin/login/", RedirectView.as_view(pattern_name="login", query_string=True)),
     path("admin/", admin.site.urls),
+    # Before django.contrib.auth's login: the same page, with the two-factor code step after it.
+    path("accounts/login/", two_factor_views.LoginView.as_view(), name="login"),
+    path("accounts/login/code/", two_factor_views.login_code, name="login_code"),
     path("accounts/", include("django.contrib.auth.urls")),
+    path("accounts/security/", two_factor_views.security, name="account_security"),
+    path(
+        "accounts/security/setup/",
+        two_factor_views.security_setup_start,
+        name="account_two_factor_start",
+    ),
+    path(
+        "accounts/security/confirm/",
+        two_factor_views.security_setup_confirm,
+        name="account_two_factor_confirm",
+    ),
+    path(
+        "accounts/security/verify/",
+        two_factor_views.security_verify,
+        name="account_two_factor_verify",
+    ),
+    path(
+        "accounts/security/recovery-codes/",
+        two_factor_views.security_recovery_codes,
+        name="account_recovery_codes",
+    ),
+    path(
+        "accounts/security/disable/",
+        two_factor_views.security_disable,
+        name="account_two_factor_disable",
+    ),
     path("accounts/language/", account_views.set_language, name="set_language"),
     path("accounts/privacy/", privacy_views.privacy, name="privacy"),
     path("accounts/privacy/export/", privacy_views.privacy_export, name="privacy_export"),

@@ -15,6 +15,7 @@ ALLOWED = {
         Action.MEMBER_EMAILS_VIEW,
         Action.WORKSPACE_MANAGE,
         Action.TEST_CHANNEL_ADD,
+        Action.TWO_FACTOR_REQUIRE,
     },
     Role.EDITOR: {
         Action.VIEW,

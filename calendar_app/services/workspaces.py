@@ -26,6 +26,7 @@ from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
 
 from accounts.models import User
+from accounts.two_factor import two_factor_enabled
 from calendar_app.currencies import is_currency_code
 from calendar_app.models import (
     ApprovalMode,
@@ -82,8 +83,11 @@ def workspace_update(
     language: str,
     utm_tagging: bool | None = None,
     shorten_links: bool | None = None,
+    two_factor_required: bool | None = None,
 ) -> Workspace:
-    """Change the workspace's settings; the link-tracking switches only when given."""
+    """Change the workspace's settings; the link-tracking and two-factor switches only when
+    given. Requiring two-factor authentication is an owner's decision, and only one who uses it
+    themselves: they would be sent away from the workspace on their next page otherwise."""
     require(membership, Action.WORKSPACE_MANAGE)
     if shorten_links and not settings.PUBLIC_BASE_URL:
         # Said here rather than silently sending long links when posts go out.
@@ -96,6 +100,18 @@ def workspace_update(
             }
         )
     workspace = Workspace.objects.select_for_update().get(pk=membership.workspace_id)
+    if two_factor_required is not None and two_factor_required != workspace.two_factor_required:
+        require(membership, Action.TWO_FACTOR_REQUIRE)
+        if two_factor_required and not two_factor_enabled(membership.user):
+            raise ValidationError(
+                {
+                    "two_factor_required": _(
+                        "Set up two-factor authentication for yourself first (Two-factor "
+                        "authentication, in your menu at the top right)."
+                    )
+                }
+            )
+        workspace.two_factor_required = two_factor_required
     workspace.name = name.strip()
     workspace.timezone = timezone.strip()
     workspace.language = language
@@ -104,7 +120,16 @@ def workspace_update(
     if shorten_links is not None:
         workspace.shorten_links = shorten_links
     workspace.full_clean(exclude=["slug"], validate_unique=False)
-    workspace.save(update_fields=["name", "timezone", "language", "utm_tagging", "shorten_links"])
+    workspace.save(
+        update_fields=[
+            "name",
+            "timezone",
+            "language",
+            "utm_tagging",
+            "shorten_links",
+            "two_factor_required",
+        ]
+    )
     # Keep the caller's membership (and its cached workspace, incl. `tz`) consistent.
     membership.workspace = workspace
     return workspace

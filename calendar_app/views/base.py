@@ -4,15 +4,21 @@ from __future__ import annotations
 
 from functools import wraps
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.http import HttpResponse
+from django.shortcuts import redirect
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import urlencode
 
 from calendar_app.permissions import (
     Action,
     access_workspace,
     allowed_actions,
     require,
+    two_factor_refusal,
     workspaces_for,
 )
 
@@ -20,6 +26,8 @@ from calendar_app.permissions import (
 def workspace_view(action: Action = Action.VIEW):
     """Decorate `view(request, membership, **kwargs)`; answers 404 to non-members.
 
+    A member of a workspace that requires two-factor authentication, from a session not
+    verified with it, is sent to their security page (and back here afterwards).
     `request.membership` and `request.workspace` are set for templates.
     """
 
@@ -28,6 +36,8 @@ def workspace_view(action: Action = Action.VIEW):
         @wraps(view)
         def wrapper(request, ws: str, **kwargs):
             membership = access_workspace(request.user, ws)
+            if refusal := two_factor_refusal(membership, request.user):
+                return two_factor_redirect(request, refusal)
             require(membership, action)
             request.membership = membership
             request.workspace = membership.workspace
@@ -39,6 +49,15 @@ def workspace_view(action: Action = Action.VIEW):
         return wrapper
 
     return decorator
+
+
+def two_factor_redirect(request, refusal: str) -> HttpResponse:
+    messages.warning(request, refusal)
+    url = f"{reverse('account_security')}?{urlencode({'next': request.get_full_path()})}"
+    if getattr(request, "htmx", False):
+        # A fragment request would swap the security page into the fragment's place.
+        return HttpResponse(headers={"HX-Redirect": url})
+    return redirect(url)
 
 
 def workspace_context(request, membership) -> dict:
