@@ -16,6 +16,7 @@ from analytics.periods import (
     today_in,
 )
 from analytics.selectors import RANKING_CHOICES
+from calendar_app.params import DateField
 
 
 class PeriodForm(forms.Form):
@@ -23,13 +24,13 @@ class PeriodForm(forms.Form):
 
     period = forms.ChoiceField(label=_("Period"), choices=PERIOD_CHOICES, required=False)
     # "from" is a Python keyword: the field is added under that name below.
-    to = forms.DateField(label=_("To"), required=False, widget=forms.DateInput({"type": "date"}))
+    to = DateField(label=_("To"), required=False, widget=forms.DateInput({"type": "date"}))
 
     def __init__(self, data=None, *, tz: ZoneInfo, default: str = DEFAULT_PERIOD, **kwargs):
         super().__init__(data, **kwargs)
         self.tz = tz
         self.default = default
-        self.fields["from"] = forms.DateField(
+        self.fields["from"] = DateField(
             label=_("From"), required=False, widget=forms.DateInput({"type": "date"})
         )
         self.order_fields(["period", "from", "to"])

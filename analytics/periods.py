@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from calendar_app.params import parse_int
 from calendar_app.timeutils import local_day_bounds
 
 # The picker's choices; "custom" takes two dates.
@@ -77,8 +78,7 @@ def today_in(tz: ZoneInfo) -> dt.date:
 def period_for(key: str, tz: ZoneInfo, *, today: dt.date | None = None) -> Period:
     """A named period ending today (local), e.g. "30" = the last 30 days including today."""
     today = today or today_in(tz)
-    if key.isdigit():
-        days = int(key)
+    if (days := parse_int(key, low=1, high=MAX_CUSTOM_DAYS)) is not None:
         return Period(today - dt.timedelta(days=days - 1), today, tz, key)
     if key == "this_month":
         return Period(today.replace(day=1), today, tz, key)

@@ -6,6 +6,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from calendar_app.models import ApprovalMode, ApprovalPolicy, Membership, Role
+from calendar_app.params import IdModelMultipleChoiceField
 from calendar_app.services.workspaces import StepInput
 
 APPROVER_ROLES = [
@@ -56,7 +57,7 @@ class ApprovalStepForm(forms.Form):
         required=False,
         widget=forms.CheckboxSelectMultiple,
     )
-    members = forms.ModelMultipleChoiceField(
+    members = IdModelMultipleChoiceField(
         label=_("Members who may approve"),
         queryset=Membership.objects.none(),
         required=False,

@@ -13,12 +13,13 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from calendar_app.models import Channel, MediaAsset, Post, Workspace
+from calendar_app.params import DateField, IdModelChoiceField, IdModelMultipleChoiceField
 from calendar_app.platforms import PlatformSpec
 from calendar_app.services.content import PostInput, VariantInput
 from calendar_app.timeutils import local_to_utc
 
 
-class OrderedModelMultipleChoiceField(forms.ModelMultipleChoiceField):
+class OrderedModelMultipleChoiceField(IdModelMultipleChoiceField):
     """Like ModelMultipleChoiceField, but returns a list in the order the ids were sent."""
 
     widget = forms.MultipleHiddenInput
@@ -67,7 +68,7 @@ class PostForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 2}),
         help_text=_("Only your team sees this."),
     )
-    date = forms.DateField(
+    date = DateField(
         label=_("Date"),
         required=False,
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
@@ -77,13 +78,13 @@ class PostForm(forms.Form):
         required=False,
         widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
     )
-    campaign = forms.ModelChoiceField(
+    campaign = IdModelChoiceField(
         label=_("Campaign"), queryset=None, required=False, empty_label=_("No campaign")
     )
-    labels = forms.ModelMultipleChoiceField(
+    labels = IdModelMultipleChoiceField(
         label=_("Labels"), queryset=None, required=False, widget=forms.CheckboxSelectMultiple
     )
-    channels = forms.ModelMultipleChoiceField(
+    channels = IdModelMultipleChoiceField(
         label=_("Channels"), queryset=None, required=False, widget=forms.CheckboxSelectMultiple
     )
     media = OrderedModelMultipleChoiceField(label=_("Media"), queryset=None, required=False)

@@ -41,6 +41,7 @@ from calendar_app.models import (
     RoundState,
     Workspace,
 )
+from calendar_app.params import parse_id
 from calendar_app.platforms import SPECS
 from calendar_app.policy import policy_for
 from calendar_app.publication import NOTHING_PUBLISHED, publications_for
@@ -81,13 +82,6 @@ _POST_COLUMNS = (
 # --- filters ----------------------------------------------------------------------------------
 
 
-def _int_or_none(value: str | None) -> int | None:
-    try:
-        return int(value) if value not in (None, "") else None
-    except (TypeError, ValueError):
-        return None
-
-
 SHOWN_VALUES = frozenset(state.value for state in ShownState)
 
 
@@ -112,15 +106,15 @@ class CalendarFilters:
     def from_params(cls, params: Mapping) -> CalendarFilters:
         getlist = params.getlist if hasattr(params, "getlist") else lambda k: [params.get(k)]
         channels = tuple(
-            sorted({c for c in (_int_or_none(v) for v in getlist("channel")) if c is not None})
+            sorted({c for c in (parse_id(v) for v in getlist("channel")) if c is not None})
         )
         status = params.get("status") or ""
         return cls(
             channels=channels,
-            campaign=_int_or_none(params.get("campaign")),
-            label=_int_or_none(params.get("label")),
+            campaign=parse_id(params.get("campaign")),
+            label=parse_id(params.get("label")),
             status=status if status in SHOWN_VALUES else "",
-            author=_int_or_none(params.get("author")),
+            author=parse_id(params.get("author")),
         )
 
     @property
@@ -673,8 +667,8 @@ def _as_media_ids(raw_ids: Iterable[str]) -> set[int]:
     ids = set()
     for raw in raw_ids:
         text = str(raw).strip()
-        if text.isascii() and text.isdigit() and len(text) <= 18:
-            ids.add(int(text))
+        if (media_id := parse_id(text)) is not None:
+            ids.add(media_id)
     return ids
 
 

@@ -11,6 +11,7 @@ from django.utils.text import slugify
 from django.utils.translation import gettext_lazy as _
 
 from calendar_app.models import Campaign, Channel, Label, Role, Workspace
+from calendar_app.params import DateField
 from calendar_app.platforms import Platform
 
 
@@ -137,8 +138,8 @@ class ChannelForm(forms.Form):
 class CampaignForm(forms.Form):
     name = forms.CharField(label=_("Name"), max_length=120)
     color = forms.CharField(label=_("Colour"), max_length=7, initial="#0d6efd", widget=ColorInput)
-    starts_on = forms.DateField(label=_("Start"), required=False, widget=DateInput)
-    ends_on = forms.DateField(label=_("End"), required=False, widget=DateInput)
+    starts_on = DateField(label=_("Start"), required=False, widget=DateInput)
+    ends_on = DateField(label=_("End"), required=False, widget=DateInput)
     description = forms.CharField(
         label=_("Description"), required=False, widget=forms.Textarea(attrs={"rows": 3})
     )

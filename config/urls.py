@@ -64,7 +64,7 @@ urlpatterns = [
     # External reviewers have no account and no workspace in the URL: the signed token is all.
     # It is swapped for a cookie at once; the pages live under the link's id (never a token:
     # a token always holds a "." and a ":").
-    path("review/<int:link_id>/", review_views.external_review_page, name="external_review_page"),
+    path("review/<id:link_id>/", review_views.external_review_page, name="external_review_page"),
     path("review/<str:token>/", review_views.external_review, name="external_review"),
     # So do invitations: the link is the proof, whoever opens it and whatever account they use.
     path("invite/<str:token>/", invitation_views.invitation, name="invitation"),

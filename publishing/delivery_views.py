@@ -13,7 +13,6 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
@@ -21,6 +20,7 @@ from django.views.decorators.http import require_GET, require_POST
 from calendar_app.access import post_facts
 from calendar_app.channel_health import can_publish, channel_problem, held_posts
 from calendar_app.models import Channel, Membership, Post
+from calendar_app.params import next_url, parse_id
 from calendar_app.permissions import Action
 from calendar_app.views.base import deny_message, workspace_context, workspace_view
 from calendar_app.workflow import PostAction, available_actions
@@ -31,20 +31,6 @@ LOG_PAGE_SIZE = 50
 PERIODS = {"1": 1, "7": 7, "30": 30}  # days
 
 
-def _back(request: HttpRequest, default: str) -> str:
-    target = request.POST.get("next") or request.GET.get("next") or ""
-    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
-        return target
-    return default
-
-
-def _int(value: str | None) -> int | None:
-    try:
-        return int(value) if value else None
-    except ValueError:
-        return None
-
-
 HELD_AHEAD = dt.timedelta(days=7)  # how far ahead the log names held posts
 
 
@@ -52,7 +38,7 @@ HELD_AHEAD = dt.timedelta(days=7)  # how far ahead the log names held posts
 @require_GET
 def publishing_log(request: HttpRequest, membership: Membership) -> HttpResponse:
     workspace = membership.workspace
-    channel_id = _int(request.GET.get("channel"))
+    channel_id = parse_id(request.GET.get("channel"))
     outcome = request.GET.get("outcome", "")
     if outcome not in {*AttemptOutcome.values, "running"}:
         outcome = ""
@@ -148,7 +134,7 @@ def _report(request: HttpRequest, exc: ValidationError | PermissionDenied) -> No
 @require_POST
 def delivery_publish_now(request: HttpRequest, membership: Membership, pk: int) -> HttpResponse:
     """ "Publish now" (and "retry now" after a failure)."""
-    back = _back(request, reverse("publishing:log", args=[membership.workspace.slug]))
+    back = next_url(request, reverse("publishing:log", args=[membership.workspace.slug]))
     try:
         delivery = services.delivery_publish_now(membership=membership, delivery_id=pk)
     except (ValidationError, PermissionDenied) as exc:
@@ -166,7 +152,7 @@ def delivery_publish_now(request: HttpRequest, membership: Membership, pk: int) 
 @require_POST
 def delivery_mark_done(request: HttpRequest, membership: Membership, pk: int) -> HttpResponse:
     """A manual channel's post was made by hand: its public URL."""
-    back = _back(request, reverse("publishing:log", args=[membership.workspace.slug]))
+    back = next_url(request, reverse("publishing:log", args=[membership.workspace.slug]))
     url = request.POST.get("url", "").strip()
     try:
         URLValidator(schemes=["http", "https"])(url)
@@ -190,7 +176,7 @@ def delivery_mark_done(request: HttpRequest, membership: Membership, pk: int) ->
 @require_POST
 def delivery_confirm_live(request: HttpRequest, membership: Membership, pk: int) -> HttpResponse:
     """A delivery whose outcome was unknown: "it is live, here is the link"."""
-    back = _back(request, reverse("publishing:log", args=[membership.workspace.slug]))
+    back = next_url(request, reverse("publishing:log", args=[membership.workspace.slug]))
     try:
         delivery = services.delivery_confirm_live(
             membership=membership, delivery_id=pk, url=request.POST.get("url", "")
@@ -210,7 +196,7 @@ def delivery_confirm_live(request: HttpRequest, membership: Membership, pk: int)
 @require_POST
 def delivery_post_again(request: HttpRequest, membership: Membership, pk: int) -> HttpResponse:
     """A delivery whose outcome was unknown: "it is not live, post it again"."""
-    back = _back(request, reverse("publishing:log", args=[membership.workspace.slug]))
+    back = next_url(request, reverse("publishing:log", args=[membership.workspace.slug]))
     try:
         delivery = services.delivery_post_again(membership=membership, delivery_id=pk)
     except (ValidationError, PermissionDenied) as exc:

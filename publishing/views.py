@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from calendar_app.models import Channel, Membership
+from calendar_app.params import parse_id
 from calendar_app.permissions import Action, can, require
 from calendar_app.platforms import SPECS, Platform
 from calendar_app.views.base import deny_message, workspace_context, workspace_view
@@ -151,7 +152,7 @@ def connect_platform(request: HttpRequest, membership: Membership, platform: str
     raw_channel = request.POST.get("channel") or request.GET.get("channel")
     if raw_channel:
         channel = Channel.objects.filter(
-            workspace=membership.workspace, pk=raw_channel if raw_channel.isdigit() else 0
+            workspace=membership.workspace, pk=parse_id(raw_channel) or 0
         ).first()
         if channel is None:
             raise Http404

@@ -27,6 +27,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from calendar_app.models import Membership, Post
+from calendar_app.params import MAX_YEAR, MIN_YEAR, parse_date, parse_int, parse_time
 from calendar_app.permissions import workspaces_for
 from calendar_app.selectors import (
     CalendarEntry,
@@ -61,8 +62,7 @@ OUTCOMES = {
 }
 IDEAS_SHOWN = 50
 LIST_PAGE_SIZE = 50
-# The calendar does not go further than this; beyond it the URL answers 404.
-MIN_YEAR, MAX_YEAR = 1971, 2999
+# The calendar goes no further than params.MIN_YEAR..MAX_YEAR; beyond, the URL answers 404.
 
 
 @dataclass
@@ -490,19 +490,12 @@ def week(
     return render(request, "calendar_app/calendar/week.html", context)
 
 
-def _parse_from(value: str | None, default: dt.date) -> dt.date:
-    try:
-        return dt.date.fromisoformat(value) if value else default
-    except ValueError:
-        return default
-
-
 @workspace_view()
 def post_list(request: HttpRequest, membership: Membership) -> HttpResponse:
     workspace = membership.workspace
     today = _today(membership)
     show_ideas = request.GET.get("ideas") == "1"
-    from_day = _parse_from(request.GET.get("from"), today)
+    from_day = parse_date(request.GET.get("from")) or today
     filters = CalendarFilters.from_params(request.GET)
     options = filter_options(workspace)
 
@@ -559,29 +552,25 @@ def post_list(request: HttpRequest, membership: Membership) -> HttpResponse:
 
 
 def _parse_day(value: str | None) -> dt.date:
-    try:
-        return dt.date.fromisoformat(value or "")
-    except ValueError:
-        raise ValidationError(_("Choose a valid day (YYYY-MM-DD).")) from None
+    if (day := parse_date(value)) is None:
+        raise ValidationError(_("Choose a valid day (YYYY-MM-DD)."))
+    return day
 
 
 def _parse_time(value: str | None) -> dt.time | None:
     if not value:
         return None
-    try:
-        hours, minutes = value.split(":")
-        return dt.time(int(hours), int(minutes))
-    except ValueError:
-        raise ValidationError(_("Choose a valid time (HH:MM).")) from None
+    if (at := parse_time(value)) is None:
+        raise ValidationError(_("Choose a valid time (HH:MM)."))
+    return at.replace(second=0, microsecond=0)
 
 
 def _parse_version(value: str | None) -> int | None:
     if not value:
         return None
-    try:
-        return int(value)
-    except ValueError:
-        raise ValidationError(_("The calendar sent an invalid version; reload the page.")) from None
+    if (version := parse_int(value)) is None:
+        raise ValidationError(_("The calendar sent an invalid version; reload the page."))
+    return version
 
 
 def _error_response(exc: ValidationError | PermissionDenied) -> JsonResponse:

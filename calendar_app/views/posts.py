@@ -19,6 +19,7 @@ from calendar_app.access import post_facts
 from calendar_app.channel_health import channel_problems
 from calendar_app.forms import PostForm
 from calendar_app.models import Membership, Post, PostMedia, PostVariant
+from calendar_app.params import parse_date, parse_id, parse_time
 from calendar_app.permissions import Action
 from calendar_app.platforms import SPECS, count_text, specs_as_json
 from calendar_app.selectors import media_for_editor
@@ -71,13 +72,11 @@ def _initial_from_query(request: HttpRequest) -> dict:
     initial: dict = {}
     if request.GET.get("idea"):
         return initial
-    try:
-        if request.GET.get("date"):
-            initial["date"] = dt.date.fromisoformat(request.GET["date"])
-        if request.GET.get("time"):
-            initial["time"] = dt.time.fromisoformat(request.GET["time"])
-    except ValueError:
-        return {}
+    for name, parse in (("date", parse_date), ("time", parse_time)):
+        if request.GET.get(name):
+            if (value := parse(request.GET[name])) is None:
+                return {}
+            initial[name] = value
     if "date" in initial and "time" not in initial:
         initial["time"] = dt.time(9, 0)
     return initial
@@ -262,11 +261,12 @@ def post_check(request: HttpRequest, membership: Membership) -> HttpResponse:
         data = form.to_post_input()
         scheduled = data.scheduled_at is not None
         # Editing: a time that did not change is not "in the past" (the save accepts it too).
+        post_id = parse_id(request.GET.get("post"))
         previous = (
-            Post.objects.filter(pk=request.GET["post"], workspace_id=membership.workspace_id)
+            Post.objects.filter(pk=post_id, workspace_id=membership.workspace_id)
             .values_list("scheduled_at", flat=True)
             .first()
-            if request.GET.get("post", "").isdigit()
+            if post_id is not None
             else None
         )
         general, by_channel = post_services.post_input_check(data, previous_scheduled_at=previous)

@@ -18,7 +18,6 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -40,6 +39,7 @@ from calendar_app.models import (
     ReviewRound,
     RoundState,
 )
+from calendar_app.params import MAX_ID, next_url, parse_date, parse_int, parse_time
 from calendar_app.permissions import Action, can
 from calendar_app.services import comments as comment_services
 from calendar_app.services import review
@@ -61,20 +61,6 @@ from calendar_app.workflow import (
 from links.visitors import client_address
 
 S = PostStatus
-
-
-def _int(value) -> int | None:
-    try:
-        return int(value) if value not in (None, "") else None
-    except (TypeError, ValueError):
-        return None
-
-
-def _back(request: HttpRequest, default: str) -> str:
-    target = request.POST.get("next") or request.GET.get("next") or ""
-    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
-        return target
-    return default
 
 
 def _report(request: HttpRequest, exc: ValidationError | PermissionDenied) -> None:
@@ -133,7 +119,7 @@ def _approver_edit(request: HttpRequest) -> review.ApproverEdit | None:
     variant_bodies = {
         channel_id: request.POST[key]
         for key in request.POST
-        if key.startswith("variant_") and (channel_id := _int(key.removeprefix("variant_")))
+        if key.startswith("variant_") and (channel_id := parse_int(key.removeprefix("variant_")))
     }
     return review.ApproverEdit(body=request.POST["body"], variant_bodies=variant_bodies)
 
@@ -143,10 +129,10 @@ def _approver_edit(request: HttpRequest) -> review.ApproverEdit | None:
 def review_decide(request: HttpRequest, membership: Membership, pk: int) -> HttpResponse:
     """Approve, request changes, skip, or approve a missed post with a new time."""
     decision = request.POST.get("decision", "")
-    step = _int(request.POST.get("expected_step"))
-    revision = _int(request.POST.get("expected_revision"))
+    step = parse_int(request.POST.get("expected_step"))
+    revision = parse_int(request.POST.get("expected_revision"))
     comment = request.POST.get("comment", "")
-    back = _back(request, reverse("calendar:review_queue", args=[membership.workspace.slug]))
+    back = next_url(request, reverse("calendar:review_queue", args=[membership.workspace.slug]))
     try:
         if decision == "approve":
             decided = review.post_approve(
@@ -194,11 +180,9 @@ def review_decide(request: HttpRequest, membership: Membership, pk: int) -> Http
 
 
 def _new_time(request: HttpRequest, membership: Membership) -> dt.datetime:
-    try:
-        day = dt.date.fromisoformat(request.POST.get("date", ""))
-        at = dt.time.fromisoformat(request.POST.get("time", ""))
-    except ValueError:
-        raise ValidationError(_("Enter the new date and time.")) from None
+    day, at = parse_date(request.POST.get("date")), parse_time(request.POST.get("time"))
+    if day is None or at is None:
+        raise ValidationError(_("Enter the new date and time."))
     return local_to_utc(day, at, membership.workspace.tz)
 
 
@@ -208,13 +192,13 @@ def review_bulk(request: HttpRequest, membership: Membership) -> HttpResponse:
     """Approve the selected posts, each in its own transaction, and report each refusal."""
     approved: list[str] = []
     refused: list[str] = []
-    for pk in filter(None, (_int(v) for v in request.POST.getlist("post"))):
+    for pk in filter(None, (parse_int(v) for v in request.POST.getlist("post"))):
         try:
             decided = review.post_approve(
                 membership=membership,
                 post_id=pk,
-                expected_step=_int(request.POST.get(f"step_{pk}")),
-                expected_revision=_int(request.POST.get(f"revision_{pk}")),
+                expected_step=parse_int(request.POST.get(f"step_{pk}")),
+                expected_revision=parse_int(request.POST.get(f"revision_{pk}")),
             )
             approved.append(decided.post.display_title)
         except PermissionDenied as exc:
@@ -303,7 +287,7 @@ def post_review_panel(request: HttpRequest, membership: Membership, pk: int) -> 
 def post_workflow(request: HttpRequest, membership: Membership, pk: int) -> HttpResponse:
     """The editor's buttons: submit for review, withdraw, schedule."""
     action = request.POST.get("action", "")
-    version = _int(request.POST.get("version"))
+    version = parse_int(request.POST.get("version"))
     services = {
         "submit": (
             review.post_submit_for_review,
@@ -312,7 +296,7 @@ def post_workflow(request: HttpRequest, membership: Membership, pk: int) -> Http
         "withdraw": (review.post_withdraw, _("“%(title)s” was withdrawn; it is a draft again.")),
         "schedule": (review.post_schedule, _("“%(title)s” is scheduled.")),
     }
-    back = _back(request, reverse("calendar:post_edit", args=[membership.workspace.slug, pk]))
+    back = next_url(request, reverse("calendar:post_edit", args=[membership.workspace.slug, pk]))
     if action not in services:
         messages.error(request, _("Choose an action."))
         return redirect(back)
@@ -329,13 +313,13 @@ def post_workflow(request: HttpRequest, membership: Membership, pk: int) -> Http
 @workspace_view(Action.VIEW)
 @require_POST
 def post_comment(request: HttpRequest, membership: Membership, pk: int) -> HttpResponse:
-    back = _back(request, reverse("calendar:post_edit", args=[membership.workspace.slug, pk]))
+    back = next_url(request, reverse("calendar:post_edit", args=[membership.workspace.slug, pk]))
     try:
         comment_services.post_comment_add(
             membership=membership,
             post_id=pk,
             body=request.POST.get("body", ""),
-            channel_id=_int(request.POST.get("channel")),
+            channel_id=parse_int(request.POST.get("channel")),
             internal=request.POST.get("visibility", "internal") != "shared",
         )
     except (ValidationError, PermissionDenied) as exc:
@@ -365,9 +349,9 @@ def post_history(request: HttpRequest, membership: Membership, pk: int) -> HttpR
     )
     by_number = {r.number: r for r in revisions}
     newest = revisions[-1].number if revisions else None
-    b = by_number.get(_int(request.GET.get("b")) or newest or 0)
+    b = by_number.get(parse_int(request.GET.get("b")) or newest or 0)
     a_default = b.number - 1 if b is not None and b.number > 1 else None
-    a = by_number.get(_int(request.GET.get("a")) or a_default or 0)
+    a = by_number.get(parse_int(request.GET.get("a")) or a_default or 0)
     tz = membership.workspace.tz
     # A single revision is shown as it is (compared with itself: no marks).
     diff = revision_diff((a or b).snapshot, b.snapshot, tz) if b else []
@@ -399,14 +383,14 @@ def post_history(request: HttpRequest, membership: Membership, pk: int) -> HttpR
 @workspace_view(Action.VIEW)
 @require_POST
 def review_link_create(request: HttpRequest, membership: Membership, pk: int) -> HttpResponse:
-    back = _back(request, reverse("calendar:post_edit", args=[membership.workspace.slug, pk]))
+    back = next_url(request, reverse("calendar:post_edit", args=[membership.workspace.slug, pk]))
     try:
         _link, token = review.review_link_create(
             membership=membership,
             post_ids=[pk],
             recipient_name=request.POST.get("recipient_name", ""),
             recipient_email=request.POST.get("recipient_email", ""),
-            days=_int(request.POST.get("days")) or review.REVIEW_LINK_DAYS,
+            days=parse_int(request.POST.get("days"), low=-MAX_ID) or review.REVIEW_LINK_DAYS,
         )
     except (ValidationError, PermissionDenied) as exc:
         _report(request, exc)
@@ -422,7 +406,7 @@ def review_link_create(request: HttpRequest, membership: Membership, pk: int) ->
 @require_POST
 def review_link_share(request: HttpRequest, membership: Membership) -> HttpResponse:
     """One review link for the posts selected in the queue; the address is shown once."""
-    ids = [pk for pk in (_int(v) for v in request.POST.getlist("post")) if pk]
+    ids = [pk for pk in (parse_int(v) for v in request.POST.getlist("post")) if pk]
     if not ids:
         messages.info(request, _("Select the posts to share first."))
         return redirect("calendar:review_queue", membership.workspace.slug)
@@ -432,7 +416,7 @@ def review_link_share(request: HttpRequest, membership: Membership) -> HttpRespo
             post_ids=ids,
             recipient_name=request.POST.get("recipient_name", ""),
             recipient_email=request.POST.get("recipient_email", ""),
-            days=_int(request.POST.get("days")) or review.REVIEW_LINK_DAYS,
+            days=parse_int(request.POST.get("days"), low=-MAX_ID) or review.REVIEW_LINK_DAYS,
         )
     except (ValidationError, PermissionDenied) as exc:
         _report(request, exc)
@@ -460,7 +444,7 @@ def review_link_share(request: HttpRequest, membership: Membership) -> HttpRespo
 @workspace_view(Action.VIEW)
 @require_POST
 def review_link_revoke(request: HttpRequest, membership: Membership, pk: int) -> HttpResponse:
-    back = _back(request, reverse("calendar:review_queue", args=[membership.workspace.slug]))
+    back = next_url(request, reverse("calendar:review_queue", args=[membership.workspace.slug]))
     try:
         review.review_link_revoke(membership=membership, link_id=pk)
     except (ValidationError, PermissionDenied) as exc:
@@ -571,7 +555,7 @@ def _external_review_page(request: HttpRequest, link: ReviewLink) -> HttpRespons
     error = ""
     status = 200
     if request.method == "POST":
-        post_id = _int(request.POST.get("post"))
+        post_id = parse_int(request.POST.get("post"))
         name = request.POST.get("name", "")
         try:
             if request.POST.get("decision") in ("approve", "request_changes"):
@@ -580,7 +564,7 @@ def _external_review_page(request: HttpRequest, link: ReviewLink) -> HttpRespons
                     post_id=post_id or 0,
                     approve=request.POST["decision"] == "approve",
                     comment=request.POST.get("comment", ""),
-                    expected_revision=_int(request.POST.get("expected_revision")),
+                    expected_revision=parse_int(request.POST.get("expected_revision")),
                 )
                 messages.success(request, _("Thank you, your decision was recorded."))
             else:

@@ -35,6 +35,7 @@ from calendar_app.models import (
     Membership,
     Role,
 )
+from calendar_app.params import parse_id
 from calendar_app.permissions import Action, can, invitation_role_refusal, require
 from calendar_app.platforms import SPECS
 from calendar_app.services import workspaces as services
@@ -403,13 +404,11 @@ def _member_action(request: HttpRequest, membership: Membership, action: str) ->
     """Run the POSTed change of a member or invitation; the success message."""
     if action == "revoke_invitation":
         require(membership, Action.MEMBER_INVITE)
-        invitation_id = request.POST.get("invitation", "")
-        if not invitation_id.isdigit():
+        invitation_id = parse_id(request.POST.get("invitation"))
+        if invitation_id is None:
             raise Http404
         try:
-            revoked = services.invitation_revoke(
-                membership=membership, invitation_id=int(invitation_id)
-            )
+            revoked = services.invitation_revoke(membership=membership, invitation_id=invitation_id)
         except Invitation.DoesNotExist:
             raise Http404 from None
         return _("The invitation to %(email)s was withdrawn: its link no longer works.") % {
@@ -418,8 +417,8 @@ def _member_action(request: HttpRequest, membership: Membership, action: str) ->
     if action not in ("set_role", "remove"):
         raise ValidationError(_("Unknown action."))
     require(membership, Action.MEMBER_MANAGE)
-    member_id = request.POST.get("member", "")
-    if not member_id.isdigit():
+    member_id = parse_id(request.POST.get("member"))
+    if member_id is None:
         raise Http404
     target = get_object_or_404(
         Membership.objects.select_related("user"), pk=member_id, workspace=membership.workspace
