@@ -38,6 +38,8 @@ class Action(StrEnum):
     TEST_CHANNEL_ADD = "test_channel_add"
     # Require two-factor authentication of every member: an owner only, as it can lock people out.
     TWO_FACTOR_REQUIRE = "two_factor_require"
+    # The members' locked-out logins (when, from which address): an owner only, like e-mails.
+    SIGN_IN_LOG_VIEW = "sign_in_log_view"
 
 
 _EDITOR = frozenset(
@@ -84,6 +86,7 @@ _REFUSALS = {
     Action.REVIEW_LINK_MANAGE: _("Only managers and owners may share review links."),
     Action.TEST_CHANNEL_ADD: _("Only owners may add a channel on the test network."),
     Action.TWO_FACTOR_REQUIRE: _("Only owners may require two-factor authentication."),
+    Action.SIGN_IN_LOG_VIEW: _("Only owners see the members' locked-out logins."),
 }
 
 

@@ -27,6 +27,7 @@ METRICS_SWEEP_SECONDS = 60.0  # due metrics pulls are handed over within a minut
 ACCOUNT_SNAPSHOTS_SECONDS = 3600.0  # each channel's account numbers in the first hour of its day
 NOTIFICATIONS_PURGE_SECONDS = 24 * 3600.0  # old notifications leave the bell once a day
 LINK_VISITORS_PURGE_SECONDS = 3600.0  # yesterday's visitor hashes go within the first hour
+SIGN_IN_FAILURES_PURGE_SECONDS = 24 * 3600.0  # failed-login records older than 30 days, daily
 
 # Celery's Django fixup closes the database connection before and after every task unless this
 # is set (celery#4116): reconnecting made an ORM publish task ~40% slower. The publish task
@@ -90,5 +91,10 @@ app.conf.beat_schedule = {
         "task": "links.tasks.link_visitors_purge",
         "schedule": LINK_VISITORS_PURGE_SECONDS,
         "options": {"expires": LINK_VISITORS_PURGE_SECONDS - 300},
+    },
+    "sign-in-failures-purge": {
+        "task": "accounts.tasks.sign_in_failures_purge",
+        "schedule": SIGN_IN_FAILURES_PURGE_SECONDS,
+        "options": {"expires": SIGN_IN_FAILURES_PURGE_SECONDS - 3600},
     },
 }

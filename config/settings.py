@@ -5,6 +5,7 @@ Everything time-related is UTC inside (USE_TZ); workspaces carry their own time 
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import secrets
 from pathlib import Path
@@ -61,6 +62,7 @@ INSTALLED_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
+    "axes",
     "accounts",
     "calendar_app",
     "publishing",
@@ -84,6 +86,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, as django-axes asks: it turns a locked-out login into accounts.lockouts' answer.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -186,6 +190,26 @@ OTP_TOTP_ISSUER = os.environ.get("OTP_TOTP_ISSUER", "Content calendar")
 OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 # How long the code step of a login waits after the password was right, in seconds.
 TWO_FACTOR_LOGIN_SECONDS = int(os.environ.get("TWO_FACTOR_LOGIN_SECONDS", "300"))
+# Failed logins (django-axes, accounts.lockouts): after AXES_FAILURE_LIMIT failures for one
+# account, or from one address, logins of that account / from that address are refused for
+# AXES_COOLOFF_MINUTES (a right password included); a successful login resets the count.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: refuses before any password is checked
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "10"))
+AXES_COOLOFF_TIME = dt.timedelta(minutes=int(os.environ.get("AXES_COOLOFF_MINUTES", "15")))
+AXES_LOCKOUT_PARAMETERS = ["ip_address", "username"]  # each on its own: an account, an address
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "accounts.lockouts.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "links.visitors.client_address"  # the one rule, proxies included
+AXES_ENABLE_ACCESS_FAILURE_LOG = True
+AXES_VERBOSE = False  # the lock-outs are logged by accounts.lockouts, without the password
+# Password reset e-mails: this many per address, and per e-mail address, an hour.
+PASSWORD_RESET_PER_HOUR = int(os.environ.get("PASSWORD_RESET_PER_HOUR", "5"))
+# How long a workspace invitation's link can be accepted (calendar_app.services.workspaces).
+INVITATION_DAYS = int(os.environ.get("INVITATION_DAYS", "7"))
+
 # How long a workspace invitation's link can be accepted (calendar_app.services.workspaces).
 INVITATION_DAYS = int(os.environ.get("INVITATION_DAYS", "7"))
 

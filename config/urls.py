@@ -26,6 +26,12 @@ urlpatterns = [
     # Before django.contrib.auth's login: the same page, with the two-factor code step after it.
     path("accounts/login/", two_factor_views.LoginView.as_view(), name="login"),
     path("accounts/login/code/", two_factor_views.login_code, name="login_code"),
+    # Before django.contrib.auth's: the same form, limited per address and e-mail address.
+    path(
+        "accounts/password_reset/",
+        account_views.PasswordResetView.as_view(),
+        name="password_reset",
+    ),
     path("accounts/", include("django.contrib.auth.urls")),
     path("accounts/security/", two_factor_views.security, name="account_security"),
     path(

@@ -512,8 +512,9 @@ def test_given_many_members_and_invitations_when_listing_then_the_query_count_st
         InvitationFactory(workspace=workspace, declined_at=now, declined_by=user)
         InvitationFactory(workspace=workspace, revoked_at=now, revoked_by=owner.user)
     login(client, owner)
-    # session + user, membership, my workspaces, unread notifications, members, invitations
-    with django_assert_num_queries(7):
+    # session + user, membership, my workspaces, unread notifications, members, invitations,
+    # locked-out logins
+    with django_assert_num_queries(8):
         html = client.get(MEMBERS).content.decode()
     assert html.count('data-testid="invitation-row"') == 16
 

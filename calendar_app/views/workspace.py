@@ -23,6 +23,7 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
+from accounts.lockouts import lockouts_for_members
 from calendar_app import selectors
 from calendar_app import settings_forms as forms
 from calendar_app.channel_health import channel_problem, held_posts
@@ -372,13 +373,21 @@ def member_list(request: HttpRequest, membership: Membership) -> HttpResponse:
         .select_related("user")
         .order_by("user__username")
     )
+    members = list(members)
     may_invite = can(membership, Action.MEMBER_INVITE)
+    lockouts = []
+    if can(membership, Action.SIGN_IN_LOG_VIEW):
+        lockouts = lockouts_for_members(
+            [m.user.username for m in members], [m.user.email for m in members]
+        )
     return _render(
         request,
         membership,
         "members.html",
         "members",
-        members=list(members),
+        members=members,
+        lockouts=lockouts,
+        show_lockouts=can(membership, Action.SIGN_IN_LOG_VIEW),
         invite_form=invite_form,
         new_invitation_url=new_invitation_url,
         invitations=selectors.workspace_invitations(workspace) if may_invite else [],
