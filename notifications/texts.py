@@ -54,10 +54,18 @@ def _render(msgid: str, params: dict[str, Any]) -> str:
     translated = gettext(msgid)
     if not params and "%(" not in msgid:
         return translated
+    # Numbers stay numbers (a message may say %(count)d); everything else is rendered as text.
+    values = {k: _as_value(v) for k, v in params.items()}
     try:
-        return translated % {k: str(v) for k, v in params.items()}
+        return translated % values
     except (KeyError, TypeError, ValueError):  # a catalogue that lost a placeholder
-        return msgid % {k: str(v) for k, v in params.items()}
+        return msgid % values
+
+
+def _as_value(value: Any) -> Any:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return value
+    return str(value)
 
 
 def text_data(value: Any) -> dict[str, Any]:

@@ -111,3 +111,29 @@ def test_a_reason_stored_as_plain_text_in_the_default_language_still_reads_in_ge
         assert delivery.error_text == "Der Kanal ist nicht verbunden: Verbinden Sie ihn neu."
         delivery.error = "Something only the platform says."
         assert delivery.error_text == "Something only the platform says."
+
+
+def test_an_adapters_error_raised_in_a_worker_reads_in_the_readers_language():
+    """Adapter messages are Texts: raised under the worker's language, read in the reader's
+    (issue 20: delivery errors appeared in English in the German UI)."""
+    from publishing.adapters.base import Account, AdapterError, Credentials, PublishRequest
+    from publishing.adapters.telegram import TelegramAdapter
+
+    with responses.RequestsMock() as api, translation.override("en"):
+        api.post(
+            "https://api.telegram.test/botT0K3N/sendMessage",
+            status=401,
+            json={"ok": False, "error_code": 401, "description": "Unauthorized"},
+        )
+        adapter = TelegramAdapter(base_url="https://api.telegram.test")
+        try:
+            adapter.publish(
+                account=Account(account_id="-1001", config={"chat_id": "-1001"}),
+                credentials=Credentials(access_token="T0K3N"),
+                request=PublishRequest(text="Hallo", idempotency_key="k"),
+            )
+        except AdapterError as exc:
+            stored = text_data(exc.message)
+    with translation.override("de"):
+        said = render_text(stored)
+    assert "Bot-Token" in said and "rejected" not in said

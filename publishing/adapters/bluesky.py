@@ -17,10 +17,11 @@ import json
 from typing import Any
 
 import regex
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 from PIL import Image
 
 from calendar_app.platforms import Counting, count_text
+from notifications.texts import Text
 from publishing.adapters import http
 from publishing.adapters.base import (
     Account,
@@ -98,7 +99,7 @@ def _split_uri(uri: str) -> tuple[str, str, str]:
     """at://did/collection/rkey -> (did, collection, rkey)."""
     if not uri.startswith("at://") or uri.count("/") != 4:
         raise PermanentError(
-            _("This is not a Bluesky post id: %(id)s") % {"id": uri[:200]},
+            Text(gettext_noop("This is not a Bluesky post id: %(id)s"), id=uri[:200]),
             detail=f"bad at-uri {uri[:200]}",
         )
     did, collection, rkey = uri[len("at://") :].split("/")
@@ -203,14 +204,18 @@ class BlueskyAdapter(PlatformAdapter):
         secrets = (token, *secrets)
         if response.status_code in (400, 401) and error in TOKEN_ERRORS:
             raise AuthExpired(
-                _("The Bluesky session has expired."),
+                Text(gettext_noop("The Bluesky session has expired.")),
                 detail=http.error_detail(response, secrets),
                 status=response.status_code,
             )
         http.raise_for_platform(response, platform=self.key, secrets=secrets)
         if response.status_code >= 300:
             raise PermanentError(
-                _("The Bluesky server answered with a redirect; check the PDS address."),
+                Text(
+                    gettext_noop(
+                        "The Bluesky server answered with a redirect; check the PDS address."
+                    )
+                ),
                 detail=http.error_detail(response, secrets),
                 status=response.status_code,
             )
@@ -245,15 +250,17 @@ class BlueskyAdapter(PlatformAdapter):
         pds = check_server_url(account.config.get("pds_url") or self.base_url)
         identifier = (account.handle or account.config.get("identifier", "")).strip().lstrip("@")
         if not identifier or not secret:
-            raise ConnectError(_("Enter the Bluesky handle and an app password."))
+            raise ConnectError(Text(gettext_noop("Enter the Bluesky handle and an app password.")))
         try:
             session = self._create_session(pds, identifier, secret)
         except (AuthExpired, PermanentError) as exc:
             raise self._login_refused(exc) from None
         if session.get("active") is False:
             raise ConnectError(
-                _("This Bluesky account is deactivated or suspended (%(status)s).")
-                % {"status": session.get("status") or _("inactive")}
+                Text(
+                    gettext_noop("This Bluesky account is deactivated or suspended (%(status)s)."),
+                    status=session.get("status") or Text(gettext_noop("inactive")),
+                )
             )
         credentials = self._credentials_from(session, app_password=secret)
         did = session["did"]
@@ -285,16 +292,20 @@ class BlueskyAdapter(PlatformAdapter):
     def _login_refused(exc: AdapterError) -> ConnectError:
         code = exc.detail
         if "AuthFactorTokenRequired" in code:
-            message = _(
-                "This account asks for a sign-in code. Create an app password in Bluesky "
-                "(Settings → Privacy and security → App passwords) and use that instead."
+            message = Text(
+                gettext_noop(
+                    "This account asks for a sign-in code. Create an app password in Bluesky "
+                    "(Settings → Privacy and security → App passwords) and use that instead."
+                )
             )
         elif "AccountTakedown" in code:
-            message = _("This Bluesky account has been taken down.")
+            message = Text(gettext_noop("This Bluesky account has been taken down."))
         else:
-            message = _(
-                "Bluesky did not accept this handle and app password. Check both; an app "
-                "password looks like xxxx-xxxx-xxxx-xxxx."
+            message = Text(
+                gettext_noop(
+                    "Bluesky did not accept this handle and app password. Check both; an app "
+                    "password looks like xxxx-xxxx-xxxx-xxxx."
+                )
             )
         return ConnectError(message, detail=exc.detail, status=exc.status)
 
@@ -305,14 +316,14 @@ class BlueskyAdapter(PlatformAdapter):
         app_password = credentials.extra.get("app_password", "")
         try:
             if not credentials.refresh_token:
-                raise AuthExpired(_("The Bluesky session has expired."))
+                raise AuthExpired(Text(gettext_noop("The Bluesky session has expired.")))
             session = self._xrpc(
                 "POST", pds, "com.atproto.server.refreshSession", token=credentials.refresh_token
             )
         except AuthExpired:
             if not app_password:
                 raise AuthExpired(
-                    _("The Bluesky session has expired. Reconnect the channel.")
+                    Text(gettext_noop("The Bluesky session has expired. Reconnect the channel."))
                 ) from None
             try:
                 session = self._create_session(
@@ -320,7 +331,11 @@ class BlueskyAdapter(PlatformAdapter):
                 )
             except (AuthExpired, PermanentError) as exc:
                 raise AuthExpired(
-                    _("Bluesky no longer accepts the app password. Reconnect the channel."),
+                    Text(
+                        gettext_noop(
+                            "Bluesky no longer accepts the app password. Reconnect the channel."
+                        )
+                    ),
                     detail=exc.detail,
                     status=exc.status,
                 ) from None
@@ -337,40 +352,60 @@ class BlueskyAdapter(PlatformAdapter):
         # The text's own cap is the editorial rule's (PlatformSpec.text_byte_limit); the other
         # parts of a thread are checked here.
         parts = [
-            (_("Part %(number)d of the thread") % {"number": n}, t)
+            (Text(gettext_noop("Part %(number)d of the thread"), number=n), t)
             for n, t in enumerate(request.thread, start=2)
         ]
-        parts.append((_("The first comment"), request.first_comment))
+        parts.append((Text(gettext_noop("The first comment")), request.first_comment))
         for name, text in parts:
             if (size := len(text.encode("utf-8"))) > MAX_TEXT_BYTES:
                 problems.append(
-                    _(
-                        "%(part)s takes %(size)d bytes; Bluesky stores at most %(limit)d "
-                        "(an emoji takes 4 bytes or more, a family emoji 18): shorten it."
+                    Text(
+                        gettext_noop(
+                            "%(part)s takes %(size)d bytes; Bluesky stores at most %(limit)d "
+                            "(an emoji takes 4 bytes or more, a family emoji 18): shorten it."
+                        ),
+                        part=name,
+                        size=size,
+                        limit=MAX_TEXT_BYTES,
                     )
-                    % {"part": name, "size": size, "limit": MAX_TEXT_BYTES}
                 )
         for number, text in enumerate(request.thread, start=2):
             if not text.strip():
-                problems.append(_("Part %(number)d of the thread is empty.") % {"number": number})
+                problems.append(
+                    Text(gettext_noop("Part %(number)d of the thread is empty."), number=number)
+                )
             elif (used := count_text(text, Counting.GRAPHEMES)) > TEXT_LIMIT:
                 problems.append(
-                    _(
-                        "Part %(number)d of the thread is %(used)d characters long; Bluesky "
-                        "allows %(limit)d."
+                    Text(
+                        gettext_noop(
+                            "Part %(number)d of the thread is %(used)d characters long; Bluesky "
+                            "allows %(limit)d."
+                        ),
+                        number=number,
+                        used=used,
+                        limit=TEXT_LIMIT,
                     )
-                    % {"number": number, "used": used, "limit": TEXT_LIMIT}
                 )
         if (used := count_text(request.first_comment, Counting.GRAPHEMES)) > TEXT_LIMIT:
             problems.append(
-                _("The first comment is %(used)d characters long; Bluesky allows %(limit)d.")
-                % {"used": used, "limit": TEXT_LIMIT}
+                Text(
+                    gettext_noop(
+                        "The first comment is %(used)d characters long; Bluesky allows %(limit)d."
+                    ),
+                    used=used,
+                    limit=TEXT_LIMIT,
+                )
             )
         for item in request.media:
             if item.kind == "video" and item.size_bytes > MAX_VIDEO_BYTES:
                 problems.append(
-                    _("%(name)s is larger than the %(limit)d MB Bluesky accepts for videos.")
-                    % {"name": item.filename, "limit": MAX_VIDEO_BYTES // 1_000_000}
+                    Text(
+                        gettext_noop(
+                            "%(name)s is larger than the %(limit)d MB Bluesky accepts for videos."
+                        ),
+                        name=item.filename,
+                        limit=MAX_VIDEO_BYTES // 1_000_000,
+                    )
                 )
         return problems
 
@@ -405,7 +440,7 @@ class BlueskyAdapter(PlatformAdapter):
                 found = self._get_post(pds, did, rkey)
                 if found is None:
                     raise PermanentError(
-                        _("An earlier part of this Bluesky thread was deleted."),
+                        Text(gettext_noop("An earlier part of this Bluesky thread was deleted.")),
                         detail=f"missing {parts[index].remote_id}",
                     )
                 refs[index] = found
@@ -549,7 +584,10 @@ class BlueskyAdapter(PlatformAdapter):
         )
         if "blob" not in body:
             raise TransientError(
-                _("Bluesky did not confirm the upload of %(name)s.") % {"name": item.filename},
+                Text(
+                    gettext_noop("Bluesky did not confirm the upload of %(name)s."),
+                    name=item.filename,
+                ),
                 detail="uploadBlob answered without a blob",
             )
         return body["blob"]
@@ -578,7 +616,11 @@ class BlueskyAdapter(PlatformAdapter):
             existing = self._get_post(pds, did, rkey)
             if existing is None:
                 raise TransientError(
-                    _("Bluesky refused the post for a moment; it will be tried again."),
+                    Text(
+                        gettext_noop(
+                            "Bluesky refused the post for a moment; it will be tried again."
+                        )
+                    ),
                     detail=f"InvalidSwap without a record at {rkey}",
                 )
             return existing

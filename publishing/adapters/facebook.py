@@ -12,8 +12,9 @@ from typing import Any, ClassVar
 from urllib.parse import parse_qsl, urlsplit
 
 import requests
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
+from notifications.texts import Text
 from publishing.adapters import http
 from publishing.adapters.base import (
     Account,
@@ -128,42 +129,52 @@ class GraphAPIAdapter(OAuth2Adapter):
         params = {"platform": self.label, "reason": message}
         if code in TOKEN_CODES:
             return AuthExpired(
-                _("%(platform)s no longer accepts the saved sign-in (%(reason)s).") % params,
+                Text(
+                    gettext_noop("%(platform)s no longer accepts the saved sign-in (%(reason)s)."),
+                    **params,
+                ),
                 detail=detail,
                 status=response.status_code,
             )
         if code in THROTTLE_CODES:
             return RateLimited(
-                _("%(platform)s asks us to slow down (%(reason)s).") % params,
+                Text(gettext_noop("%(platform)s asks us to slow down (%(reason)s)."), **params),
                 retry_after=http.retry_after_from(response) or self.usage_retry_after(response),
                 detail=detail,
                 status=response.status_code,
             )
         if code in PERMISSION_CODES or 200 <= code < 300:  # Graph API "permission errors"
             return PermissionMissing(
-                _(
-                    "%(platform)s refused the request because the connection lacks a "
-                    "permission: %(reason)s"
-                )
-                % params,
+                Text(
+                    gettext_noop(
+                        "%(platform)s refused the request because the connection lacks a "
+                        "permission: %(reason)s"
+                    ),
+                    **params,
+                ),
                 detail=detail,
                 status=response.status_code,
             )
         if code in DUPLICATE_CODES:
             return PermanentError(
-                _("%(platform)s refused the post as a duplicate of the previous one.") % params,
+                Text(
+                    gettext_noop(
+                        "%(platform)s refused the post as a duplicate of the previous one."
+                    ),
+                    **params,
+                ),
                 detail=detail,
                 status=response.status_code,
             )
         if code in TRANSIENT_CODES or info.get("is_transient"):
             return TransientError(
-                _("%(platform)s had a temporary problem (%(reason)s).") % params,
+                Text(gettext_noop("%(platform)s had a temporary problem (%(reason)s)."), **params),
                 detail=detail,
                 status=response.status_code,
             )
         if isinstance(error, PermanentError):
             return PermanentError(
-                _("%(platform)s refused the request: %(reason)s") % params,
+                Text(gettext_noop("%(platform)s refused the request: %(reason)s"), **params),
                 detail=detail,
                 status=response.status_code,
             )
@@ -256,7 +267,10 @@ class GraphAPIAdapter(OAuth2Adapter):
         ).json()
         if not isinstance(answers, list) or len(answers) != len(relative_urls):
             raise TransientError(
-                _("%(platform)s answered a batch request incompletely.") % {"platform": self.label},
+                Text(
+                    gettext_noop("%(platform)s answered a batch request incompletely."),
+                    platform=self.label,
+                ),
                 detail=f"batch of {len(relative_urls)} answered with "
                 f"{len(answers) if isinstance(answers, list) else type(answers).__name__}",
             )
@@ -365,9 +379,11 @@ class FacebookAdapter(GraphAPIAdapter):
         postable = [p for p in pages if "CREATE_CONTENT" in p.get("tasks", ["CREATE_CONTENT"])]
         if not postable:
             raise ConnectError(
-                _(
-                    "This Facebook login manages no Page it may post to. Ask a Page admin to "
-                    "give you content access, then connect again."
+                Text(
+                    gettext_noop(
+                        "This Facebook login manages no Page it may post to. Ask a Page admin to "
+                        "give you content access, then connect again."
+                    )
                 )
             )
         wanted = str(account.config.get("page_id", ""))
@@ -607,8 +623,10 @@ class FacebookAdapter(GraphAPIAdapter):
                 late += still_late
             if late:
                 raise TransientError(
-                    _("%(platform)s did not answer for every post in time.")
-                    % {"platform": self.label},
+                    Text(
+                        gettext_noop("%(platform)s did not answer for every post in time."),
+                        platform=self.label,
+                    ),
                     detail=f"batch requests unanswered: {len(late)}",
                 )
             snapshots += [self.snapshot(i, posts[i]) for i in batch if i in posts]

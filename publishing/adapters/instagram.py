@@ -7,8 +7,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, ClassVar
 
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
+from notifications.texts import Text
 from publishing.adapters.base import (
     Account,
     AccountMetrics,
@@ -169,8 +170,12 @@ class InstagramAdapter(GraphAPIAdapter):
         problems += self.missing_public_urls(request)
         if len(request.media) > 10:
             problems.append(
-                _("Instagram carousels hold at most 10 items; this post has %(count)d.")
-                % {"count": len(request.media)}
+                Text(
+                    gettext_noop(
+                        "Instagram carousels hold at most 10 items; this post has %(count)d."
+                    ),
+                    count=len(request.media),
+                )
             )
         return problems
 
@@ -216,18 +221,23 @@ class InstagramAdapter(GraphAPIAdapter):
                 return status
             if status in ("ERROR", "EXPIRED"):
                 raise PermanentError(
-                    _(
-                        "%(platform)s could not process the media (%(status)s). Check that the "
-                        "files are reachable at their public URL and meet the format rules."
-                    )
-                    % {"platform": self.label, "status": status},
+                    Text(
+                        gettext_noop(
+                            "%(platform)s could not process the media (%(status)s). Check that the "
+                            "files are reachable at their public URL and meet the format rules."
+                        ),
+                        platform=self.label,
+                        status=status,
+                    ),
                     detail=f"container {container} {status}",
                 )
             if attempt + 1 < self.poll_attempts:
                 self.sleep(self.poll_interval)
         raise TransientError(
-            _("%(platform)s is still processing the media; try again later.")
-            % {"platform": self.label},
+            Text(
+                gettext_noop("%(platform)s is still processing the media; try again later."),
+                platform=self.label,
+            ),
             detail=f"container {container} not ready",
         )
 
@@ -327,8 +337,12 @@ class InstagramAdapter(GraphAPIAdapter):
             found = None
         if found is None:
             raise TransientError(
-                _("%(platform)s published the post but it is not listed yet; checking again later.")
-                % {"platform": self.label},
+                Text(
+                    gettext_noop(
+                        "%(platform)s published the post but it is not listed yet; checking again later."
+                    ),
+                    platform=self.label,
+                ),
                 detail=f"container {container} PUBLISHED, media not found",
             )
         return found.parts[0]

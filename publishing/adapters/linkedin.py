@@ -11,8 +11,9 @@ from typing import Any, ClassVar
 from urllib.parse import quote
 
 import requests
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
+from notifications.texts import Text
 from publishing.adapters import http
 from publishing.adapters.base import (
     Account,
@@ -214,8 +215,10 @@ class LinkedInAdapter(OAuth2Adapter):
             match = POST_URN_RE.search(text)
             urn = match.group() if match else ""
             return PermanentError(
-                _("LinkedIn refused the post as a duplicate of %(urn)s.")
-                % {"urn": urn or _("an earlier post")},
+                Text(
+                    gettext_noop("LinkedIn refused the post as a duplicate of %(urn)s."),
+                    urn=urn or Text(gettext_noop("an earlier post")),
+                ),
                 detail=f"{error.detail} duplicate_of={urn}",
                 status=422,
             )
@@ -275,7 +278,7 @@ class LinkedInAdapter(OAuth2Adapter):
             urn = response.headers.get("x-restli-id") or http.json_or_empty(response).get("id")
             if not urn:
                 raise TransientError(
-                    _("LinkedIn accepted the post but did not say its id."),
+                    Text(gettext_noop("LinkedIn accepted the post but did not say its id.")),
                     detail=f"HTTP {response.status_code} without x-restli-id",
                 )
             return PublishedPart(remote_id=urn, url=self.post_url(urn))
@@ -371,12 +374,15 @@ class LinkedInAdapter(OAuth2Adapter):
                 return value["video"]
             if status.get("status") == "PROCESSING_FAILED":
                 raise PermanentError(
-                    _("LinkedIn could not process %(name)s.") % {"name": item.filename},
+                    Text(gettext_noop("LinkedIn could not process %(name)s."), name=item.filename),
                     detail=f"video processing failed: {status.get('processingFailureReason', '')}",
                 )
             self.sleep(self.poll_interval)
         raise TransientError(
-            _("LinkedIn is still processing %(name)s; try again later.") % {"name": item.filename}
+            Text(
+                gettext_noop("LinkedIn is still processing %(name)s; try again later."),
+                name=item.filename,
+            )
         )
 
     def find_existing(
@@ -573,8 +579,10 @@ class LinkedInAdapter(OAuth2Adapter):
         read by approved partner apps: PermanentError."""
         organization = self._organization(
             account,
-            _(
-                "LinkedIn lets only approved partner apps read a member's posts; company pages work."
+            Text(
+                gettext_noop(
+                    "LinkedIn lets only approved partner apps read a member's posts; company pages work."
+                )
             ),
         )
 

@@ -22,9 +22,10 @@ from typing import Any, ClassVar
 from urllib.parse import urlencode
 
 import requests
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from calendar_app.platforms import Counting, count_text
+from notifications.texts import Text
 from publishing import credentials as secrets_store
 from publishing.adapters import http
 from publishing.adapters.base import (
@@ -143,7 +144,9 @@ class MastodonAdapter(PlatformAdapter):
     def _instance(self, account: Account) -> str:
         instance = self.base_url or str(account.config.get("instance_url", "")).rstrip("/")
         if not instance:
-            raise PermanentError(_("This Mastodon channel has no instance address."))
+            raise PermanentError(
+                Text(gettext_noop("This Mastodon channel has no instance address."))
+            )
         return instance
 
     def _call(
@@ -195,8 +198,13 @@ class MastodonAdapter(PlatformAdapter):
             client_id, _secret = self._app(instance, redirect_uri)
         except AdapterError as exc:
             raise ConnectError(
-                _("Could not register with the Mastodon server %(instance)s: %(reason)s")
-                % {"instance": instance, "reason": exc.message},
+                Text(
+                    gettext_noop(
+                        "Could not register with the Mastodon server %(instance)s: %(reason)s"
+                    ),
+                    instance=instance,
+                    reason=exc.message,
+                ),
                 detail=exc.detail,
                 status=exc.status,
             ) from None
@@ -245,12 +253,17 @@ class MastodonAdapter(PlatformAdapter):
                     platform=self.key, instance=instance, redirect_uri=redirect_uri
                 )
             raise ConnectError(
-                _("Mastodon did not accept the sign-in: %(reason)s") % {"reason": exc.message},
+                Text(
+                    gettext_noop("Mastodon did not accept the sign-in: %(reason)s"),
+                    reason=exc.message,
+                ),
                 detail=exc.detail,
                 status=exc.status,
             ) from None
         except (KeyError, ValueError):
-            raise ConnectError(_("Mastodon answered the sign-in in an unexpected way.")) from None
+            raise ConnectError(
+                Text(gettext_noop("Mastodon answered the sign-in in an unexpected way."))
+            ) from None
         host = instance.split("://", 1)[-1]
         config = {
             **account.config,
@@ -307,7 +320,9 @@ class MastodonAdapter(PlatformAdapter):
             platform=self.key, instance=instance, client_id=client_id
         ).first()
         if registration is None:
-            raise PermanentError(_("The Mastodon app registration for this server is gone."))
+            raise PermanentError(
+                Text(gettext_noop("The Mastodon app registration for this server is gone."))
+            )
         client_secret = secrets_store.decrypt(registration.client_secret_ciphertext)
         token = self._call(
             "POST",
@@ -342,55 +357,71 @@ class MastodonAdapter(PlatformAdapter):
         used = count_text(request.text, Counting.URL_23)
         if limit and limit != default_limit:
             # Replace the editorial 500-character problem with the instance's own limit.
-            standard = _(
-                "The text is %(used)d characters long; %(platform)s allows %(limit)d (%(over)d too many)."
-            ) % {
-                "used": used,
-                "platform": self.spec.label,
-                "limit": default_limit,
-                "over": used - default_limit,
-            }
+            standard = Text(
+                gettext_noop(
+                    "The text is %(used)d characters long; %(platform)s allows %(limit)d (%(over)d too many)."
+                ),
+                used=used,
+                platform=self.spec.label,
+                limit=default_limit,
+                over=used - default_limit,
+            )
             problems = [p for p in problems if p != standard]
             if used > limit:
                 problems.insert(
                     0,
-                    _(
-                        "The text is %(used)d characters long; %(platform)s allows %(limit)d (%(over)d too many)."
-                    )
-                    % {
-                        "used": used,
-                        "platform": self.spec.label,
-                        "limit": limit,
-                        "over": used - limit,
-                    },
+                    Text(
+                        gettext_noop(
+                            "The text is %(used)d characters long; %(platform)s allows %(limit)d (%(over)d too many)."
+                        ),
+                        used=used,
+                        platform=self.spec.label,
+                        limit=limit,
+                        over=used - limit,
+                    ),
                 )
         limit = limit or default_limit
         for number, part in enumerate(request.thread, start=2):
             part_used = count_text(part, Counting.URL_23)
             if not part.strip():
-                problems.append(_("Part %(number)d of the thread is empty.") % {"number": number})
+                problems.append(
+                    Text(gettext_noop("Part %(number)d of the thread is empty."), number=number)
+                )
             elif part_used > limit:
                 problems.append(
-                    _(
-                        "Part %(number)d of the thread is %(used)d characters long; Mastodon allows %(limit)d."
+                    Text(
+                        gettext_noop(
+                            "Part %(number)d of the thread is %(used)d characters long; Mastodon allows %(limit)d."
+                        ),
+                        number=number,
+                        used=part_used,
+                        limit=limit,
                     )
-                    % {"number": number, "used": part_used, "limit": limit}
                 )
         if request.first_comment and count_text(request.first_comment, Counting.URL_23) > limit:
             problems.append(
-                _("The first comment is longer than the %(limit)d characters Mastodon allows.")
-                % {"limit": limit}
+                Text(
+                    gettext_noop(
+                        "The first comment is longer than the %(limit)d characters Mastodon allows."
+                    ),
+                    limit=limit,
+                )
             )
         if max_media and len(request.media) > max_media:
             problems.append(
-                _(
-                    "This Mastodon server allows at most %(max)d attachments; this post has %(count)d."
+                Text(
+                    gettext_noop(
+                        "This Mastodon server allows at most %(max)d attachments; this post has %(count)d."
+                    ),
+                    max=max_media,
+                    count=len(request.media),
                 )
-                % {"max": max_media, "count": len(request.media)}
             )
         visibility = request.options.get("visibility")
         if visibility and visibility not in VISIBILITIES:
-            problems.append(_("Unknown Mastodon visibility %(value)s.") % {"value": visibility})
+            problems.append(
+                Text(gettext_noop("Unknown Mastodon visibility %(value)s."), value=visibility)
+            )
         return problems
 
     def _upload(self, instance: str, token: str, item: MediaItem) -> str:
@@ -410,8 +441,10 @@ class MastodonAdapter(PlatformAdapter):
         while response.status_code in (202, 206) or media.get("url") is None:
             if time.monotonic() > deadline:
                 raise TransientError(
-                    _("Mastodon is still processing %(name)s; we will try again.")
-                    % {"name": item.filename},
+                    Text(
+                        gettext_noop("Mastodon is still processing %(name)s; we will try again."),
+                        name=item.filename,
+                    ),
                     detail=f"media {media_id} still processing",
                 )
             time.sleep(self.media_poll_interval)
@@ -472,7 +505,7 @@ class MastodonAdapter(PlatformAdapter):
         visibility = request.options.get("visibility") or account.config.get("visibility", "public")
         if visibility not in VISIBILITIES:
             raise PermanentError(
-                _("Unknown Mastodon visibility %(value)s.") % {"value": visibility}
+                Text(gettext_noop("Unknown Mastodon visibility %(value)s."), value=visibility)
             )
         # Parts in order: main post, thread replies (each to the previous), first comment
         # (a reply to the main post).

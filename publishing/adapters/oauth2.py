@@ -18,11 +18,12 @@ from typing import Any, ClassVar
 
 import requests
 from django.utils import timezone
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 from oauthlib.oauth2 import OAuth2Error
 from requests.auth import HTTPBasicAuth
 from requests_oauthlib import OAuth2Session
 
+from notifications.texts import Text
 from publishing.adapters import http
 from publishing.adapters.base import (
     Account,
@@ -110,11 +111,13 @@ class OAuth2Adapter(PlatformAdapter):
     def _require_app(self) -> None:
         if not (self.client_id and self.client_secret):
             raise ConnectError(
-                _(
-                    "%(platform)s is not set up on this server yet: an administrator needs to "
-                    "fill in its client ID and secret."
+                Text(
+                    gettext_noop(
+                        "%(platform)s is not set up on this server yet: an administrator needs to "
+                        "fill in its client ID and secret."
+                    ),
+                    platform=self.label,
                 )
-                % {"platform": self.label}
             )
 
     def _oauth(self, redirect_uri: str = "", scopes: tuple[str, ...] = ()) -> OAuth2Session:
@@ -155,8 +158,11 @@ class OAuth2Adapter(PlatformAdapter):
             return error
         reason = http.platform_error_text(response) or str(response.status_code)
         return AuthExpired(
-            _("%(platform)s refused the authorization (%(reason)s).")
-            % {"platform": self.label, "reason": http.scrub(reason, (self.client_secret,))},
+            Text(
+                gettext_noop("%(platform)s refused the authorization (%(reason)s)."),
+                platform=self.label,
+                reason=http.scrub(reason, (self.client_secret,)),
+            ),
             detail=error.detail if error else "",
             status=response.status_code,
         )
@@ -173,13 +179,19 @@ class OAuth2Adapter(PlatformAdapter):
             return dict(token)
         except OAuth2Error as exc:
             raise AuthExpired(
-                _("%(platform)s refused the authorization (%(reason)s).")
-                % {"platform": self.label, "reason": exc.error},
+                Text(
+                    gettext_noop("%(platform)s refused the authorization (%(reason)s)."),
+                    platform=self.label,
+                    reason=exc.error,
+                ),
                 detail=http.scrub(exc.description or exc.error, (self.client_secret,)),
             ) from None
         except requests.RequestException as exc:
             raise TransientError(
-                _("%(platform)s could not be reached; try again later.") % {"platform": self.label},
+                Text(
+                    gettext_noop("%(platform)s could not be reached; try again later."),
+                    platform=self.label,
+                ),
                 detail=type(exc).__name__,
             ) from None
 
@@ -256,11 +268,13 @@ class OAuth2Adapter(PlatformAdapter):
     def refresh(self, *, account: Account, credentials: Credentials) -> Credentials:
         if not credentials.refresh_token:
             raise AuthExpired(
-                _(
-                    "The %(platform)s connection cannot be renewed automatically; please "
-                    "reconnect the channel."
+                Text(
+                    gettext_noop(
+                        "The %(platform)s connection cannot be renewed automatically; please "
+                        "reconnect the channel."
+                    ),
+                    platform=self.label,
                 )
-                % {"platform": self.label}
             )
         kwargs = self._client_auth()
         if not self.token_auth_basic:
@@ -295,7 +309,10 @@ class OAuth2Adapter(PlatformAdapter):
             response = self.session.request(method, self.url(path), headers=headers, **kwargs)
         except requests.RequestException as exc:  # e.g. an invalid URL; never echo the request
             raise TransientError(
-                _("%(platform)s could not be reached; try again later.") % {"platform": self.label},
+                Text(
+                    gettext_noop("%(platform)s could not be reached; try again later."),
+                    platform=self.label,
+                ),
                 detail=type(exc).__name__,
             ) from None
         if response.status_code >= 400 and response.status_code not in set(ok):
@@ -318,8 +335,10 @@ class OAuth2Adapter(PlatformAdapter):
         problems = super().validate(request)
         if request.thread and not self.capabilities.threads:
             problems.append(
-                _("%(platform)s has no threads; post the further parts separately.")
-                % {"platform": self.label}
+                Text(
+                    gettext_noop("%(platform)s has no threads; post the further parts separately."),
+                    platform=self.label,
+                )
             )
         return problems
 
@@ -354,10 +373,12 @@ class OAuth2Adapter(PlatformAdapter):
     def missing_public_urls(self, request: PublishRequest) -> list[str]:
         if any(not m.public_url for m in request.media):
             return [
-                _(
-                    "%(platform)s needs a public media URL: set PUBLIC_MEDIA_BASE_URL so "
-                    "%(platform)s can fetch the files."
+                Text(
+                    gettext_noop(
+                        "%(platform)s needs a public media URL: set PUBLIC_MEDIA_BASE_URL so "
+                        "%(platform)s can fetch the files."
+                    ),
+                    platform=self.label,
                 )
-                % {"platform": self.label}
             ]
         return []

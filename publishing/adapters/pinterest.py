@@ -9,8 +9,9 @@ import datetime as dt
 from collections.abc import Iterator
 from typing import Any, ClassVar
 
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
+from notifications.texts import Text
 from publishing.adapters.base import (
     Account,
     AccountMetrics,
@@ -123,7 +124,11 @@ class PinterestAdapter(OAuth2Adapter):
         ]
         if not boards:
             raise ConnectError(
-                _("This Pinterest account has no board yet: create one, then connect again.")
+                Text(
+                    gettext_noop(
+                        "This Pinterest account has no board yet: create one, then connect again."
+                    )
+                )
             )
         wanted = str(account.config.get("board_id", ""))
         board = next((b for b in boards if b["id"] == wanted), boards[0])
@@ -143,9 +148,13 @@ class PinterestAdapter(OAuth2Adapter):
     def validate(self, request: PublishRequest) -> list[str]:
         problems = super().validate(request)
         if len(request.link) > 2048:
-            problems.append(_("Pinterest links may be at most 2,048 characters long."))
+            problems.append(
+                Text(gettext_noop("Pinterest links may be at most 2,048 characters long."))
+            )
         if any(len(m.alt_text) > 500 for m in request.media):
-            problems.append(_("Pinterest alt texts may be at most 500 characters long."))
+            problems.append(
+                Text(gettext_noop("Pinterest alt texts may be at most 500 characters long."))
+            )
         return problems
 
     @staticmethod
@@ -156,7 +165,11 @@ class PinterestAdapter(OAuth2Adapter):
         board = request.options.get("board_id") or account.config.get("board_id")
         if not board:
             raise PermanentError(
-                _("No Pinterest board is chosen for this channel; reconnect it or pick a board.")
+                Text(
+                    gettext_noop(
+                        "No Pinterest board is chosen for this channel; reconnect it or pick a board."
+                    )
+                )
             )
         return str(board)
 
@@ -169,7 +182,7 @@ class PinterestAdapter(OAuth2Adapter):
         on_part: PartCallback | None = None,
     ) -> PublishResult:
         if not request.media:
-            raise PermanentError(_("Pinterest needs an image or a video."))
+            raise PermanentError(Text(gettext_noop("Pinterest needs an image or a video.")))
         board = self.board(account, request)
 
         def main(parts: list[PublishedPart]) -> PublishedPart:
@@ -227,13 +240,16 @@ class PinterestAdapter(OAuth2Adapter):
                 return media_id
             if status.get("status") == "failed":
                 raise PermanentError(
-                    _("Pinterest could not process %(name)s.") % {"name": item.filename},
+                    Text(gettext_noop("Pinterest could not process %(name)s."), name=item.filename),
                     detail=f"media {media_id} failed",
                 )
             if attempt + 1 < self.poll_attempts:
                 self.sleep(self.poll_interval)
         raise TransientError(
-            _("Pinterest is still processing %(name)s; try again later.") % {"name": item.filename}
+            Text(
+                gettext_noop("Pinterest is still processing %(name)s; try again later."),
+                name=item.filename,
+            )
         )
 
     def find_existing(

@@ -15,8 +15,9 @@ import re
 from typing import Any
 
 import requests
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
+from notifications.texts import Text
 from publishing.adapters import http
 from publishing.adapters.base import (
     Account,
@@ -120,7 +121,8 @@ class TelegramAdapter(PlatformAdapter):
             ) from None
         except requests.RequestException:
             raise TransientError(
-                _("Telegram could not be reached."), detail=f"request error {method}"
+                Text(gettext_noop("Telegram could not be reached.")),
+                detail=f"request error {method}",
             ) from None
         body = http.json_or_empty(response)
         if response.status_code < 300 and isinstance(body, dict) and body.get("ok"):
@@ -135,7 +137,7 @@ class TelegramAdapter(PlatformAdapter):
         parameters = body.get("parameters") or {}
         if status == 429:
             return RateLimited(
-                _("Telegram asks us to slow down (rate limit)."),
+                Text(gettext_noop("Telegram asks us to slow down (rate limit).")),
                 retry_after=float(parameters["retry_after"])
                 if "retry_after" in parameters
                 else http.retry_after_from(response),
@@ -144,38 +146,49 @@ class TelegramAdapter(PlatformAdapter):
             )
         if status in (401, 404):  # 404: the token is malformed, so the method "does not exist"
             return AuthExpired(
-                _(
-                    "Telegram rejected the bot token. Create a new token with @BotFather and "
-                    "reconnect the channel."
+                Text(
+                    gettext_noop(
+                        "Telegram rejected the bot token. Create a new token with @BotFather and "
+                        "reconnect the channel."
+                    )
                 ),
                 detail=detail,
                 status=status,
             )
         if status == 403:
             return PermanentError(
-                _(
-                    "The bot may not post in this chat any more (it was removed, blocked or lost "
-                    "its admin rights): %(reason)s"
-                )
-                % {"reason": description},
+                Text(
+                    gettext_noop(
+                        "The bot may not post in this chat any more (it was removed, blocked or lost "
+                        "its admin rights): %(reason)s"
+                    ),
+                    reason=description,
+                ),
                 detail=detail,
                 status=status,
             )
         if "migrate_to_chat_id" in parameters:
             return PermanentError(
-                _("The group was upgraded to a supergroup. Reconnect the channel."),
+                Text(
+                    gettext_noop("The group was upgraded to a supergroup. Reconnect the channel.")
+                ),
                 detail=detail,
                 status=status,
             )
         if status >= 500:
             return TransientError(
-                _("Telegram had a temporary problem (HTTP %(status)s).") % {"status": status},
+                Text(
+                    gettext_noop("Telegram had a temporary problem (HTTP %(status)s)."),
+                    status=status,
+                ),
                 detail=detail,
                 status=status,
             )
         return PermanentError(
-            _("Telegram refused the message: %(reason)s")
-            % {"reason": description or f"HTTP {status}"},
+            Text(
+                gettext_noop("Telegram refused the message: %(reason)s"),
+                reason=description or f"HTTP {status}",
+            ),
             detail=detail,
             status=status,
         )
@@ -191,12 +204,18 @@ class TelegramAdapter(PlatformAdapter):
         token = secret.strip()
         chat_id = normalize_chat_id(str(account.config.get("chat_id", "")))
         if not token or not chat_id:
-            raise ConnectError(_("Enter the bot token and the channel (its @name or numeric id)."))
+            raise ConnectError(
+                Text(gettext_noop("Enter the bot token and the channel (its @name or numeric id)."))
+            )
         try:
             bot = self._call(token, "getMe")
         except AuthExpired as exc:
             raise ConnectError(
-                _("Telegram did not accept this bot token. Copy it again from @BotFather."),
+                Text(
+                    gettext_noop(
+                        "Telegram did not accept this bot token. Copy it again from @BotFather."
+                    )
+                ),
                 detail=exc.detail,
                 status=exc.status,
             ) from None
@@ -207,11 +226,14 @@ class TelegramAdapter(PlatformAdapter):
             )
         except PermanentError as exc:
             raise ConnectError(
-                _(
-                    "The bot cannot see %(chat)s. Add @%(bot)s to the channel as an "
-                    "administrator and check the channel's name."
-                )
-                % {"chat": chat_id, "bot": bot.get("username", "")},
+                Text(
+                    gettext_noop(
+                        "The bot cannot see %(chat)s. Add @%(bot)s to the channel as an "
+                        "administrator and check the channel's name."
+                    ),
+                    chat=chat_id,
+                    bot=bot.get("username", ""),
+                ),
                 detail=exc.detail,
                 status=exc.status,
             ) from None
@@ -248,11 +270,14 @@ class TelegramAdapter(PlatformAdapter):
             )
         if not may_post:
             raise ConnectError(
-                _(
-                    "@%(bot)s may not post in %(chat)s. Make it an administrator with the right "
-                    "to post messages."
+                Text(
+                    gettext_noop(
+                        "@%(bot)s may not post in %(chat)s. Make it an administrator with the right "
+                        "to post messages."
+                    ),
+                    bot=bot.get("username", ""),
+                    chat=chat.get("title") or chat.get("id"),
                 )
-                % {"bot": bot.get("username", ""), "chat": chat.get("title") or chat.get("id")}
             )
 
     def refresh(self, *, account: Account, credentials: Credentials) -> Credentials:
@@ -265,33 +290,52 @@ class TelegramAdapter(PlatformAdapter):
         used = utf16_length(request.text)
         if used > limit and len(request.text) <= limit:  # the base check counts code points
             problems.append(
-                _(
-                    "The text is %(used)d characters long as Telegram counts them (most emoji "
-                    "count twice); Telegram allows %(limit)d."
+                Text(
+                    gettext_noop(
+                        "The text is %(used)d characters long as Telegram counts them (most emoji "
+                        "count twice); Telegram allows %(limit)d."
+                    ),
+                    used=used,
+                    limit=limit,
                 )
-                % {"used": used, "limit": limit}
             )
         for number, text in enumerate(request.thread, start=2):
             if not text.strip():
-                problems.append(_("Part %(number)d of the thread is empty.") % {"number": number})
+                problems.append(
+                    Text(gettext_noop("Part %(number)d of the thread is empty."), number=number)
+                )
             elif (used := utf16_length(text)) > MESSAGE_LIMIT:
                 problems.append(
-                    _(
-                        "Part %(number)d of the thread is %(used)d characters long; Telegram "
-                        "allows %(limit)d."
+                    Text(
+                        gettext_noop(
+                            "Part %(number)d of the thread is %(used)d characters long; Telegram "
+                            "allows %(limit)d."
+                        ),
+                        number=number,
+                        used=used,
+                        limit=MESSAGE_LIMIT,
                     )
-                    % {"number": number, "used": used, "limit": MESSAGE_LIMIT}
                 )
         if (used := utf16_length(request.first_comment)) > MESSAGE_LIMIT:
             problems.append(
-                _("The first comment is %(used)d characters long; Telegram allows %(limit)d.")
-                % {"used": used, "limit": MESSAGE_LIMIT}
+                Text(
+                    gettext_noop(
+                        "The first comment is %(used)d characters long; Telegram allows %(limit)d."
+                    ),
+                    used=used,
+                    limit=MESSAGE_LIMIT,
+                )
             )
         for item in request.media:
             if item.kind == "video" and item.size_bytes > MAX_UPLOAD_BYTES:
                 problems.append(
-                    _("%(name)s is larger than the %(limit)d MB a Telegram bot can upload.")
-                    % {"name": item.filename, "limit": MAX_UPLOAD_BYTES // 1_000_000}
+                    Text(
+                        gettext_noop(
+                            "%(name)s is larger than the %(limit)d MB a Telegram bot can upload."
+                        ),
+                        name=item.filename,
+                        limit=MAX_UPLOAD_BYTES // 1_000_000,
+                    )
                 )
         return problems
 
@@ -377,7 +421,7 @@ class TelegramAdapter(PlatformAdapter):
         ids = [int(m) for m in remote_id.split(",") if m.strip().isdigit()]
         if not ids:
             raise PermanentError(
-                _("This is not a Telegram message id: %(id)s") % {"id": remote_id[:100]}
+                Text(gettext_noop("This is not a Telegram message id: %(id)s"), id=remote_id[:100])
             )
         chat_id = self._chat_id(account)
         try:
@@ -418,8 +462,10 @@ class TelegramAdapter(PlatformAdapter):
         self, *, account: Account, credentials: Credentials, since: dt.datetime, limit: int = 200
     ) -> list[RemotePostInfo]:
         raise PermanentError(
-            _(
-                "Telegram bots cannot read a channel's earlier messages, so there is no history to import."
+            Text(
+                gettext_noop(
+                    "Telegram bots cannot read a channel's earlier messages, so there is no history to import."
+                )
             )
         )
 

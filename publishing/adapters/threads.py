@@ -7,9 +7,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, ClassVar
 
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from calendar_app.platforms import URL_RE
+from notifications.texts import Text
 from publishing.adapters.base import (
     Account,
     AccountMetrics,
@@ -159,8 +160,13 @@ class ThreadsAdapter(InstagramAdapter):
             links = {m.group().rstrip(".,;:!?)") for m in URL_RE.finditer(text or "")}
             if len(links) > MAX_LINKS:
                 problems.append(
-                    _("Threads allows at most %(max)d links per post; one part has %(count)d.")
-                    % {"max": MAX_LINKS, "count": len(links)}
+                    Text(
+                        gettext_noop(
+                            "Threads allows at most %(max)d links per post; one part has %(count)d."
+                        ),
+                        max=MAX_LINKS,
+                        count=len(links),
+                    )
                 )
                 break
         return problems

@@ -19,9 +19,10 @@ from urllib.parse import urljoin, urlsplit
 import requests
 from django.utils.html import escape, urlize
 from django.utils.text import slugify
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 from requests.auth import HTTPBasicAuth
 
+from notifications.texts import Text
 from publishing.adapters import http
 from publishing.adapters.base import (
     Account,
@@ -167,30 +168,38 @@ class WordPressAdapter(PlatformAdapter):
             # Authorization header the host stripped alike (401 rest_not_logged_in); at
             # connect time _why_not_logged_in() tells them apart.
             raise AuthExpired(
-                _(
-                    "WordPress no longer accepts the login: the application password may have "
-                    "been revoked, or the host strips the Authorization header. Reconnect the "
-                    "channel."
+                Text(
+                    gettext_noop(
+                        "WordPress no longer accepts the login: the application password may have "
+                        "been revoked, or the host strips the Authorization header. Reconnect the "
+                        "channel."
+                    )
                 ),
                 detail=detail,
                 status=status,
             )
         if status == 403 and code in ("rest_cannot_create", "rest_cannot_publish"):
             raise PermanentError(
-                _("This WordPress user may not publish posts. Give the user the Author role.")
+                Text(
+                    gettext_noop(
+                        "This WordPress user may not publish posts. Give the user the Author role."
+                    )
+                )
                 if code == "rest_cannot_publish"
-                else _("This WordPress user may not create posts."),
+                else Text(gettext_noop("This WordPress user may not create posts.")),
                 detail=detail,
                 status=status,
             )
         http.raise_for_platform(response, platform=self.key, secrets=secrets)
         if status >= 300:
             raise PermanentError(
-                _(
-                    "The WordPress site redirected us to %(location)s. Reconnect the channel "
-                    "with the site's current address."
-                )
-                % {"location": http.scrub(response.headers.get("Location", "?"), secrets)[:200]},
+                Text(
+                    gettext_noop(
+                        "The WordPress site redirected us to %(location)s. Reconnect the channel "
+                        "with the site's current address."
+                    ),
+                    location=http.scrub(response.headers.get("Location", "?"), secrets)[:200],
+                ),
                 detail=detail,
                 status=status,
             )
@@ -200,7 +209,7 @@ class WordPressAdapter(PlatformAdapter):
             response.json()
         except ValueError:
             raise PermanentError(
-                _("The site did not answer like a WordPress REST API."),
+                Text(gettext_noop("The site did not answer like a WordPress REST API.")),
                 detail=detail,
                 status=status,
             ) from None
@@ -223,15 +232,21 @@ class WordPressAdapter(PlatformAdapter):
             if response.status_code == 200 and isinstance(index, dict) and "namespaces" in index:
                 if "wp/v2" not in index["namespaces"]:
                     raise ConnectError(
-                        _("The REST API of this WordPress site has no posts endpoint (wp/v2).")
+                        Text(
+                            gettext_noop(
+                                "The REST API of this WordPress site has no posts endpoint (wp/v2)."
+                            )
+                        )
                     )
                 return url, index
         raise ConnectError(
-            _(
-                "No WordPress REST API found at %(site)s. Check the address; a security plugin "
-                "may also block /wp-json/."
+            Text(
+                gettext_noop(
+                    "No WordPress REST API found at %(site)s. Check the address; a security plugin "
+                    "may also block /wp-json/."
+                ),
+                site=site,
             )
-            % {"site": site}
         )
 
     def connect_with_secret(self, *, account: Account, secret: str) -> ConnectResult:
@@ -241,20 +256,25 @@ class WordPressAdapter(PlatformAdapter):
         username = (account.config.get("username") or account.handle).strip()
         password = secret.strip()
         if not username or not password:
-            raise ConnectError(_("Enter the WordPress username and an application password."))
+            raise ConnectError(
+                Text(gettext_noop("Enter the WordPress username and an application password."))
+            )
         try:
             api_root, index = self._discover(site)
         except ConnectError:
             raise
         except AdapterError as exc:
             typed = str(account.config.get("site_url", "")).strip()
-            message = _("No WordPress answered at %(address)s: %(reason)s") % {
-                "address": site,
-                "reason": exc.message,
-            }
+            message = Text(
+                gettext_noop("No WordPress answered at %(address)s: %(reason)s"),
+                address=site,
+                reason=exc.message,
+            )
             if "://" not in typed:
-                message += " " + _(
-                    "The address was typed without http:// or https://, so https:// was tried."
+                message += " " + Text(
+                    gettext_noop(
+                        "The address was typed without http:// or https://, so https:// was tried."
+                    )
                 )
             raise ConnectError(message, detail=exc.detail, status=exc.status) from None
         probe = Account(config={"api_root": api_root, "username": username})
@@ -274,7 +294,9 @@ class WordPressAdapter(PlatformAdapter):
         capabilities = me.get("capabilities") or {}
         if capabilities and not capabilities.get("edit_posts"):
             raise ConnectError(
-                _("The WordPress user %(user)s may not write posts.") % {"user": username}
+                Text(
+                    gettext_noop("The WordPress user %(user)s may not write posts."), user=username
+                )
             )
         home = (index.get("home") or index.get("url") or site).rstrip("/")
         avatars = me.get("avatar_urls") or {}
@@ -316,29 +338,37 @@ class WordPressAdapter(PlatformAdapter):
         whether the name and password are right; if they are, the header is what went missing.
         """
         if "application-passwords" not in (index.get("authentication") or {}):
-            return _(
-                "This WordPress site does not offer application passwords. WordPress offers "
-                "them only over HTTPS (or a plugin has switched them off): connect with the "
-                "site's https:// address."
+            return Text(
+                gettext_noop(
+                    "This WordPress site does not offer application passwords. WordPress offers "
+                    "them only over HTTPS (or a plugin has switched them off): connect with the "
+                    "site's https:// address."
+                )
             )
         verdict = self._xmlrpc_login(site, username, password)
         if verdict == "accepted":
-            return _(
-                "WordPress accepts this username and application password, but the "
-                "Authorization header does not reach it: the web server strips it. Ask your "
-                "host to pass it on (for Apache, e.g. CGIPassAuth On), then connect again."
+            return Text(
+                gettext_noop(
+                    "WordPress accepts this username and application password, but the "
+                    "Authorization header does not reach it: the web server strips it. Ask your "
+                    "host to pass it on (for Apache, e.g. CGIPassAuth On), then connect again."
+                )
             )
         if verdict == "refused":
-            return _(
-                "WordPress did not accept this username and application password. Check the "
-                "username (the login name, not the name shown on posts) and create a new "
-                "application password under Users → Profile → Application Passwords; the "
-                "login password does not work here."
+            return Text(
+                gettext_noop(
+                    "WordPress did not accept this username and application password. Check the "
+                    "username (the login name, not the name shown on posts) and create a new "
+                    "application password under Users → Profile → Application Passwords; the "
+                    "login password does not work here."
+                )
             )
-        return _(
-            "WordPress did not see a valid login: either the username or the application "
-            "password is wrong, or the web server strips the Authorization header (ask your "
-            "host to pass it on, e.g. CGIPassAuth On)."
+        return Text(
+            gettext_noop(
+                "WordPress did not see a valid login: either the username or the application "
+                "password is wrong, or the web server strips the Authorization header (ask your "
+                "host to pass it on, e.g. CGIPassAuth On)."
+            )
         )
 
     def _xmlrpc_login(self, site: str, username: str, password: str) -> str:
@@ -372,13 +402,19 @@ class WordPressAdapter(PlatformAdapter):
         status = request.options.get("status", "publish")
         if status not in STATUSES:
             problems.append(
-                _("WordPress posts can be published or saved as drafts, not %(status)s.")
-                % {"status": status}
+                Text(
+                    gettext_noop(
+                        "WordPress posts can be published or saved as drafts, not %(status)s."
+                    ),
+                    status=status,
+                )
             )
         if request.thread:
-            problems.append(_("WordPress posts have no threads; put everything in the text."))
+            problems.append(
+                Text(gettext_noop("WordPress posts have no threads; put everything in the text."))
+            )
         if request.first_comment.strip() and status == "draft":
-            problems.append(_("WordPress does not take comments on drafts."))
+            problems.append(Text(gettext_noop("WordPress does not take comments on drafts.")))
         return problems
 
     def publish(
@@ -505,11 +541,13 @@ class WordPressAdapter(PlatformAdapter):
                 return int(term["id"])
         if not create:
             raise PermanentError(
-                _("The blog has no %(taxonomy)s called “%(name)s”.")
-                % {
-                    "taxonomy": _("category") if taxonomy == "categories" else _("tag"),
-                    "name": name,
-                }
+                Text(
+                    gettext_noop("The blog has no %(taxonomy)s called “%(name)s”."),
+                    taxonomy=Text(gettext_noop("category"))
+                    if taxonomy == "categories"
+                    else Text(gettext_noop("tag")),
+                    name=name,
+                )
             )
         response = self._call(
             "POST",
@@ -523,14 +561,16 @@ class WordPressAdapter(PlatformAdapter):
         if response.status_code in (401, 403) and body.get("code") == "rest_cannot_create":
             # Authors may use categories but not make them (manage_categories is an Editor's).
             raise PermanentError(
-                _(
-                    "This WordPress user may not create the %(taxonomy)s “%(name)s”. Create it "
-                    "in WordPress, or give the user the Editor role."
-                )
-                % {
-                    "taxonomy": _("category") if taxonomy == "categories" else _("tag"),
-                    "name": name,
-                },
+                Text(
+                    gettext_noop(
+                        "This WordPress user may not create the %(taxonomy)s “%(name)s”. Create it "
+                        "in WordPress, or give the user the Editor role."
+                    ),
+                    taxonomy=Text(gettext_noop("category"))
+                    if taxonomy == "categories"
+                    else Text(gettext_noop("tag")),
+                    name=name,
+                ),
                 detail=http.error_detail(response, (credentials.access_token,)),
                 status=response.status_code,
             )

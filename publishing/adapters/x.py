@@ -15,11 +15,12 @@ from urllib.parse import urlencode
 
 import requests
 from django.core.exceptions import ImproperlyConfigured
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 from oauthlib.oauth1 import OAuth1Error
 from requests_oauthlib import OAuth1, OAuth1Session
 from requests_oauthlib.oauth1_session import TokenMissing, TokenRequestDenied
 
+from notifications.texts import Text
 from publishing.adapters import http
 from publishing.adapters.base import (
     Account,
@@ -207,11 +208,13 @@ class XAdapter(OAuth2Adapter):
     def _require_consumer(self) -> None:
         if not (self.consumer_key and self.consumer_secret):
             raise ConnectError(
-                _(
-                    "%(platform)s is not set up on this server yet: an administrator needs to "
-                    "fill in its consumer key and secret."
+                Text(
+                    gettext_noop(
+                        "%(platform)s is not set up on this server yet: an administrator needs to "
+                        "fill in its consumer key and secret."
+                    ),
+                    platform=self.label,
                 )
-                % {"platform": self.label}
             )
 
     def _oauth1_token(self, oauth: OAuth1Session, fetch: str, url: str) -> dict[str, str]:
@@ -225,20 +228,30 @@ class XAdapter(OAuth2Adapter):
             if isinstance(error, TransientError):
                 raise error from None
             raise ConnectError(
-                _("%(platform)s refused the authorization (%(reason)s).")
-                % {"platform": self.label, "reason": http.platform_error_text(exc.response)},
+                Text(
+                    gettext_noop("%(platform)s refused the authorization (%(reason)s)."),
+                    platform=self.label,
+                    reason=http.platform_error_text(exc.response),
+                ),
                 detail=error.detail,
                 status=exc.response.status_code,
             ) from None
         except (TokenMissing, OAuth1Error, ValueError):
             raise ConnectError(
-                _("%(platform)s answered the sign-in with something we did not understand.")
-                % {"platform": self.label},
+                Text(
+                    gettext_noop(
+                        "%(platform)s answered the sign-in with something we did not understand."
+                    ),
+                    platform=self.label,
+                ),
                 detail=f"unreadable token response from {url.split('?')[0]}",
             ) from None
         except requests.RequestException as exc:
             raise TransientError(
-                _("%(platform)s could not be reached; try again later.") % {"platform": self.label},
+                Text(
+                    gettext_noop("%(platform)s could not be reached; try again later."),
+                    platform=self.label,
+                ),
                 detail=type(exc).__name__,
             ) from None
 
@@ -265,7 +278,10 @@ class XAdapter(OAuth2Adapter):
         )
         if str(token.get("oauth_callback_confirmed", "")).lower() != "true":
             raise ConnectError(
-                _("%(platform)s did not accept our callback address.") % {"platform": self.label},
+                Text(
+                    gettext_noop("%(platform)s did not accept our callback address."),
+                    platform=self.label,
+                ),
                 detail="oauth_callback_confirmed is not true",
             )
         request_token = token["oauth_token"]
@@ -304,8 +320,12 @@ class XAdapter(OAuth2Adapter):
         )
         if not (token.get("oauth_token") and token.get("oauth_token_secret")):
             raise ConnectError(
-                _("%(platform)s answered the sign-in with something we did not understand.")
-                % {"platform": self.label},
+                Text(
+                    gettext_noop(
+                        "%(platform)s answered the sign-in with something we did not understand."
+                    ),
+                    platform=self.label,
+                ),
                 detail="access token response without oauth_token/oauth_token_secret",
             )
         credentials = Credentials(
@@ -375,7 +395,10 @@ class XAdapter(OAuth2Adapter):
             )
         except requests.RequestException as exc:  # never echo the request (it is signed)
             raise TransientError(
-                _("%(platform)s could not be reached; try again later.") % {"platform": self.label},
+                Text(
+                    gettext_noop("%(platform)s could not be reached; try again later."),
+                    platform=self.label,
+                ),
                 detail=type(exc).__name__,
             ) from None
         if response.status_code >= 400 and response.status_code not in set(ok):
@@ -413,7 +436,11 @@ class XAdapter(OAuth2Adapter):
         error = super().error_for(response, secrets=secrets)
         if response.status_code == 403 and "duplicate" in error.detail.lower():
             return PermanentError(
-                _("X refused the post because the same text was already posted on this account."),
+                Text(
+                    gettext_noop(
+                        "X refused the post because the same text was already posted on this account."
+                    )
+                ),
                 detail=error.detail,
                 status=403,
             )
@@ -516,8 +543,11 @@ class XAdapter(OAuth2Adapter):
             if info.get("state") == "failed":
                 reason = (info.get("error") or {}).get("message", "")
                 raise PermanentError(
-                    _("X could not process %(name)s (%(reason)s).")
-                    % {"name": item.filename, "reason": reason or _("unknown reason")},
+                    Text(
+                        gettext_noop("X could not process %(name)s (%(reason)s)."),
+                        name=item.filename,
+                        reason=reason or Text(gettext_noop("unknown reason")),
+                    ),
                     detail=f"processing failed: {reason}",
                 )
             self.sleep(info.get("check_after_secs", self.poll_interval))
@@ -533,7 +563,9 @@ class XAdapter(OAuth2Adapter):
                 .get("processing_info")
             )
         raise TransientError(
-            _("X is still processing %(name)s; try again later.") % {"name": item.filename}
+            Text(
+                gettext_noop("X is still processing %(name)s; try again later."), name=item.filename
+            )
         )
 
     def find_existing(

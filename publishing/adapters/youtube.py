@@ -10,8 +10,9 @@ from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
 import requests
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
+from notifications.texts import Text
 from publishing.adapters import http
 from publishing.adapters.base import (
     Account,
@@ -123,7 +124,11 @@ class YouTubeAdapter(OAuth2Adapter):
         items = data.get("items") or []
         if not items:
             raise ConnectError(
-                _("This Google account has no YouTube channel yet: create one, then connect again.")
+                Text(
+                    gettext_noop(
+                        "This Google account has no YouTube channel yet: create one, then connect again."
+                    )
+                )
             )
         channel = items[0]
         snippet = channel.get("snippet", {})
@@ -151,8 +156,10 @@ class YouTubeAdapter(OAuth2Adapter):
             reasons = {e.get("reason") for e in info.get("errors", []) if isinstance(e, dict)}
         if reasons & DAILY_REASONS:
             return RateLimited(
-                _(
-                    "The YouTube daily quota is used up; publishing resumes after midnight Pacific time."
+                Text(
+                    gettext_noop(
+                        "The YouTube daily quota is used up; publishing resumes after midnight Pacific time."
+                    )
                 ),
                 retry_after=seconds_until_pacific_midnight(),
                 detail=f"{error.detail} ({', '.join(sorted(reasons & DAILY_REASONS))})",
@@ -160,7 +167,7 @@ class YouTubeAdapter(OAuth2Adapter):
             )
         if reasons & SHORT_REASONS:
             return RateLimited(
-                _("YouTube asks us to slow down."),
+                Text(gettext_noop("YouTube asks us to slow down.")),
                 retry_after=http.retry_after_from(response) or 60.0,
                 detail=error.detail,
                 status=response.status_code,
@@ -177,12 +184,18 @@ class YouTubeAdapter(OAuth2Adapter):
         privacy = request.options.get("privacy")
         if privacy and privacy not in PRIVACY:
             problems.append(
-                _("YouTube privacy must be public, unlisted or private, not %(value)s.")
-                % {"value": privacy}
+                Text(
+                    gettext_noop(
+                        "YouTube privacy must be public, unlisted or private, not %(value)s."
+                    ),
+                    value=privacy,
+                )
             )
         # The description's 5,000-byte cap is the editorial rule's (PlatformSpec.text_byte_limit).
         if any(c in request.title + request.text for c in "<>"):
-            problems.append(_("YouTube does not allow < or > in titles and descriptions."))
+            problems.append(
+                Text(gettext_noop("YouTube does not allow < or > in titles and descriptions."))
+            )
         return problems
 
     @staticmethod
@@ -199,7 +212,7 @@ class YouTubeAdapter(OAuth2Adapter):
     ) -> PublishResult:
         videos = [m for m in request.media if m.kind == "video"]
         if not videos:
-            raise PermanentError(_("YouTube needs a video."))
+            raise PermanentError(Text(gettext_noop("YouTube needs a video.")))
 
         def main(parts: list[PublishedPart]) -> PublishedPart:
             resource = {
@@ -255,7 +268,9 @@ class YouTubeAdapter(OAuth2Adapter):
             },
         ).headers.get("Location")
         if not session:
-            raise TransientError(_("YouTube did not open an upload session; try again later."))
+            raise TransientError(
+                Text(gettext_noop("YouTube did not open an upload session; try again later."))
+            )
         total = item.size_bytes
         offset = 0
         failures = 0
@@ -431,7 +446,9 @@ class YouTubeAdapter(OAuth2Adapter):
         ).json()
         items = data.get("items") or []
         if not items:
-            raise PermanentError(_("This Google account no longer has a YouTube channel."))
+            raise PermanentError(
+                Text(gettext_noop("This Google account no longer has a YouTube channel."))
+            )
         stats = items[0].get("statistics") or {}
         hidden = bool(stats.get("hiddenSubscriberCount"))
         return AccountMetrics(
