@@ -199,3 +199,31 @@ def test_given_a_status_address_then_its_id_is_read_from_it(url, remote_id):
 
 def test_mastodon_keeps_its_idempotency_key_an_hour():
     assert MastodonAdapter.idempotency_window == dt.timedelta(hours=1)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "👨‍👩‍👧‍👦" * 500,  # a family emoji is one grapheme
+        "@lea@mastodon.social " * 22 + "x" * (500 - 22 * 5),  # a mention counts as @lea
+        "https://example.com/" + "a" * 300 + " " + "ü" * (500 - 24),  # a URL counts as 23
+    ],
+)
+def test_a_text_the_editor_counts_as_500_is_accepted_and_one_more_refused(
+    adapter, account, fake_mastodon, text
+):
+    """The editor's counter and Mastodon's validator (the fake follows its Ruby) agree at the
+    limit, to the character."""
+    from calendar_app.platforms import Counting, count_text
+
+    creds = Credentials(access_token=fake_mastodon.token)
+    assert count_text(text, Counting.URL_23) == 500
+    adapter.publish(
+        account=account, credentials=creds, request=PublishRequest(text=text, idempotency_key="a")
+    )
+    with pytest.raises(PermanentError, match="character limit"):
+        adapter.publish(
+            account=account,
+            credentials=creds,
+            request=PublishRequest(text=text + "!", idempotency_key="b"),
+        )

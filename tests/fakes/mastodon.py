@@ -64,6 +64,18 @@ from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 URL_RE = re.compile(r"https?://[^\s<]+")
+# Mastodon's StatusLengthValidator (app/validators/status_length_validator.rb): URLs count as
+# 23 characters, a mention @user@domain as @user, and what is left is counted in grapheme
+# clusters (`mb_chars.grapheme_length`). Written here from the Ruby, apart from the product's
+# own counter (calendar_app.platforms), so a test can catch the two disagreeing.
+MENTION_RE = re.compile(r"(?<![\w/@])@([a-z0-9_]+)@[a-z0-9.\-]+[a-z0-9]", re.IGNORECASE)
+
+
+def mastodon_length(text: str) -> int:
+    import regex
+
+    countable = MENTION_RE.sub(r"@\1", URL_RE.sub("x" * 23, text))
+    return len(regex.findall(r"\X", countable))
 
 
 @dataclass
@@ -628,7 +640,7 @@ class FakeMastodon:
                     if not text and not media_ids:
                         self._send(422, {"error": "Validation failed: Text can't be blank"})
                         return
-                    if len(URL_RE.sub("x" * 23, text)) > fake.max_characters:
+                    if mastodon_length(text) > fake.max_characters:
                         self._send(
                             422,
                             {
