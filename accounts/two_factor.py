@@ -1,5 +1,6 @@
-"""Two-factor authentication: an authenticator app (a django-otp TOTP device) and ten one-time
-recovery codes (a django-otp static device, each token deleted when used).
+"""Two-factor authentication: an authenticator app (accounts.models.AuthenticatorDevice, a TOTP
+device whose key is stored encrypted) and ten one-time recovery codes (RecoveryCodeDevice, each
+code stored as a keyed hash and deleted when used). No secret is logged or stored in clear.
 
 The services here decide and write; the views in accounts.two_factor_views only parse and mark
 the session verified (django_otp.login). A refused code raises ValidationError with a message
@@ -9,6 +10,7 @@ the wait before the next try) has been committed.
 
 from __future__ import annotations
 
+import logging
 import math
 import re
 
@@ -18,37 +20,45 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django_otp.models import Device
-from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from accounts.models import User
+from accounts.encryption import SecretUnreadable, ciphertexts_rotate
+from accounts.models import (
+    AuthenticatorDevice,
+    RecoveryCode,
+    RecoveryCodeDevice,
+    User,
+    recovery_code_digest,
+    recovery_code_new,
+)
+
+logger = logging.getLogger(__name__)
 
 RECOVERY_CODE_COUNT = 10
 # Device names, shown in the admin only.
 AUTHENTICATOR_NAME = "authenticator app"
 RECOVERY_CODES_NAME = "recovery codes"
-# What an authenticator app shows: six digits (TOTPDevice's default). Anything else typed into
-# the code field is taken for a recovery code, so a recovery code never counts as a wrong
-# authenticator code (and throttles the app) or the reverse.
+# What an authenticator app shows: six digits (AuthenticatorDevice's default). Anything else
+# typed into the code field is taken for a recovery code, so a recovery code never counts as a
+# wrong authenticator code (and throttles the app) or the reverse.
 AUTHENTICATOR_CODE = re.compile(r"^\d{6}$")
 
 
 def two_factor_enabled(user) -> bool:
-    """Whether the user has set up an authenticator app (a confirmed TOTP device)."""
+    """Whether the user has set up an authenticator app (a confirmed one)."""
     if not user.is_authenticated:
         return False
-    return TOTPDevice.objects.filter(user_id=user.pk, confirmed=True).exists()
+    return AuthenticatorDevice.objects.filter(user_id=user.pk, confirmed=True).exists()
 
 
-def authenticator_pending(user: User) -> TOTPDevice | None:
+def authenticator_pending(user: User) -> AuthenticatorDevice | None:
     """The authenticator app being set up (not yet confirmed with a first code), if any."""
-    return TOTPDevice.objects.filter(user_id=user.pk, confirmed=False).order_by("-pk").first()
+    return (
+        AuthenticatorDevice.objects.filter(user_id=user.pk, confirmed=False).order_by("-pk").first()
+    )
 
 
 def recovery_codes_left(user: User) -> int:
-    return StaticToken.objects.filter(
-        device__user_id=user.pk, device__name=RECOVERY_CODES_NAME
-    ).count()
+    return RecoveryCode.objects.filter(device__user_id=user.pk).count()
 
 
 def _normalised(code: str) -> str:
@@ -63,10 +73,12 @@ def _password_checked(user: User, password: str) -> None:
 
 def _recovery_codes_replace(user: User) -> list[str]:
     """Ten new recovery codes; the old ones stop working."""
-    StaticDevice.objects.filter(user_id=user.pk).delete()
-    device = StaticDevice.objects.create(user_id=user.pk, name=RECOVERY_CODES_NAME)
-    codes = [StaticToken.random_token() for _ in range(RECOVERY_CODE_COUNT)]
-    StaticToken.objects.bulk_create([StaticToken(device=device, token=code) for code in codes])
+    RecoveryCodeDevice.objects.filter(user_id=user.pk).delete()
+    device = RecoveryCodeDevice.objects.create(user_id=user.pk, name=RECOVERY_CODES_NAME)
+    codes = [recovery_code_new() for _ in range(RECOVERY_CODE_COUNT)]
+    RecoveryCode.objects.bulk_create(
+        [RecoveryCode(device=device, digest=recovery_code_digest(code)) for code in codes]
+    )
     return codes
 
 
@@ -97,28 +109,48 @@ def _verified(device: Device | None, code: str, wrong: str) -> ValidationError |
         return ValidationError({"code": wrong})
     if refusal := _throttled(device):
         return refusal
-    if device.verify_token(code):
-        return None
+    try:
+        if device.verify_token(code):
+            return None
+    except SecretUnreadable:
+        # The operator's keys changed without this key's (rotate_credentials first); the
+        # person can still use a recovery code, which does not depend on them.
+        logger.error(
+            "The key of authenticator app %s (user %s) cannot be decrypted with the configured "
+            "CREDENTIALS_KEYS.",
+            device.pk,
+            device.user_id,
+        )
+        return ValidationError(
+            {
+                "code": _(
+                    "Codes from your authenticator app cannot be checked at the moment. Use a "
+                    "recovery code, or ask the administrator."
+                )
+            }
+        )
     return ValidationError({"code": wrong})
 
 
-def two_factor_setup_start(*, user: User) -> TOTPDevice:
-    """Begin setting up an authenticator app: a new secret (an unconfirmed TOTP device) that
+def two_factor_setup_start(*, user: User) -> AuthenticatorDevice:
+    """Begin setting up an authenticator app: a new secret (an unconfirmed device) that
     replaces one whose setup was never finished. Refused while an app is already set up."""
     with transaction.atomic():
         User.objects.select_for_update().get(pk=user.pk)  # one setup at a time per person
         if two_factor_enabled(user):
             raise ValidationError(_("Two-factor authentication is already on."))
-        TOTPDevice.objects.filter(user_id=user.pk, confirmed=False).delete()
-        return TOTPDevice.objects.create(user_id=user.pk, name=AUTHENTICATOR_NAME, confirmed=False)
+        AuthenticatorDevice.objects.filter(user_id=user.pk, confirmed=False).delete()
+        return AuthenticatorDevice.objects.create(
+            user_id=user.pk, name=AUTHENTICATOR_NAME, confirmed=False
+        )
 
 
-def two_factor_setup_confirm(*, user: User, code: str) -> tuple[TOTPDevice, list[str]]:
+def two_factor_setup_confirm(*, user: User, code: str) -> tuple[AuthenticatorDevice, list[str]]:
     """Finish the setup with the first code the app shows: the app is confirmed and ten
     recovery codes are made. Returns the device and the codes, to be shown once."""
     with transaction.atomic():
         device = (
-            TOTPDevice.objects.select_for_update()
+            AuthenticatorDevice.objects.select_for_update()
             .filter(user_id=user.pk, confirmed=False)
             .order_by("-pk")
             .first()
@@ -150,15 +182,15 @@ def two_factor_verify(*, user: User, code: str) -> Device:
     with transaction.atomic():
         if AUTHENTICATOR_CODE.match(code):
             device = (
-                TOTPDevice.objects.select_for_update()
+                AuthenticatorDevice.objects.select_for_update()
                 .filter(user_id=user.pk, confirmed=True)
                 .first()
             )
             wrong = _("This code is not correct. Enter the code your authenticator app shows now.")
         else:
             device = (
-                StaticDevice.objects.select_for_update()
-                .filter(user_id=user.pk, name=RECOVERY_CODES_NAME, confirmed=True)
+                RecoveryCodeDevice.objects.select_for_update()
+                .filter(user_id=user.pk, confirmed=True)
                 .first()
             )
             wrong = _(
@@ -184,5 +216,11 @@ def two_factor_disable(*, user: User, password: str) -> None:
     """Turn two-factor authentication off, confirmed by the password: the app and the recovery
     codes are forgotten."""
     _password_checked(user, password)
-    TOTPDevice.objects.filter(user_id=user.pk).delete()
-    StaticDevice.objects.filter(user_id=user.pk).delete()
+    AuthenticatorDevice.objects.filter(user_id=user.pk).delete()
+    RecoveryCodeDevice.objects.filter(user_id=user.pk).delete()
+
+
+def authenticator_keys_rotate(*, batch_size: int = 200) -> int:
+    """Re-encrypt every authenticator app's key with the first of CREDENTIALS_KEYS (run by
+    `manage.py rotate_credentials`); returns how many were written."""
+    return ciphertexts_rotate(AuthenticatorDevice, "key_ciphertext", batch_size=batch_size)

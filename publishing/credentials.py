@@ -1,9 +1,6 @@
-"""Secrets at rest: Fernet encryption with key rotation, and load/save of channel credentials and
-per-instance OAuth apps.
+"""Channel credentials and per-instance OAuth apps at rest: load/save, encrypted with the keyring
+of accounts.encryption (CREDENTIALS_KEYS; the first key encrypts, all decrypt), and rotation.
 
-settings.CREDENTIALS_KEYS is a list of Fernet keys: the first encrypts, all decrypt, so a new key
-is put first and `manage.py rotate_credentials` re-encrypts every row with it before the old key
-is dropped. Without keys (development), one is generated once into VAR_DIR/credentials_key (0600).
 Nothing in here logs, renders or raises with a secret in it.
 """
 
@@ -11,86 +8,39 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 from collections.abc import Callable
-from functools import cache
-from pathlib import Path
-from typing import Any
 
-from cryptography.fernet import Fernet, InvalidToken, MultiFernet
-from django.conf import settings
-from django.core.exceptions import ImproperlyConfigured
-from django.core.signals import setting_changed
 from django.db import IntegrityError, transaction
-from django.dispatch import receiver
 
+from accounts import encryption
+from accounts.encryption import SecretUnreadable
 from calendar_app.models import Channel
 from publishing.adapters.base import Credentials
 from publishing.models import ChannelCredentials, OAuthAppRegistration
 
-KEY_FILE_NAME = "credentials_key"
+# The keyring's names, kept here for this module's callers and tests (which reset the cache).
+KEY_FILE_NAME = encryption.KEY_FILE_NAME
+_fernet = encryption.keyring
+
+UNREADABLE = "Stored credentials cannot be decrypted with the configured CREDENTIALS_KEYS."
 
 
-class CredentialsUnreadable(Exception):
+class CredentialsUnreadable(SecretUnreadable):
     """The stored ciphertext cannot be decrypted with any configured key."""
 
 
-# --- keys -----------------------------------------------------------------------------------
-
-
-def _development_key() -> str:
-    path = Path(settings.VAR_DIR) / KEY_FILE_NAME
-    if not path.exists():
-        # O_EXCL: two processes starting at once must not write two different keys.
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            pass
-        else:
-            with os.fdopen(fd, "w") as fh:
-                fh.write(Fernet.generate_key().decode())
-    return path.read_text().strip()
-
-
-@cache
-def _fernet() -> MultiFernet:
-    keys = list(settings.CREDENTIALS_KEYS) or [_development_key()]
-    try:
-        return MultiFernet([Fernet(key.encode() if isinstance(key, str) else key) for key in keys])
-    except (ValueError, TypeError) as exc:
-        raise ImproperlyConfigured(
-            "CREDENTIALS_KEYS must be Fernet keys (32 url-safe base64-encoded bytes), "
-            "comma-separated, newest first."
-        ) from exc
-
-
-@receiver(setting_changed)
-def _reset(*, setting: str, **kwargs: Any) -> None:
-    if setting in {"CREDENTIALS_KEYS", "VAR_DIR"}:
-        _fernet.cache_clear()
+# --- encryption -----------------------------------------------------------------------------
 
 
 def encrypt(plaintext: str) -> str:
-    return _fernet().encrypt(plaintext.encode()).decode()
+    return encryption.encrypt_text(plaintext)
 
 
 def decrypt(ciphertext: str) -> str:
     try:
-        return _fernet().decrypt(ciphertext.encode()).decode()
-    except InvalidToken:
-        raise CredentialsUnreadable(
-            "Stored credentials cannot be decrypted with the configured CREDENTIALS_KEYS."
-        ) from None
-
-
-def rotate(ciphertext: str) -> str:
-    """The same plaintext, encrypted with the first key."""
-    try:
-        return _fernet().rotate(ciphertext.encode()).decode()
-    except InvalidToken:
-        raise CredentialsUnreadable(
-            "Stored credentials cannot be decrypted with the configured CREDENTIALS_KEYS."
-        ) from None
+        return encryption.decrypt_text(ciphertext)
+    except SecretUnreadable:
+        raise CredentialsUnreadable(UNREADABLE) from None
 
 
 # --- (de)serialising base.Credentials -------------------------------------------------------
@@ -216,20 +166,12 @@ def oauth_app_forget(*, platform: str, instance: str, redirect_uri: str) -> None
 
 
 def credentials_rotate_all(*, batch_size: int = 200) -> int:
-    """Re-encrypt every stored secret with the first key; returns how many rows were written."""
-    written = 0
-    for model, field in (
-        (ChannelCredentials, "ciphertext"),
-        (OAuthAppRegistration, "client_secret_ciphertext"),
-    ):
-        ids = list(model.objects.order_by("pk").values_list("pk", flat=True))
-        for start in range(0, len(ids), batch_size):
-            with transaction.atomic():
-                rows = model.objects.select_for_update().filter(
-                    pk__in=ids[start : start + batch_size]
-                )
-                for row in rows:
-                    setattr(row, field, rotate(getattr(row, field)))
-                    row.save(update_fields=[field])
-                    written += 1
-    return written
+    """Re-encrypt every stored channel secret with the first key; returns how many rows were
+    written."""
+    return sum(
+        encryption.ciphertexts_rotate(model, field, batch_size=batch_size)
+        for model, field in (
+            (ChannelCredentials, "ciphertext"),
+            (OAuthAppRegistration, "client_secret_ciphertext"),
+        )
+    )

@@ -4,20 +4,32 @@ and recovery codes, the security page, and workspaces that require it of their m
 from __future__ import annotations
 
 import datetime as dt
+import io
 import logging
 import re
-from base64 import b32encode
+from base64 import b32decode, b32encode
 
 import pytest
 import time_machine
+from cryptography.fernet import Fernet
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.management import call_command
+from django.db import connection
+from django.test import override_settings
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
-from django_otp import DEVICE_ID_SESSION_KEY
+from django_otp import DEVICE_ID_SESSION_KEY, devices_for_user
+from django_otp.models import Device
 from django_otp.oath import totp
-from django_otp.plugins.otp_static.models import StaticToken
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts import two_factor
+from accounts.encryption import SecretUnreadable
+from accounts.models import (
+    AuthenticatorDevice,
+    RecoveryCode,
+    RecoveryCodeDevice,
+    recovery_code_digest,
+)
 from calendar_app.models import Role
 from calendar_app.permissions import Action, can
 from calendar_app.services import workspaces as workspace_services
@@ -34,12 +46,12 @@ def clock():
         yield traveller
 
 
-def code_of(device: TOTPDevice) -> str:
+def code_of(device: AuthenticatorDevice) -> str:
     """What the authenticator app shows now (time_machine moves time.time() too)."""
     return f"{totp(device.bin_key, step=device.step, t0=device.t0, digits=device.digits):06d}"
 
 
-def wrong_code_of(device: TOTPDevice) -> str:
+def wrong_code_of(device: AuthenticatorDevice) -> str:
     """Six digits the app does not show now, nor one time step before or after (the tolerance)."""
     valid = {
         f"{totp(device.bin_key, step=device.step, t0=device.t0, digits=device.digits, drift=d):06d}"
@@ -48,7 +60,7 @@ def wrong_code_of(device: TOTPDevice) -> str:
     return next(c for c in (f"{n:06d}" for n in range(10)) if c not in valid)
 
 
-def enrol(user) -> tuple[TOTPDevice, list[str]]:
+def enrol(user) -> tuple[AuthenticatorDevice, list[str]]:
     """Set up two-factor authentication for `user` through the services."""
     device = two_factor.two_factor_setup_start(user=user)
     return two_factor.two_factor_setup_confirm(user=user, code=code_of(device))
@@ -89,7 +101,7 @@ def test_given_a_started_setup_when_the_page_opens_then_it_shows_the_qr_code_and
 ):
     login(client, editor).post(reverse("account_two_factor_start"))
     page = client.get(reverse("account_security"))
-    device = TOTPDevice.objects.get(user=editor.user)
+    device = AuthenticatorDevice.objects.get(user=editor.user)
     secret = b32encode(device.bin_key).decode()
     assert not device.confirmed
     assert re.search(
@@ -104,15 +116,15 @@ def test_given_a_started_setup_when_the_first_code_is_right_then_it_is_on_with_t
     client, editor, clock
 ):
     login(client, editor).post(reverse("account_two_factor_start"))
-    device = TOTPDevice.objects.get(user=editor.user)
+    device = AuthenticatorDevice.objects.get(user=editor.user)
 
     response = client.post(reverse("account_two_factor_confirm"), {"code": code_of(device)})
 
     assert response.status_code == 200
     codes = re.findall(r'data-testid="recovery-code">(\w+)<', response.text)
     assert len(codes) == 10 == len(set(codes))
-    assert sorted(codes) == sorted(
-        StaticToken.objects.filter(device__user=editor.user).values_list("token", flat=True)
+    assert sorted(recovery_code_digest(code) for code in codes) == sorted(
+        RecoveryCode.objects.filter(device__user=editor.user).values_list("digest", flat=True)
     )
     device.refresh_from_db()
     assert device.confirmed
@@ -137,7 +149,7 @@ def test_given_a_started_setup_when_the_code_is_wrong_then_it_says_so_and_stays_
     client, editor, clock
 ):
     login(client, editor).post(reverse("account_two_factor_start"))
-    device = TOTPDevice.objects.get(user=editor.user)
+    device = AuthenticatorDevice.objects.get(user=editor.user)
     wrong = wrong_code_of(device)
 
     response = client.post(reverse("account_two_factor_confirm"), {"code": wrong})
@@ -145,7 +157,7 @@ def test_given_a_started_setup_when_the_code_is_wrong_then_it_says_so_and_stays_
     assert response.status_code == 400
     assert "This code is not correct." in response.text
     assert not two_factor.two_factor_enabled(editor.user)
-    assert not StaticToken.objects.exists()
+    assert not RecoveryCode.objects.exists()
     assert DEVICE_ID_SESSION_KEY not in client.session
 
 
@@ -155,6 +167,177 @@ def test_given_a_setup_when_it_happens_then_the_secret_is_never_logged(editor, c
     secret = b32encode(device.bin_key).decode()
     assert device.key not in caplog.text and secret not in caplog.text
     assert not any(code in caplog.text for code in codes)
+
+
+# --- secrets at rest -------------------------------------------------------------------------
+
+OLD_KEY = Fernet.generate_key().decode()
+NEW_KEY = Fernet.generate_key().decode()
+
+
+def raw_rows(table: str) -> str:
+    """Every stored value of `table`, as the database holds it."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT * FROM {table}")
+        return repr(cursor.fetchall())
+
+
+def secrets_of(device: AuthenticatorDevice, codes: list[str]) -> list[str]:
+    """The secrets as they could leak: the hex key, its base32 form (the QR code's), the codes."""
+    key = b32encode(device.bin_key).decode()
+    return [device.key, device.key.upper(), key, key.lower(), *codes, *map(str.upper, codes)]
+
+
+def test_given_an_authenticator_app_when_stored_then_its_key_is_ciphertext_only(editor, clock):
+    device, _codes = enrol(editor.user)
+
+    stored = raw_rows("accounts_authenticatordevice")
+
+    assert re.fullmatch(r"[0-9a-f]{40}", device.key)  # the plain key, in memory
+    assert device.key_ciphertext in stored
+    assert not any(secret in stored for secret in secrets_of(device, []))
+
+
+def test_given_recovery_codes_when_stored_then_only_their_keyed_hashes_are(editor, clock):
+    _device, codes = enrol(editor.user)
+
+    stored = raw_rows("accounts_recoverycode")
+
+    assert len(codes) == 10
+    assert not any(code in stored for code in codes + [c.upper() for c in codes])
+    assert all(recovery_code_digest(code) in stored for code in codes)
+
+
+def test_given_the_secret_shown_at_setup_when_its_code_comes_after_a_reload_then_it_verifies(
+    client, editor, clock
+):
+    login(client, editor).post(reverse("account_two_factor_start"))
+    page = client.get(reverse("account_security"))
+    shown = re.search(r'data-testid="two-factor-secret">([^<]+)<', page.text).group(1)
+    real_key = b32decode(shown.replace(" ", ""))  # what the person typed into their app
+
+    def app_code() -> str:
+        return f"{totp(real_key):06d}"
+
+    client.post(reverse("account_two_factor_confirm"), {"code": app_code()})
+    next_step(clock)
+
+    device = AuthenticatorDevice.objects.get(user=editor.user)  # fresh from the database
+    assert device.confirmed
+    assert two_factor.two_factor_verify(user=editor.user, code=app_code()) == device
+
+
+def test_given_an_accepted_app_code_when_it_comes_again_then_it_is_refused(editor, clock):
+    device, _codes = enrol(editor.user)
+    next_step(clock)
+    code = code_of(device)
+    two_factor.two_factor_verify(user=editor.user, code=code)
+
+    clock.shift(dt.timedelta(seconds=5))  # the same time step: the app still shows it
+    with pytest.raises(ValidationError, match="This code is not correct"):
+        two_factor.two_factor_verify(user=editor.user, code=code)
+    device.refresh_from_db()
+    assert device.last_t == int(T0.timestamp() + 30) // 30
+
+
+def test_given_a_new_first_key_when_rotate_credentials_runs_then_two_factor_keeps_working(
+    client, editor, clock
+):
+    with override_settings(CREDENTIALS_KEYS=[OLD_KEY]):
+        device, _codes = enrol(editor.user)
+        before = device.key_ciphertext
+        plain = device.key
+
+    with override_settings(CREDENTIALS_KEYS=[NEW_KEY, OLD_KEY]):
+        out = io.StringIO()
+        call_command("rotate_credentials", stdout=out)
+
+    assert "Re-encrypted 1 secret(s)" in out.getvalue()
+    device.refresh_from_db()
+    assert device.key_ciphertext != before
+    with override_settings(CREDENTIALS_KEYS=[NEW_KEY]):  # the old key can now be dropped
+        assert device.key == plain
+        next_step(clock)
+        password_login(client, editor.user)
+        response = client.post(reverse("login_code"), {"code": code_of(device)})
+    assert response.status_code == 302
+    assert client.session[DEVICE_ID_SESSION_KEY] == device.persistent_id
+
+
+def test_given_keys_without_the_one_used_when_a_code_comes_then_a_clear_error_and_recovery_works(
+    client, editor, clock, caplog
+):
+    with override_settings(CREDENTIALS_KEYS=[OLD_KEY]):
+        device, codes = enrol(editor.user)
+        next_step(clock)
+        app_code = code_of(device)
+
+    with override_settings(CREDENTIALS_KEYS=[NEW_KEY]):
+        with pytest.raises(SecretUnreadable, match="CREDENTIALS_KEYS"):
+            _ = AuthenticatorDevice.objects.get(pk=device.pk).bin_key
+        password_login(client, editor.user)
+        refused = client.post(reverse("login_code"), {"code": app_code})
+        assert refused.status_code == 400
+        assert "Codes from your authenticator app cannot be checked at the moment." in (
+            refused.text
+        )
+        assert "cannot be decrypted with the configured CREDENTIALS_KEYS" in caplog.text
+        # The recovery codes do not depend on those keys.
+        assert client.post(reverse("login_code"), {"code": codes[0]}).status_code == 302
+
+
+def test_given_setup_and_logins_when_sql_is_logged_too_then_no_secret_is_in_the_logs(
+    client, editor, clock, caplog
+):
+    sql = caplog.at_level(logging.DEBUG, logger="django.db.backends")
+    with caplog.at_level(logging.DEBUG), sql, CaptureQueriesContext(connection):  # SQL logged
+        login(client, editor).post(reverse("account_two_factor_start"))
+        client.get(reverse("account_security"))  # the secret and the QR code, shown once
+        device = AuthenticatorDevice.objects.get(user=editor.user)
+        confirmed = client.post(reverse("account_two_factor_confirm"), {"code": code_of(device)})
+        codes = re.findall(r'data-testid="recovery-code">(\w+)<', confirmed.text)
+        client.logout()
+        next_step(clock)
+        password_login(client, editor.user)
+        assert client.post(reverse("login_code"), {"code": code_of(device)}).status_code == 302
+        client.logout()
+        password_login(client, editor.user)
+        assert client.post(reverse("login_code"), {"code": codes[0]}).status_code == 302
+
+    assert "accounts_authenticatordevice" in caplog.text  # the SQL was logged
+    assert len(codes) == 10
+    assert not any(secret in caplog.text for secret in secrets_of(device, codes))
+
+
+def test_given_two_factor_on_when_the_admin_opens_the_devices_then_no_key_nor_code_shows(
+    client, editor, clock
+):
+    device, codes = enrol(editor.user)
+    recovery = RecoveryCodeDevice.objects.get(user=editor.user)
+    client.force_login(UserFactory(username="root", is_staff=True, is_superuser=True))
+
+    pages = [
+        client.get(reverse("admin:accounts_authenticatordevice_changelist")),
+        client.get(reverse("admin:accounts_authenticatordevice_change", args=[device.pk])),
+        client.get(reverse("admin:accounts_recoverycodedevice_changelist")),
+        client.get(reverse("admin:accounts_recoverycodedevice_change", args=[recovery.pk])),
+        client.get(reverse("admin:accounts_recoverycode_changelist")),
+    ]
+
+    hidden = [*secrets_of(device, codes), device.key_ciphertext, recovery_code_digest(codes[0])]
+    for page in pages:
+        assert page.status_code == 200
+        assert not any(secret in page.text for secret in hidden)
+
+
+def test_given_our_devices_when_django_otp_looks_them_up_then_it_finds_them(editor, clock):
+    device, _codes = enrol(editor.user)
+    recovery = RecoveryCodeDevice.objects.get(user=editor.user)
+
+    assert set(devices_for_user(editor.user)) == {device, recovery}
+    assert device.persistent_id == f"accounts.authenticatordevice/{device.pk}"
+    assert Device.from_persistent_id(device.persistent_id) == device
+    assert Device.from_persistent_id(recovery.persistent_id) == recovery
 
 
 # --- login ------------------------------------------------------------------------------------
@@ -242,7 +425,7 @@ def test_given_the_code_step_when_a_recovery_code_is_given_then_logged_in_and_it
     assert response.status_code == 302
     assert client.session["_auth_user_id"] == str(editor.user.pk)
     assert "9 recovery codes are left" in " ".join(messages_of(response))
-    assert StaticToken.objects.filter(device__user=editor.user).count() == 9
+    assert RecoveryCode.objects.filter(device__user=editor.user).count() == 9
 
 
 def test_given_a_used_recovery_code_when_it_is_given_again_then_it_is_refused(
@@ -311,8 +494,8 @@ def test_given_the_password_when_turning_off_then_the_app_and_the_codes_are_forg
         reverse("account_two_factor_disable"), {"password": PASSWORD}
     )
     assert response.status_code == 302
-    assert not TOTPDevice.objects.filter(user=editor.user).exists()
-    assert not StaticToken.objects.exists()
+    assert not AuthenticatorDevice.objects.filter(user=editor.user).exists()
+    assert not RecoveryCode.objects.exists()
     assert password_login(client, editor.user)["Location"] == reverse("calendar:home")
 
 
@@ -393,7 +576,7 @@ def test_given_a_strict_workspace_when_setup_finishes_then_the_member_goes_back_
 ):
     page = reverse("calendar:month_current", args=["acme"])
     login(client, editor).post(reverse("account_two_factor_start"), {"next": page})
-    device = TOTPDevice.objects.get(user=editor.user)
+    device = AuthenticatorDevice.objects.get(user=editor.user)
     done = client.post(
         reverse("account_two_factor_confirm"), {"code": code_of(device), "next": page}
     )
