@@ -163,6 +163,7 @@ def test_given_site_user_and_app_password_when_connecting_then_discovered_and_ve
         },
     )
     assert result.credentials.access_token == PASSWORD
+    assert result.missing_permissions == ()
 
 
 def test_given_site_without_pretty_permalinks_when_connecting_then_rest_route_root(

@@ -342,6 +342,8 @@ def test_given_a_contributor_when_publishing_then_refused_with_the_role_it_needs
         secret=wp.contributor_password,
     )
     assert connected.account.config["can_publish"] is False
+    # The channel warns before any post fails on it (channel health: a missing permission).
+    assert connected.missing_permissions == ("publish_posts",)
 
     with pytest.raises(PermanentError) as caught:
         adapter.publish(

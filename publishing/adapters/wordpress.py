@@ -300,6 +300,9 @@ class WordPressAdapter(PlatformAdapter):
             )
         home = (index.get("home") or index.get("url") or site).rstrip("/")
         avatars = me.get("avatar_urls") or {}
+        # users/me lists every capability the user has: one it lacks is absent (a Contributor
+        # has edit_posts but no publish_posts or upload_files).
+        can_publish = bool(capabilities.get("publish_posts")) if capabilities else True
         return ConnectResult(
             account=Account(
                 account_id=home,
@@ -315,14 +318,13 @@ class WordPressAdapter(PlatformAdapter):
                     "home": home,
                     "username": username,
                     "user_id": me.get("id"),
-                    # users/me lists every capability the user has: one it lacks is absent
-                    # (a Contributor has edit_posts but no publish_posts or upload_files).
-                    "can_publish": bool(capabilities.get("publish_posts"))
-                    if capabilities
-                    else True,
+                    "can_publish": can_publish,
                 },
             ),
             credentials=credentials,
+            # A Contributor connects (drafts work) but cannot publish: the channel's health
+            # says so in the editor and the channel list before a post fails on it.
+            missing_permissions=() if can_publish else ("publish_posts",),
         )
 
     def _why_not_logged_in(
