@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
+from accounts.two_factor import two_factor_forget_user
 from calendar_app.models import Invitation, Membership, Workspace
 from calendar_app.services.workspaces import membership_is_last_owner
 from notifications.services import notifications_forget_user
@@ -27,7 +28,7 @@ def account_delete(*, user: User, password: str) -> User:
 
     Refused (ValidationError, nothing changed) for a wrong password and while they are the last
     owner of a workspace. Otherwise, in one transaction: they leave every workspace, their
-    notifications and notification settings are deleted, their names, e-mail address and
+    notifications, notification settings and second factors are deleted, their names, e-mail address and
     password are removed (the username becomes "deleted-<id>"), the account can no longer log
     in (every session of it stops working), and the e-mail address is blanked on the
     invitations they answered. What they wrote stays with the workspaces.
@@ -62,6 +63,7 @@ def account_delete(*, user: User, password: str) -> User:
 
     Membership.objects.filter(user=account).delete()
     notifications_forget_user(user=account)
+    two_factor_forget_user(user=account)  # a TOTP key and recovery codes are personal data too
     Invitation.objects.filter(Q(accepted_by=account) | Q(declined_by=account)).update(email="")
 
     username = DELETED_USERNAME.format(pk=account.pk)

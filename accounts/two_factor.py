@@ -216,6 +216,11 @@ def two_factor_disable(*, user: User, password: str) -> None:
     """Turn two-factor authentication off, confirmed by the password: the app and the recovery
     codes are forgotten."""
     _password_checked(user, password)
+    two_factor_forget_user(user=user)
+
+
+def two_factor_forget_user(*, user: User) -> None:
+    """Remove every second factor of `user` (turning it off, or deleting the account)."""
     AuthenticatorDevice.objects.filter(user_id=user.pk).delete()
     RecoveryCodeDevice.objects.filter(user_id=user.pk).delete()
 

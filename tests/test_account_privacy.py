@@ -353,3 +353,18 @@ def test_given_a_deleted_account_when_deleted_again_then_it_is_refused(editor):
 
     with pytest.raises(ValidationError):
         account_delete(user=User.objects.get(pk=editor.user.pk), password=PASSWORD)
+
+
+def test_given_two_factor_set_up_when_deleting_the_account_then_its_second_factors_go(
+    client, editor
+):
+    from accounts.models import AuthenticatorDevice, RecoveryCodeDevice
+    from accounts.two_factor import two_factor_setup_start
+
+    two_factor_setup_start(user=editor.user)
+    RecoveryCodeDevice.objects.create(user=editor.user, name="recovery")
+
+    account_delete(user=editor.user, password=PASSWORD)
+
+    assert not AuthenticatorDevice.objects.filter(user_id=editor.user.pk).exists()
+    assert not RecoveryCodeDevice.objects.filter(user_id=editor.user.pk).exists()
