@@ -10,16 +10,14 @@ Nothing in here logs, renders or raises with a secret in it.
 from __future__ import annotations
 
 import os
-from functools import cache
 from pathlib import Path
-from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
-from django.core.signals import setting_changed
 from django.db import models, transaction
-from django.dispatch import receiver
+
+from config.hooks import settings_cached
 
 KEY_FILE_NAME = "credentials_key"
 
@@ -42,7 +40,7 @@ def _development_key() -> str:
     return path.read_text().strip()
 
 
-@cache
+@settings_cached("CREDENTIALS_KEYS", "VAR_DIR")
 def keyring() -> MultiFernet:
     """The configured keys, newest first (read once; reset when the settings change)."""
     keys = list(settings.CREDENTIALS_KEYS) or [_development_key()]
@@ -53,12 +51,6 @@ def keyring() -> MultiFernet:
             "CREDENTIALS_KEYS must be Fernet keys (32 url-safe base64-encoded bytes), "
             "comma-separated, newest first."
         ) from exc
-
-
-@receiver(setting_changed)
-def _reset(*, setting: str, **kwargs: Any) -> None:
-    if setting in {"CREDENTIALS_KEYS", "VAR_DIR"}:
-        keyring.cache_clear()
 
 
 def _unreadable() -> SecretUnreadable:

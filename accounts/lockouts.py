@@ -88,8 +88,7 @@ def sign_in_failures_purge(*, now: dt.datetime | None = None) -> int:
 def password_reset_allowed(request: HttpRequest, email: str) -> tuple[bool, int]:
     """Count one password-reset request from this address and for this e-mail address:
     (allowed, seconds until the limit ends). PASSWORD_RESET_PER_HOUR each, an hour."""
-    from links.ratelimit import address_count_take
-    from links.visitors import client_address
+    from accounts.throttle import address_count_take, client_address
 
     hour = 3600
     by_address, wait = address_count_take(

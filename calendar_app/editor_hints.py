@@ -10,13 +10,10 @@ not query the database: one that needs data returns a slot that loads itself (hx
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cache
 
-from django.conf import settings
-from django.core.signals import setting_changed
-from django.dispatch import receiver
-from django.utils.module_loading import import_string
 from django.utils.safestring import SafeString
+
+from config.hooks import load_hooks
 
 # Where a hint goes: beside the date and time, or above the publishing panel of a saved post.
 SLOTS = ("when", "post")
@@ -28,22 +25,11 @@ class EditorHint:
     html: SafeString  # already escaped by the provider
 
 
-@cache
-def _providers() -> list:
-    return [import_string(path) for path in getattr(settings, "EDITOR_HINTS", [])]
-
-
-@receiver(setting_changed)
-def _reset(*, setting: str, **kwargs) -> None:
-    if setting == "EDITOR_HINTS":
-        _providers.cache_clear()
-
-
 def hints_for(*, workspace, post, slot: str) -> list[SafeString]:
     """The HTML of every provider's hints for `slot`, in settings order."""
     return [
         hint.html
-        for provider in _providers()
+        for provider in load_hooks("EDITOR_HINTS")
         for hint in provider(workspace=workspace, post=post)
         if hint.slot == slot
     ]

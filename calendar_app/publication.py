@@ -10,13 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import cache
 
-from django.conf import settings
-from django.core.signals import setting_changed
 from django.db.models import Q
-from django.dispatch import receiver
-from django.utils.module_loading import import_string
+
+from config.hooks import load_hook
 
 
 @dataclass(frozen=True)
@@ -47,16 +44,8 @@ class Publication:
 NOTHING_PUBLISHED = Publication()
 
 
-@cache
 def _provider() -> Callable[[Q], dict[int, Publication]] | None:
-    path = getattr(settings, "POST_PUBLICATION", "")
-    return import_string(path) if path else None
-
-
-@receiver(setting_changed)
-def _reset(*, setting: str, **kwargs) -> None:
-    if setting == "POST_PUBLICATION":
-        _provider.cache_clear()
+    return load_hook("POST_PUBLICATION")
 
 
 def publications_for(same_posts: Q) -> dict[int, Publication]:

@@ -200,7 +200,7 @@ AXES_COOLOFF_TIME = dt.timedelta(minutes=int(os.environ.get("AXES_COOLOFF_MINUTE
 AXES_LOCKOUT_PARAMETERS = ["ip_address", "username"]  # each on its own: an account, an address
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "accounts.lockouts.lockout_response"
-AXES_CLIENT_IP_CALLABLE = "links.visitors.client_address"  # the one rule, proxies included
+AXES_CLIENT_IP_CALLABLE = "accounts.throttle.client_address"  # the one rule, proxies included
 AXES_ENABLE_ACCESS_FAILURE_LOG = True
 AXES_VERBOSE = False  # the lock-outs are logged by accounts.lockouts, without the password
 # Password reset e-mails: this many per address, and per e-mail address, an hour.

@@ -7,10 +7,10 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.views.decorators.http import require_safe
 
+from accounts.throttle import client_address
 from links.models import TrackedLink
 from links.ratelimit import RateVerdict, redirect_rate_take
 from links.services import link_click_record
-from links.visitors import client_address
 
 CODE_MAX_LENGTH = TrackedLink._meta.get_field("code").max_length
 

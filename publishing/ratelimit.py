@@ -14,12 +14,11 @@ nothing is limited.
 from __future__ import annotations
 
 import datetime as dt
-from functools import cache
 
 import redis
 from django.conf import settings
-from django.core.signals import setting_changed
-from django.dispatch import receiver
+
+from config.hooks import settings_cached
 
 # The bucket in KEYS[1] refilled up to now (ARGV[1] burst, ARGV[2] tokens per second), by
 # Redis' own clock so workers need not agree; a script goes on from here and saves it.
@@ -49,30 +48,25 @@ _TAKE = (
 _HOLD = _REFILL + "tokens = math.min(tokens, -tonumber(ARGV[3]) * rate)\n" + _SAVE + "return 'ok'\n"
 
 
-@cache
+_REDIS_SETTINGS = ("PUBLISHING_REDIS_URL", "PUBLISHING_RATE_LIMITS")
+
+
+@settings_cached(*_REDIS_SETTINGS)
 def _client() -> redis.Redis | None:
     url = settings.PUBLISHING_REDIS_URL
     return redis.Redis.from_url(url, socket_timeout=5) if url else None
 
 
-@cache
+@settings_cached(*_REDIS_SETTINGS)
 def _script():
     client = _client()
     return client.register_script(_TAKE) if client is not None else None
 
 
-@cache
+@settings_cached(*_REDIS_SETTINGS)
 def _hold_script():
     client = _client()
     return client.register_script(_HOLD) if client is not None else None
-
-
-@receiver(setting_changed)
-def _reset(*, setting: str, **kwargs) -> None:
-    if setting in {"PUBLISHING_REDIS_URL", "PUBLISHING_RATE_LIMITS"}:
-        _client.cache_clear()
-        _script.cache_clear()
-        _hold_script.cache_clear()
 
 
 def limits_for(platform: str) -> tuple[float, float]:

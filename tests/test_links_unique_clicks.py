@@ -18,12 +18,13 @@ from django.db import connection, connections
 from django.db.migrations.executor import MigrationExecutor
 from django.test import Client, RequestFactory, override_settings
 
+from accounts.throttle import client_address, normalized_address
 from config.celery import app
 from links import tasks
 from links.models import LinkClick, LinkVisitor, TrackedLink
 from links.ratelimit import redirect_rate_reset
 from links.services import link_visitors_purge
-from links.visitors import client_address, normalized_address, visitor_hash
+from links.visitors import visitor_hash
 from tests.conftest import require_postgresql
 from tests.factories import WorkspaceFactory
 from tests.test_links_redirect import CHROME, make_link, short

@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from accounts.throttle import client_address
 from calendar_app import selectors
 from calendar_app.access import post_facts
 from calendar_app.diffs import revision_diff
@@ -58,7 +59,6 @@ from calendar_app.workflow import (
     shown_reason,
     shown_state,
 )
-from links.visitors import client_address
 
 S = PostStatus
 

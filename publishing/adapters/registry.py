@@ -9,14 +9,11 @@ Adding a platform is one module with a PlatformAdapter subclass plus one entry h
 
 from __future__ import annotations
 
-from functools import cache
-
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
-from django.core.signals import setting_changed
-from django.dispatch import receiver
 from django.utils.module_loading import import_string
 
+from config.hooks import settings_cached
 from publishing.adapters.base import PlatformAdapter
 
 
@@ -24,7 +21,7 @@ class AdapterNotConfigured(ImproperlyConfigured):
     pass
 
 
-@cache
+@settings_cached("PUBLISHING_ADAPTERS")  # override_settings in tests takes effect at once
 def get_adapter(platform: str) -> PlatformAdapter:
     """The (shared, stateless) adapter instance for `platform`."""
     entry = settings.PUBLISHING_ADAPTERS.get(platform)
@@ -46,10 +43,3 @@ def get_adapter(platform: str) -> PlatformAdapter:
 
 def configured_platforms() -> list[str]:
     return sorted(settings.PUBLISHING_ADAPTERS)
-
-
-@receiver(setting_changed)
-def _reset(*, setting: str, **kwargs) -> None:
-    # override_settings(PUBLISHING_ADAPTERS=...) in tests takes effect at once.
-    if setting == "PUBLISHING_ADAPTERS":
-        get_adapter.cache_clear()

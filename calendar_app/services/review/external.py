@@ -12,6 +12,7 @@ from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from accounts.throttle import address_count_peek, address_count_reset, address_count_take
 from calendar_app.access import access_post, access_post_for_decision
 from calendar_app.models import (
     Membership,
@@ -23,7 +24,6 @@ from calendar_app.services.review.rounds import record_approval, record_changes_
 from calendar_app.services.review.transition import audit_record
 from calendar_app.tokens import TokenInvalid, secret_matches, secret_new, token_open, token_sign
 from calendar_app.workflow import PostAction
-from links.ratelimit import address_count_peek, address_count_reset, address_count_take
 
 A = PostAction
 
