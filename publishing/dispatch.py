@@ -34,6 +34,7 @@ from notifications.texts import Text
 from publishing.models import Delivery, DeliveryState
 from publishing.ratelimit import rate_take_many
 from publishing.services import TOO_LATE, delivery_move, lateness_window, notify_failed
+from publishing.workflow import REVIVABLE_STATES, WAITING_STATES, DeliveryMove
 
 logger = logging.getLogger(__name__)
 D = DeliveryState
@@ -41,6 +42,8 @@ BATCH = 500
 # Scheduled posts older than this that never got a delivery (e.g. created while the engine was
 # off) are not looked at any more.
 SYNC_HORIZON_PAST = dt.timedelta(days=7)
+# The hand-over's bulk update (PostgreSQL): due rows to queued, from what the table allows.
+HAND_OVER = DeliveryMove.into(D.QUEUED)
 
 
 def _lookahead() -> dt.timedelta:
@@ -59,14 +62,14 @@ def deliveries_sync(*, now: dt.datetime | None = None) -> int:
     variant_exists = PostVariant.objects.filter(
         post_id=OuterRef("post_id"), channel_id=OuterRef("channel_id")
     )
-    waiting = Delivery.objects.filter(state__in=[D.PENDING, D.QUEUED])
+    waiting = Delivery.objects.filter(state__in=sorted(WAITING_STATES))
     gone = waiting.filter(
         Q(post__scheduled_at__isnull=True)
         | ~Q(post__status=PostStatus.SCHEDULED)
         | ~Exists(variant_exists)
     )
     for pk, job in gone.values_list("pk", "job"):
-        changed += delivery_move(pk, job=job, from_states=[D.PENDING, D.QUEUED], to=D.CANCELLED)
+        changed += delivery_move(pk, job=job, from_states=WAITING_STATES, to=D.CANCELLED)
     moved = waiting.filter(post__status=PostStatus.SCHEDULED).exclude(
         post__scheduled_at=F("due_at")
     )
@@ -75,7 +78,7 @@ def deliveries_sync(*, now: dt.datetime | None = None) -> int:
             changed += delivery_move(
                 pk,
                 job=job,
-                from_states=[D.PENDING, D.QUEUED],
+                from_states=WAITING_STATES,
                 to=D.PENDING,
                 due_at=when,
                 run_at=when,
@@ -121,7 +124,7 @@ def deliveries_sync(*, now: dt.datetime | None = None) -> int:
         (d.post_id, d.channel_id): d
         for d in Delivery.objects.filter(
             post_id__in={v.post_id for v in variants},
-            state__in=[D.CANCELLED, D.FAILED, D.MISSED],
+            state__in=sorted(REVIVABLE_STATES),
         )
     }
     publishable: dict[int, bool] = {}
@@ -149,7 +152,7 @@ def deliveries_sync(*, now: dt.datetime | None = None) -> int:
             changed += delivery_move(
                 existing.pk,
                 job=existing.job,
-                from_states=[D.CANCELLED, D.FAILED, D.MISSED],
+                from_states=REVIVABLE_STATES,
                 to=D.PENDING,
                 due_at=post.scheduled_at,
                 run_at=post.scheduled_at,
@@ -287,8 +290,14 @@ def _claim_batch(now: dt.datetime) -> tuple[list[tuple[int, int, dt.datetime]], 
         go, later = _tokens(rows, now)
         if locking:
             # The rows are locked: nobody else can move them before we commit.
-            Delivery.objects.filter(pk__in=[pk for pk, _job, _run_at in go]).update(
-                state=D.QUEUED, job=F("job") + 1, updated_at=now, claimed_at=now, rate_reserved=True
+            Delivery.objects.filter(
+                pk__in=[pk for pk, _job, _run_at in go], state__in=sorted(HAND_OVER.sources)
+            ).update(
+                state=HAND_OVER.to,
+                job=F("job") + 1,
+                updated_at=now,
+                claimed_at=now,
+                rate_reserved=True,
             )
             taken = [(pk, job + 1, run_at) for pk, job, run_at in go]
         else:  # SQLite: writers are serialized; each row moves only if nobody moved it first
@@ -296,8 +305,8 @@ def _claim_batch(now: dt.datetime) -> tuple[list[tuple[int, int, dt.datetime]], 
                 if delivery_move(
                     pk,
                     job=job,
-                    from_states=[D.PENDING],
-                    to=D.QUEUED,
+                    from_states=HAND_OVER.sources,
+                    to=HAND_OVER.to,
                     claimed_at=now,
                     rate_reserved=True,
                 ):

@@ -1,7 +1,9 @@
 """Writes on the delivery side. Tasks are thin wrappers around these functions.
 
-A delivery's state changes only through `delivery_move` (a compare-and-set on state and job), so
-two workers, the dispatcher and the reconciler can never both act on the same hand-over.
+A delivery's state changes only through `delivery_move` (a compare-and-set on state and job, of
+a move publishing.workflow.DELIVERY_MOVES allows), so two workers, the dispatcher and the
+reconciler can never both act on the same hand-over; the claim's and the result's statements
+for PostgreSQL write the `DeliveryMove`s `CLAIM` and `PUBLISH_RESULT`, checked against the table.
 The worker's path is `delivery_publish`: claim (queued -> publishing) and record the attempt in
 one transaction, call the platform outside any transaction, record the result in one more.
 """
@@ -68,6 +70,13 @@ from publishing.models import (
     DeliveryState,
     WorkerHeartbeat,
 )
+from publishing.workflow import (
+    MARKABLE_DONE_STATES,
+    RETRYABLE_STATES,
+    DeliveryMove,
+    check_move,
+    sources_of,
+)
 
 logger = logging.getLogger(__name__)
 D = DeliveryState
@@ -75,8 +84,9 @@ D = DeliveryState
 TOO_LATE = gettext_noop("It could not go out in time and was not published late.")
 NOT_RENEWED = gettext_noop("The channel's access expired and could not be renewed: reconnect it.")
 
-# States from which a user may ask for another try.
-RETRYABLE_STATES = frozenset({D.FAILED, D.MISSED, D.CANCELLED, D.PENDING, D.UNKNOWN})
+# The moves the PostgreSQL statements below write by themselves (delivery_move writes the rest).
+CLAIM = DeliveryMove.into(D.PUBLISHING, from_=[D.QUEUED])  # a worker takes a queued delivery
+PUBLISH_RESULT = DeliveryMove.into(D.PUBLISHED, from_=[D.PUBLISHING])  # and it went out
 
 
 @transaction.atomic
@@ -92,16 +102,21 @@ def heartbeat_record(*, name: str) -> WorkerHeartbeat:
 
 
 def delivery_move(
-    delivery_id: int, *, job: int, from_states: Iterable[str], to: str, **fields
+    delivery_id: int, *, job: int, to: str, from_states: Iterable[str] | None = None, **fields
 ) -> bool:
-    """Move a delivery to `to` if it is still at `job` in one of `from_states`; whether it did.
-    Every move starts a new job, so a task sent for the old one does nothing. An `error` that is
-    a notifications.texts.Text is kept as such too (`error_data`), to be read in the reader's
-    language."""
+    """Move a delivery to `to` if it is still at `job` in one of `from_states` (default: every
+    state the table lets move to `to`); whether it did. Every move starts a new job, so a task
+    sent for the old one does nothing. An `error` that is a notifications.texts.Text is kept as
+    such too (`error_data`), to be read in the reader's language.
+
+    A move publishing.workflow.DELIVERY_MOVES does not list raises MoveNotAllowed (a
+    ValueError): a caller's mistake, refused before anything is written."""
+    sources = sources_of(to) if from_states is None else from_states
+    sources = check_move(sources, to)
     if "error" in fields:
         fields["error_data"] = text_data(fields["error"])
     return bool(
-        Delivery.objects.filter(pk=delivery_id, job=job, state__in=list(from_states)).update(
+        Delivery.objects.filter(pk=delivery_id, job=job, state__in=sorted(sources)).update(
             state=to, job=F("job") + 1, updated_at=timezone.now(), **fields
         )
     )
@@ -347,7 +362,7 @@ class _CompiledClaim:
         """(the delivery as it was when queued, the attempt's id), or None."""
         read = list(self.params)
         read[self.id_at] = delivery_id
-        claim = [D.PUBLISHING, now, now, delivery_id, job, D.QUEUED, now, worker]
+        claim = [CLAIM.to, now, now, delivery_id, job, CLAIM.source, now, worker]
         with prepared.cursor() as cursor:
             cursor.execute(self.sql, claim + read)
             row = cursor.fetchone()
@@ -383,14 +398,14 @@ def _claim_and_read(delivery_id: int, job: int, worker: str, now: dt.datetime):
             claim = claims[key] = _CompiledClaim(connection.alias)
         return claim.run(delivery_id, job, worker, now)
     delivery = _claim_queryset(delivery_id).first()
-    if delivery is None or (delivery.state, delivery.job) != (D.QUEUED, job):
+    if delivery is None or (delivery.state, delivery.job) != (CLAIM.source, job):
         return None
     with transaction.atomic():
         if not delivery_move(
             delivery_id,
             job=job,
-            from_states=[D.QUEUED],
-            to=D.PUBLISHING,
+            from_states=CLAIM.sources,
+            to=CLAIM.to,
             claimed_at=now,
             attempts=F("attempts") + 1,
             reconcile=True,  # from here until we record the result, the outcome is unknown
@@ -465,7 +480,7 @@ def _claim(delivery_id: int, job: int, worker: str) -> tuple[Delivery, Attempt, 
     look_first = delivery.reconcile
     delivery.job = job + 1
     delivery.attempts += 1
-    delivery.state = D.PUBLISHING
+    delivery.state = CLAIM.to
     delivery.reconcile = True
     delivery.rate_reserved = False
     delivery.claimed_at = now
@@ -582,8 +597,8 @@ def _record_published(
         moved = delivery_move(
             delivery.pk,
             job=delivery.job,
-            from_states=[D.PUBLISHING],
-            to=D.PUBLISHED,
+            from_states=PUBLISH_RESULT.sources,
+            to=PUBLISH_RESULT.to,
             remote_id=result.remote_id,
             url=result.url,
             parts=parts,
@@ -631,8 +646,8 @@ def _record_published_sql(
         commit="" if connection.in_atomic_block else _ASYNC_COMMIT,
     )
     params = {
-        "to": D.PUBLISHED,
-        "from": D.PUBLISHING,
+        "to": PUBLISH_RESULT.to,
+        "from": PUBLISH_RESULT.source,
         "now": timezone.now(),
         "remote_id": result.remote_id,
         "url": result.url,
@@ -1111,7 +1126,7 @@ def delivery_mark_done(*, membership: Membership, delivery_id: int, url: str) ->
         require(membership, Action.POST_RESCHEDULE)
     if delivery.state == D.PUBLISHED:
         raise ValidationError(_("This post is already marked done."))
-    if delivery.state not in {D.PENDING, D.PUBLISHING, D.FAILED, D.MISSED}:
+    if delivery.state not in MARKABLE_DONE_STATES:
         raise PermissionDenied(_("This delivery cannot be marked done."))
     now = timezone.now()
     delivery_move(
