@@ -163,7 +163,9 @@ def _security_page(request: HttpRequest, *, status: int = 200, **forms) -> HttpR
 
 def _recovery_codes_page(request: HttpRequest, codes: list[str]) -> HttpResponse:
     return render(
-        request, "accounts/recovery_codes.html", {"codes": codes, "next": _next_url(request)}
+        request,
+        "accounts/recovery_codes.html",
+        {"codes": codes, "done_url": _next_url(request) or reverse("account_security")},
     )
 
 

@@ -442,7 +442,7 @@ INTERNAL = {
     "csv_url": "reverse() (analytics.views)",
     "login_url": "reverse() + ?next= of our own path (calendar_app.views.invitations)",
     "sign_up_url": "reverse() (calendar_app.views.invitations)",
-    "next": "a `next` checked to be on this site (accounts.two_factor_views._next_url)",
+    "done_url": "a `next` on this site, else reverse() (accounts.two_factor_views)",
 }
 # Tags that make an internal address where an href starts.
 INTERNAL_TAGS = ("url", "static")
