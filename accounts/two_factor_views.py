@@ -28,7 +28,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 from django_otp import login as otp_login
 
-from accounts import two_factor
+from accounts import sso, two_factor
 from accounts.forms import PasswordConfirmForm, TwoFactorCodeForm
 from accounts.models import User
 from calendar_app.models import Workspace
@@ -63,10 +63,18 @@ def _apply(form, exc: ValidationError) -> None:
 
 
 class LoginView(auth_views.LoginView):
-    """Django's login; a person with two-factor authentication goes on to the code step."""
+    """Django's login; a person with two-factor authentication goes on to the code step. The
+    single sign-on button shows when it is configured."""
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        if sso.sso_configured():
+            context["sso_provider"] = sso.sso_provider_name()
+        return context
 
     def form_valid(self, form):
         user = form.get_user()
+        sso.sso_session_forget(self.request)
         if not two_factor.two_factor_enabled(user):
             return super().form_valid(form)
         self.request.session[LOGIN_PENDING] = {
@@ -105,6 +113,8 @@ def login_code(request: HttpRequest) -> HttpResponse:
             del request.session[LOGIN_PENDING]
             auth_login(request, user, backend=pending["backend"])
             otp_login(request, device)  # this session is verified (user.is_verified())
+            if pending.get("sso"):  # the code step after the identity provider
+                sso.sso_session_mark(request)
             if device.name == two_factor.RECOVERY_CODES_NAME:
                 left = two_factor.recovery_codes_left(user)
                 messages.warning(

@@ -51,6 +51,9 @@ class Workspace(models.Model):
     two_factor_required = models.BooleanField(
         _("members must use two-factor authentication"), default=False
     )
+    # Members open the workspace's pages only from a session that signed in through the
+    # identity provider (calendar_app.permissions.sso_refusal); switched by owners.
+    sso_required = models.BooleanField(_("members must sign in with single sign-on"), default=False)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
 
     class Meta:

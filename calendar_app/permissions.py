@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 
+from accounts.sso import sso_configured, sso_provider_name
 from accounts.two_factor import two_factor_enabled
 from calendar_app.models import Membership, ReviewLink, Role, Workspace
 
@@ -38,6 +40,8 @@ class Action(StrEnum):
     TEST_CHANNEL_ADD = "test_channel_add"
     # Require two-factor authentication of every member: an owner only, as it can lock people out.
     TWO_FACTOR_REQUIRE = "two_factor_require"
+    # Require single sign-on of every member: an owner only, for the same reason.
+    SSO_REQUIRE = "sso_require"
     # The members' locked-out logins (when, from which address): an owner only, like e-mails.
     SIGN_IN_LOG_VIEW = "sign_in_log_view"
 
@@ -86,6 +90,7 @@ _REFUSALS = {
     Action.REVIEW_LINK_MANAGE: _("Only managers and owners may share review links."),
     Action.TEST_CHANNEL_ADD: _("Only owners may add a channel on the test network."),
     Action.TWO_FACTOR_REQUIRE: _("Only owners may require two-factor authentication."),
+    Action.SSO_REQUIRE: _("Only owners may require single sign-on."),
     Action.SIGN_IN_LOG_VIEW: _("Only owners see the members' locked-out logins."),
 }
 
@@ -118,16 +123,42 @@ def access_workspace(user, slug: str) -> Membership:
         raise Http404 from None
 
 
-def two_factor_refusal(membership: Membership, user) -> str | None:
+def sso_refusal(membership: Membership, *, sso_session: bool) -> str | None:
+    """Why this member may not open the workspace's pages from this session, or None: a
+    workspace that requires single sign-on opens only to a session that signed in through the
+    identity provider (accounts.sso.sso_session). The message names the workspace, as the
+    member is sent to the login page."""
+    workspace = membership.workspace
+    if not workspace.sso_required or sso_session:
+        return None
+    if not sso_configured():
+        # Closed rather than open: a lost configuration must not quietly admit passwords.
+        # An administrator configures it again or lifts the requirement in the admin.
+        return str(
+            _(
+                "%(workspace)s requires single sign-on, which this site no longer offers: ask "
+                "your administrator."
+            )
+        ) % {"workspace": workspace.name}
+    return str(
+        _("%(workspace)s requires single sign-on: sign in with %(provider)s to open it.")
+    ) % {"workspace": workspace.name, "provider": sso_provider_name()}
+
+
+def two_factor_refusal(membership: Membership, user, *, sso_session: bool = False) -> str | None:
     """Why this member may not open the workspace's pages from this session, or None.
 
     A workspace that requires two-factor authentication opens only to a session verified with
-    a second factor (django_otp's OTPMiddleware gives `user.is_verified()`); the message names
-    the workspace, as the member is sent away from it to set up or confirm their second factor.
+    a second factor (django_otp's OTPMiddleware gives `user.is_verified()`), or to a single
+    sign-on session when OIDC_COUNTS_AS_TWO_FACTOR says the identity provider asked for one;
+    the message names the workspace, as the member is sent away from it to set up or confirm
+    their second factor.
     """
     workspace = membership.workspace
     # No is_verified without OTPMiddleware (a bare RequestFactory request): not verified.
     if not workspace.two_factor_required or getattr(user, "is_verified", bool)():
+        return None
+    if sso_session and settings.OIDC_COUNTS_AS_TWO_FACTOR:
         return None
     if two_factor_enabled(user):
         return str(

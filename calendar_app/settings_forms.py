@@ -10,6 +10,7 @@ from django.conf import settings
 from django.utils.text import slugify
 from django.utils.translation import gettext_lazy as _
 
+from accounts.sso import sso_configured
 from calendar_app.models import Campaign, Channel, Label, Role, Workspace
 from calendar_app.params import DateField
 from calendar_app.platforms import Platform
@@ -81,6 +82,15 @@ class WorkspaceForm(forms.Form):
             "Their other workspaces stay as they are. Set it up for yourself first."
         ),
     )
+    sso_required = forms.BooleanField(
+        label=_("Members must sign in with single sign-on"),
+        required=False,
+        help_text=_(
+            "Members can open this workspace only after signing in with the organisation's "
+            "identity provider, not with a password; others are sent to the login page. Sign "
+            "in with it yourself first."
+        ),
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -99,8 +109,14 @@ class WorkspaceForm(forms.Form):
             "utm_tagging": workspace.utm_tagging,
             "shorten_links": workspace.shorten_links,
             "two_factor_required": workspace.two_factor_required,
+            "sso_required": workspace.sso_required,
         }
-        return cls(data, initial=initial)
+        form = cls(data, initial=initial)
+        if not sso_configured() and not workspace.sso_required:
+            # Without single sign-on on this site the switch is not offered; one already on
+            # stays visible, so that an owner can switch it off.
+            del form.fields["sso_required"]
+        return form
 
 
 class ChannelForm(forms.Form):

@@ -208,8 +208,46 @@ PASSWORD_RESET_PER_HOUR = int(os.environ.get("PASSWORD_RESET_PER_HOUR", "5"))
 # How long a workspace invitation's link can be accepted (calendar_app.services.workspaces).
 INVITATION_DAYS = int(os.environ.get("INVITATION_DAYS", "7"))
 
-# How long a workspace invitation's link can be accepted (calendar_app.services.workspaces).
-INVITATION_DAYS = int(os.environ.get("INVITATION_DAYS", "7"))
+# Single sign-on over OpenID Connect (accounts.oidc; README, "Single sign-on"): off, with no
+# button, no backend and /oidc/ answering 404, until a client id and the provider's discovery
+# document (or its four endpoints) are set. The provider is told /oidc/callback/ as redirect URI.
+OIDC_RP_CLIENT_ID = os.environ.get("OIDC_RP_CLIENT_ID", "")
+OIDC_RP_CLIENT_SECRET = os.environ.get("OIDC_RP_CLIENT_SECRET", "")
+OIDC_OP_DISCOVERY_URL = os.environ.get("OIDC_OP_DISCOVERY_URL", "")
+# Each of these wins over the discovery document's value.
+OIDC_OP_AUTHORIZATION_ENDPOINT = os.environ.get("OIDC_OP_AUTHORIZATION_ENDPOINT", "")
+OIDC_OP_TOKEN_ENDPOINT = os.environ.get("OIDC_OP_TOKEN_ENDPOINT", "")
+OIDC_OP_USER_ENDPOINT = os.environ.get("OIDC_OP_USER_ENDPOINT", "")
+OIDC_OP_JWKS_ENDPOINT = os.environ.get("OIDC_OP_JWKS_ENDPOINT", "")
+OIDC_RP_SIGN_ALGO = os.environ.get("OIDC_RP_SIGN_ALGO", "RS256")
+OIDC_RP_SCOPES = os.environ.get("OIDC_RP_SCOPES", "openid email profile")
+OIDC_PROVIDER_NAME = os.environ.get("OIDC_PROVIDER_NAME", "")  # empty: "single sign-on"
+# The claim that says the provider verified the e-mail address; people are matched by address
+# only when it is true.
+OIDC_EMAIL_VERIFIED_CLAIM = os.environ.get("OIDC_EMAIL_VERIFIED_CLAIM", "email_verified")
+# An unknown verified address: an account is made (1), or the sign-in is refused (accounts
+# come from invitations). OIDC_CREATE_USER is the library's own switch, unused by our backend.
+OIDC_CREATE_USERS = env_bool("OIDC_CREATE_USERS", False)
+OIDC_CREATE_USER = False
+# Whether a single sign-on also counts as the second factor, here and for workspaces that
+# require two-factor authentication. Off: the provider's sign-in is one factor, and people who
+# set up an authenticator app enter its code afterwards. On when the provider enforces MFA.
+OIDC_COUNTS_AS_TWO_FACTOR = env_bool("OIDC_COUNTS_AS_TWO_FACTOR", False)
+OIDC_USE_PKCE = env_bool("OIDC_USE_PKCE", True)
+OIDC_TIMEOUT = float(os.environ.get("OIDC_TIMEOUT", "10"))
+LOGIN_REDIRECT_URL_FAILURE = "login"
+if OIDC_RP_CLIENT_ID and (
+    OIDC_OP_DISCOVERY_URL
+    or all(
+        (
+            OIDC_OP_AUTHORIZATION_ENDPOINT,
+            OIDC_OP_TOKEN_ENDPOINT,
+            OIDC_OP_USER_ENDPOINT,
+            OIDC_OP_JWKS_ENDPOINT,
+        )
+    )
+):
+    AUTHENTICATION_BACKENDS = [*AUTHENTICATION_BACKENDS, "accounts.oidc.SSOBackend"]
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", not DEBUG)

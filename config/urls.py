@@ -6,8 +6,8 @@ from django.templatetags.static import static as static_url
 from django.urls import include, path
 from django.views.generic import RedirectView
 
+from accounts import oidc_views, two_factor_views
 from accounts import privacy as privacy_views
-from accounts import two_factor_views
 from accounts import views as account_views
 from calendar_app.views import invitations as invitation_views
 from calendar_app.views import review as review_views
@@ -58,6 +58,11 @@ urlpatterns = [
         "accounts/security/disable/",
         two_factor_views.security_disable,
         name="account_two_factor_disable",
+    ),
+    # Single sign-on (accounts.oidc_views): 404 while it is not configured.
+    path("oidc/authenticate/", oidc_views.SSOStartView.as_view(), name="oidc_authentication_init"),
+    path(
+        "oidc/callback/", oidc_views.SSOCallbackView.as_view(), name="oidc_authentication_callback"
     ),
     path("accounts/language/", account_views.set_language, name="set_language"),
     path("accounts/privacy/", privacy_views.privacy, name="privacy"),

@@ -16,6 +16,7 @@ ALLOWED = {
         Action.WORKSPACE_MANAGE,
         Action.TEST_CHANNEL_ADD,
         Action.TWO_FACTOR_REQUIRE,
+        Action.SSO_REQUIRE,
         Action.SIGN_IN_LOG_VIEW,
     },
     Role.EDITOR: {

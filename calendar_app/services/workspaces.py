@@ -26,6 +26,7 @@ from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
 
 from accounts.models import User
+from accounts.sso import sso_configured, sso_provider_name
 from accounts.two_factor import two_factor_enabled
 from calendar_app.currencies import is_currency_code
 from calendar_app.models import (
@@ -84,10 +85,14 @@ def workspace_update(
     utm_tagging: bool | None = None,
     shorten_links: bool | None = None,
     two_factor_required: bool | None = None,
+    sso_required: bool | None = None,
+    sso_session: bool = False,
 ) -> Workspace:
-    """Change the workspace's settings; the link-tracking and two-factor switches only when
-    given. Requiring two-factor authentication is an owner's decision, and only one who uses it
-    themselves: they would be sent away from the workspace on their next page otherwise."""
+    """Change the workspace's settings; the link-tracking, two-factor and single sign-on
+    switches only when given. Requiring two-factor authentication or single sign-on is an
+    owner's decision, and only one who uses it themselves (`sso_session`: the owner's session
+    signed in through the identity provider): they would be sent away from the workspace on
+    their next page otherwise."""
     require(membership, Action.WORKSPACE_MANAGE)
     if shorten_links and not settings.PUBLIC_BASE_URL:
         # Said here rather than silently sending long links when posts go out.
@@ -112,6 +117,28 @@ def workspace_update(
                 }
             )
         workspace.two_factor_required = two_factor_required
+    if sso_required is not None and sso_required != workspace.sso_required:
+        require(membership, Action.SSO_REQUIRE)
+        if sso_required and not sso_configured():
+            raise ValidationError(
+                {
+                    "sso_required": _(
+                        "Single sign-on is not set up on this site: ask your administrator to "
+                        "configure it (OIDC_* settings)."
+                    )
+                }
+            )
+        if sso_required and not sso_session:
+            raise ValidationError(
+                {
+                    "sso_required": _(
+                        "Sign in with %(provider)s yourself first (on the login page): you "
+                        "would be sent away from this workspace otherwise."
+                    )
+                    % {"provider": sso_provider_name()}
+                }
+            )
+        workspace.sso_required = sso_required
     workspace.name = name.strip()
     workspace.timezone = timezone.strip()
     workspace.language = language
@@ -128,6 +155,7 @@ def workspace_update(
             "utm_tagging",
             "shorten_links",
             "two_factor_required",
+            "sso_required",
         ]
     )
     # Keep the caller's membership (and its cached workspace, incl. `tz`) consistent.

@@ -13,11 +13,13 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
 
+from accounts.sso import sso_session
 from calendar_app.permissions import (
     Action,
     access_workspace,
     allowed_actions,
     require,
+    sso_refusal,
     two_factor_refusal,
     workspaces_for,
 )
@@ -27,7 +29,9 @@ def workspace_view(action: Action = Action.VIEW):
     """Decorate `view(request, membership, **kwargs)`; answers 404 to non-members.
 
     A member of a workspace that requires two-factor authentication, from a session not
-    verified with it, is sent to their security page (and back here afterwards).
+    verified with it, is sent to their security page (and back here afterwards); one of a
+    workspace that requires single sign-on, from a session that did not sign in with it, to the
+    login page (and back).
     `request.membership` and `request.workspace` are set for templates.
     """
 
@@ -36,7 +40,10 @@ def workspace_view(action: Action = Action.VIEW):
         @wraps(view)
         def wrapper(request, ws: str, **kwargs):
             membership = access_workspace(request.user, ws)
-            if refusal := two_factor_refusal(membership, request.user):
+            sso = sso_session(request)
+            if refusal := sso_refusal(membership, sso_session=sso):
+                return sign_in_redirect(request, refusal)
+            if refusal := two_factor_refusal(membership, request.user, sso_session=sso):
                 return two_factor_redirect(request, refusal)
             require(membership, action)
             request.membership = membership
@@ -52,8 +59,16 @@ def workspace_view(action: Action = Action.VIEW):
 
 
 def two_factor_redirect(request, refusal: str) -> HttpResponse:
+    return _away(request, refusal, reverse("account_security"))
+
+
+def sign_in_redirect(request, refusal: str) -> HttpResponse:
+    return _away(request, refusal, reverse("login"))
+
+
+def _away(request, refusal: str, to: str) -> HttpResponse:
     messages.warning(request, refusal)
-    url = f"{reverse('account_security')}?{urlencode({'next': request.get_full_path()})}"
+    url = f"{to}?{urlencode({'next': request.get_full_path()})}"
     if getattr(request, "htmx", False):
         # A fragment request would swap the security page into the fragment's place.
         return HttpResponse(headers={"HX-Redirect": url})

@@ -24,6 +24,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
 from accounts.lockouts import lockouts_for_members
+from accounts.sso import sso_session
 from calendar_app import selectors
 from calendar_app import settings_forms as forms
 from calendar_app.channel_health import channel_problem, held_posts
@@ -94,7 +95,9 @@ def settings_home(request: HttpRequest, membership: Membership) -> HttpResponse:
             require(membership, Action.WORKSPACE_MANAGE)
             if form.is_valid():
                 old_tz = workspace.tz
-                updated = services.workspace_update(membership=membership, **form.cleaned_data)
+                updated = services.workspace_update(
+                    membership=membership, sso_session=sso_session(request), **form.cleaned_data
+                )
                 messages.success(request, _("The workspace settings were saved."))
                 if updated.timezone != old_tz.key:
                     _warn_time_zone_change(request, updated, old_tz)
