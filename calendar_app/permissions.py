@@ -11,6 +11,7 @@ from enum import StrEnum
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
+from django.db.models import Q
 from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 
@@ -155,10 +156,9 @@ def two_factor_refusal(membership: Membership, user, *, sso_session: bool = Fals
     their second factor.
     """
     workspace = membership.workspace
-    # No is_verified without OTPMiddleware (a bare RequestFactory request): not verified.
-    if not workspace.two_factor_required or getattr(user, "is_verified", bool)():
-        return None
-    if sso_session and settings.OIDC_COUNTS_AS_TWO_FACTOR:
+    if not workspace.two_factor_required or session_passed_two_factor(
+        user, sso_session=sso_session
+    ):
         return None
     if two_factor_enabled(user):
         return str(
@@ -173,6 +173,27 @@ def two_factor_refusal(membership: Membership, user, *, sso_session: bool = Fals
             "workspace's pages."
         )
     ) % {"workspace": workspace.name}
+
+
+def session_passed_two_factor(user, *, sso_session: bool) -> bool:
+    """Whether this session counts as two-factor: verified with a second factor (django_otp's
+    OTPMiddleware gives `user.is_verified()`; none without it, e.g. a bare RequestFactory
+    request), or a single sign-on when OIDC_COUNTS_AS_TWO_FACTOR trusts the provider's."""
+    if getattr(user, "is_verified", bool)():
+        return True
+    return sso_session and settings.OIDC_COUNTS_AS_TWO_FACTOR
+
+
+def workspaces_closed_to_session(user, *, sso_session: bool, prefix: str = "workspace__") -> Q:
+    """The workspaces this session may not open (sso_refusal, two_factor_refusal), as a filter
+    on `prefix`: for what lists several workspaces at once (the notifications), which must not
+    show a closed workspace's texts either. Matches nothing when everything is open."""
+    closed = Q(pk__in=[])
+    if not sso_session:
+        closed |= Q(**{f"{prefix}sso_required": True})
+    if not session_passed_two_factor(user, sso_session=sso_session):
+        closed |= Q(**{f"{prefix}two_factor_required": True})
+    return closed
 
 
 # Higher first: nobody hands out more than they hold.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import Case, IntegerField, QuerySet, Value, When
+from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
 
 from accounts.models import User
 from notifications.models import DESCRIPTIONS, Kind, Notification, NotificationPreference
@@ -12,14 +12,32 @@ from notifications.models import DESCRIPTIONS, Kind, Notification, NotificationP
 DROPDOWN_SIZE = 8
 
 
-def unread_count(user: User) -> int:
+def closed_to(request) -> Q:
+    """The workspaces the request's session may not open (two factors or single sign-on
+    required and not passed), whose notifications it does not see either."""
+    from accounts.sso import sso_session
+    from calendar_app.permissions import workspaces_closed_to_session
+
+    return workspaces_closed_to_session(request.user, sso_session=sso_session(request))
+
+
+def _visible(user: User, closed: Q | None) -> QuerySet[Notification]:
+    """The user's notifications, without those of workspaces this session may not open
+    (`closed`, calendar_app.permissions.workspaces_closed_to_session)."""
+    qs = Notification.objects.filter(recipient=user)
+    return qs.exclude(closed) if closed is not None else qs
+
+
+def unread_count(user: User, *, closed: Q | None = None) -> int:
     """One COUNT on the partial index of unread rows."""
-    return Notification.objects.filter(recipient=user, read_at__isnull=True).count()
+    return _visible(user, closed).filter(read_at__isnull=True).count()
 
 
-def notifications_for(user: User, *, unread_only: bool = False) -> QuerySet[Notification]:
+def notifications_for(
+    user: User, *, unread_only: bool = False, closed: Q | None = None
+) -> QuerySet[Notification]:
     """The user's notifications, unread first, newest first within each group."""
-    qs = Notification.objects.filter(recipient=user).select_related("workspace")
+    qs = _visible(user, closed).select_related("workspace")
     if unread_only:
         return qs.filter(read_at__isnull=True).order_by("-created_at", "-id")
     return qs.annotate(
@@ -29,12 +47,12 @@ def notifications_for(user: User, *, unread_only: bool = False) -> QuerySet[Noti
     ).order_by("read_rank", "-created_at", "-id")
 
 
-def latest_for(user: User, *, limit: int = DROPDOWN_SIZE) -> list[Notification]:
+def latest_for(
+    user: User, *, limit: int = DROPDOWN_SIZE, closed: Q | None = None
+) -> list[Notification]:
     """The newest notifications for the navbar dropdown, read or not."""
     return list(
-        Notification.objects.filter(recipient=user)
-        .select_related("workspace")
-        .order_by("-created_at", "-id")[:limit]
+        _visible(user, closed).select_related("workspace").order_by("-created_at", "-id")[:limit]
     )
 
 

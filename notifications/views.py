@@ -16,6 +16,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from notifications.forms import PreferencesForm
 from notifications.models import Notification
 from notifications.selectors import (
+    closed_to,
     latest_for,
     notifications_for,
     preferences_for,
@@ -33,9 +34,10 @@ PAGE_SIZE = 25
 @require_GET
 def notification_list(request):
     unread_only = request.GET.get("show") == "unread"
-    page = Paginator(notifications_for(request.user, unread_only=unread_only), PAGE_SIZE).get_page(
-        request.GET.get("page")
+    notifications = notifications_for(
+        request.user, unread_only=unread_only, closed=closed_to(request)
     )
+    page = Paginator(notifications, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
         request,
         "notifications/list.html",
@@ -52,14 +54,17 @@ def notification_menu(request):
 
 def _menu(request):
     # The unread count for the badge comes from the context processor.
-    return render(request, "notifications/_menu.html", {"items": latest_for(request.user)})
+    items = latest_for(request.user, closed=closed_to(request))
+    return render(request, "notifications/_menu.html", {"items": items})
 
 
 @login_required
 @require_POST
 def notification_open(request, pk: int):
     """Mark one notification read and go to what it is about (only ever a local path)."""
-    notification = get_object_or_404(Notification, pk=pk, recipient=request.user)
+    notification = get_object_or_404(
+        Notification.objects.exclude(closed_to(request)), pk=pk, recipient=request.user
+    )
     notification_mark_read(user=request.user, ids=[notification.pk])
     if notification.url and is_local_path(notification.url):
         return redirect(notification.url)

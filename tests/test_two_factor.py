@@ -700,3 +700,33 @@ def test_given_the_admin_login_when_opened_then_it_is_our_login_with_the_code_st
     response = client.get("/admin/login/?next=/admin/")
     assert response.status_code == 302
     assert response["Location"] == f"{reverse('login')}?next=/admin/"
+
+
+def test_given_a_strict_workspace_when_the_session_is_unverified_then_its_notifications_hide(
+    client, editor, strict, clock
+):
+    """The bell, the dropdown, the list and "open" show nothing of a workspace the session may
+    not open (a comment's text, a post's title), and everything once the session is verified."""
+    from notifications.models import Notification
+
+    elsewhere = WorkspaceFactory(slug="elsewhere", name="Elsewhere")
+    MembershipFactory(workspace=elsewhere, user=editor.user, role=Role.EDITOR)
+    secret = Notification.objects.create(
+        recipient=editor.user, workspace=strict, kind="commented", params={"post": "Geheimpreis"}
+    )
+    Notification.objects.create(
+        recipient=editor.user, workspace=elsewhere, kind="commented", params={"post": "Offen"}
+    )
+    device, _codes = enrol(editor.user)
+    login(client, editor)  # the password alone
+
+    listing = client.get(reverse("notifications:list")).text
+    menu = client.get(reverse("notifications:menu")).text
+    opened = client.post(reverse("notifications:open", args=[secret.pk]))
+    assert "Offen" in listing and "Geheimpreis" not in listing
+    assert "Geheimpreis" not in menu
+    assert opened.status_code == 404
+
+    next_step(clock)
+    client.post(reverse("account_two_factor_verify"), {"code": code_of(device)})
+    assert "Geheimpreis" in client.get(reverse("notifications:list")).text
