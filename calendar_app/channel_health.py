@@ -43,6 +43,9 @@ class ChannelProblem:
     fix: str  # what to do
     fix_url: str  # where to do it
     blocks: bool = True  # nothing goes out there (False: a warning, it still publishes)
+    # Whether people are told of the posts it holds (notifications, e-mail): not for the demo's
+    # example channels, which nobody expects to publish to (the chip and editor say so).
+    announce: bool = True
 
 
 def access_ends_within() -> dt.timedelta:
@@ -184,6 +187,7 @@ def _state_problem(channel: Channel, *, workspace_slug: str) -> ChannelProblem:
             ),
             _("Connect your account"),
             _reconnect_url(channel, workspace_slug),
+            announce=False,
         )
     return ChannelProblem(
         channel,

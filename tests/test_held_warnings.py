@@ -145,3 +145,24 @@ def test_given_another_workspaces_post_then_only_its_own_people_hear_it(editor, 
     assert (other.user_id, other.workspace_id) in by_workspace
     assert all(ws == editor.workspace_id for user, ws in by_workspace if user == editor.user_id)
     assert not held_notes().filter(recipient=other.user, workspace=editor.workspace).exists()
+
+
+def test_given_a_demo_example_channel_then_nobody_is_told_but_the_chip_still_says_it(
+    editor, manager, workspace
+):
+    """The demo's example channels say on every chip and in the editor that they are examples
+    to connect; a fresh `make run` must not fill the bell and the inbox with them (67 e-mails
+    on the first start)."""
+    from calendar_app.channel_health import held_posts
+
+    example = ChannelFactory(
+        workspace=workspace,
+        platform="linkedin",
+        name="Acme LinkedIn",
+        state=ChannelState.NEEDS_RECONNECT,
+        config={"example": True},
+    )
+    planned(editor, [example])
+
+    assert posts_warn_held() == 0 and not held_notes().exists()
+    assert [h.channel for h in held_posts(workspace)] == [example]

@@ -62,7 +62,7 @@ def posts_warn_held(*, now: dt.datetime | None = None, batch: int = 500) -> int:
                 problem = channel_problem(
                     variant.channel, workspace_slug=post.workspace.slug, at=post.scheduled_at
                 )
-            if problem is None or not problem.blocks:
+            if problem is None or not problem.blocks or not problem.announce:
                 continue
             setattr(variant, marker, post.scheduled_at)
             variant.save(update_fields=[marker])
