@@ -39,6 +39,12 @@ def parse_id(value: object) -> int | None:
     return parse_int(value, low=1)
 
 
+def parse_text(value: object, *, max_length: int) -> str:
+    """A line of text typed into a field: stripped, at most `max_length` characters, without
+    NUL characters (PostgreSQL refuses them in text; nobody types one)."""
+    return str(value or "").replace("\x00", "").strip()[:max_length]
+
+
 def parse_date(value: object) -> dt.date | None:
     """An ISO date (YYYY-MM-DD) within MIN_YEAR..MAX_YEAR, else None."""
     try:

@@ -20,7 +20,7 @@ from django.views.decorators.http import require_GET, require_POST
 from calendar_app.access import post_facts
 from calendar_app.channel_health import can_publish, channel_problem, held_posts
 from calendar_app.models import Channel, Membership, Post
-from calendar_app.params import next_url, parse_id
+from calendar_app.params import next_url, parse_id, parse_text
 from calendar_app.permissions import Action
 from calendar_app.views.base import deny_message, workspace_context, workspace_view
 from calendar_app.workflow import PostAction, available_actions
@@ -44,7 +44,7 @@ def publishing_log(request: HttpRequest, membership: Membership) -> HttpResponse
         outcome = ""
     period = request.GET.get("period", "")
     since = timezone.now() - dt.timedelta(days=PERIODS[period]) if period in PERIODS else None
-    query = request.GET.get("q", "").strip()[:100]
+    query = parse_text(request.GET.get("q"), max_length=100)
     attempts = selectors.attempts_for_log(
         workspace, channel_id=channel_id, outcome=outcome, query=query, since=since
     )

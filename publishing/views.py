@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from calendar_app.models import Channel, Membership
-from calendar_app.params import parse_id
+from calendar_app.params import parse_id, parse_text
 from calendar_app.permissions import Action, can, require
 from calendar_app.platforms import SPECS, Platform
 from calendar_app.views.base import deny_message, workspace_context, workspace_view
@@ -116,7 +116,7 @@ def connect_test_network(request: HttpRequest, membership: Membership) -> HttpRe
     try:
         channel = connections.connection_add_test_channel(
             membership=membership,
-            name=request.POST.get("name", "")[:120],
+            name=parse_text(request.POST.get("name"), max_length=120),
             feed_url=request.build_absolute_uri(
                 reverse("publishing:sandbox", args=[membership.workspace.slug])
             ),

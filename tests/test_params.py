@@ -78,3 +78,11 @@ def test_a_time_is_hours_and_minutes():
 def test_next_is_a_path_on_this_site_or_the_default(target, expected):
     request = RequestFactory().post("/x/", {"next": target})
     assert next_url(request, "/fallback/") == expected
+
+
+def test_text_loses_nul_characters_and_is_bounded():
+    from calendar_app.params import parse_text
+
+    assert parse_text(" a\x00b ", max_length=10) == "ab"
+    assert parse_text("x" * 50, max_length=10) == "x" * 10
+    assert parse_text(None, max_length=10) == ""

@@ -47,6 +47,13 @@ def media_in_tmp(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
 
 
+def login_request():
+    """What a login form posts from (django-axes counts failures per request's address)."""
+    from django.test import RequestFactory
+
+    return RequestFactory().post("/accounts/login/")
+
+
 def seed(monkeypatch, password: str | None = "kaffee-demo-2026") -> str:
     if password is None:
         monkeypatch.delenv("DEMO_PASSWORD", raising=False)
@@ -150,7 +157,7 @@ def test_given_any_day_when_seeding_then_posts_fill_this_month_and_future_ones_a
 def test_given_demo_password_when_seeding_then_the_three_users_log_in_with_it(db, monkeypatch):
     seed(monkeypatch, password="kaffee-demo-2026")
     for username in ("admin", "manager", "editor"):
-        user = authenticate(username=username, password="kaffee-demo-2026")
+        user = authenticate(login_request(), username=username, password="kaffee-demo-2026")
         assert user is not None and user.username == username
         assert "kaffee-demo-2026" not in user.password  # hashed, never clear text
 
@@ -166,8 +173,8 @@ def test_given_no_demo_password_when_seeding_twice_then_fresh_passwords_are_prin
 
     assert set(first) == set(second) == {"admin", "manager", "editor"}
     assert all(first[u] != second[u] for u in first)
-    assert authenticate(username="editor", password=first["editor"]) is None
-    assert authenticate(username="editor", password=second["editor"]) is not None
+    assert authenticate(login_request(), username="editor", password=first["editor"]) is None
+    assert authenticate(login_request(), username="editor", password=second["editor"]) is not None
 
 
 def test_given_the_seed_output_then_it_shows_the_url_and_the_login_table(db, monkeypatch):
