@@ -3,17 +3,35 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
+# Every dependency (the dev extra's too) pinned with hashes: two installs a month apart get the
+# same versions. `make lock` writes it from pyproject.toml.
+LOCK := requirements.lock
 
-.PHONY: install run test test-fast lint format bench messages audit clean
+.PHONY: install lock run test test-fast lint format bench messages audit clean
 
-$(STAMP): pyproject.toml
+# The locked requirements (pip checks every hash, and that nothing unlocked is needed), then the
+# project itself without dependencies; `pip check` catches a pyproject.toml the lock is behind.
+$(STAMP): pyproject.toml $(LOCK)
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || { \
 	  echo "Could not create a virtualenv. On Debian: apt-get install python3-venv"; exit 1; }
-	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[dev]'
+	$(BIN)/python -m pip install -q -r $(LOCK)
+	$(BIN)/python -m pip install -q --no-deps -e .
+	@$(BIN)/python -m pip check >/dev/null || { $(BIN)/python -m pip check; \
+	  echo "pyproject.toml asks for what $(LOCK) does not pin: run make lock"; exit 1; }
 	@touch $(STAMP)
 
 install: $(STAMP)
+
+# Rewrites $(LOCK) from pyproject.toml's dependencies and its dev extra, keeping the pins it
+# has unless asked: `make lock LOCK_ARGS=--upgrade` (everything) or
+# `LOCK_ARGS='--upgrade-package django'`. Resolved for the Python that runs it (3.11 here);
+# pip and setuptools are pinned too (--allow-unsafe), so a fresh venv matches.
+lock:
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@test -x $(BIN)/pip-compile || $(BIN)/python -m pip install -q pip-tools
+	CUSTOM_COMPILE_COMMAND="make lock" $(BIN)/pip-compile --quiet --generate-hashes \
+	  --allow-unsafe --strip-extras --extra dev --no-emit-index-url --no-emit-find-links \
+	  --no-emit-trusted-host $(LOCK_ARGS) -o $(LOCK) pyproject.toml
 
 run: install
 	$(BIN)/python -m config.run
@@ -24,7 +42,7 @@ test: install
 	$(BIN)/pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
 
 test-fast: install
-	$(BIN)/pytest -x -q -m "not browser and not worker" $(PYTEST_ARGS)
+	$(BIN)/pytest -x -q -m "not browser and not worker and not packaging" $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .

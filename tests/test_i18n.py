@@ -8,7 +8,7 @@ import pytest
 from django.conf import settings
 from django.utils import translation
 
-LOCALE = Path(settings.BASE_DIR) / "locale" / "de" / "LC_MESSAGES"
+LOCALE = Path(settings.LOCALE_PATHS[0]) / "de" / "LC_MESSAGES"
 PLACEHOLDER = re.compile(r"%\((\w+)\)[sdfr]|\{(\w*)\}")
 
 
