@@ -110,11 +110,11 @@ class Rig:
         from publishing import dispatch
         from publishing.tasks import publish_delivery
 
-        def send(taken, now):  # dispatch._send
+        def send(taken, now):  # dispatch.deliveries_send
             for pk, job, _run_at in taken:
                 publish_delivery.apply_async((pk, job), queue=self.queue)
 
-        dispatch._send = send
+        dispatch.deliveries_send = send
 
     def stop(self) -> None:
         processes_stop([*self.workers, self.server])

@@ -321,7 +321,7 @@ def _claim_batch(now: dt.datetime) -> tuple[list[tuple[int, int, dt.datetime]], 
                 rate_reserved=True,
             )
         if taken:
-            transaction.on_commit(lambda: _send(taken, now))
+            transaction.on_commit(lambda: deliveries_send(taken, now))
     return taken, len(rows) == BATCH
 
 
@@ -342,7 +342,9 @@ def _tokens(rows: list[tuple], now: dt.datetime) -> tuple[list[tuple], list[tupl
     return go, later
 
 
-def _send(taken: list[tuple[int, int, dt.datetime]], now: dt.datetime) -> None:
+def deliveries_send(taken: list[tuple[int, int, dt.datetime]], now: dt.datetime) -> None:
+    """Hand the taken deliveries to the publish workers, one task each (on commit). Tests and
+    benchmarks swap this seam to run or record the tasks themselves."""
     publish_delivery = task_registry.task("publishing.tasks", "publish_delivery")
     for pk, job, _run_at in taken:
         publish_delivery.apply_async((pk, job))

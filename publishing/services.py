@@ -440,7 +440,7 @@ def _unclaim(delivery: Delivery, attempt_id: int, to: str, *, notify: bool = Fal
             notify_failed(delivery, reason=fields.get("error", ""), managers=False)
 
 
-def _claim(delivery_id: int, job: int, worker: str) -> tuple[Delivery, Attempt, bool] | None:
+def delivery_claim(delivery_id: int, job: int, worker: str) -> tuple[Delivery, Attempt, bool] | None:
     """Claim a queued delivery for publishing: (delivery, attempt, look_first), or None when
     there is nothing to do.
 
@@ -765,7 +765,7 @@ def _record_failure(
 
 def delivery_publish(*, delivery_id: int, job: int, worker: str = "") -> str:
     """Publish one queued delivery (the publish task). Returns what happened, for logs/tests."""
-    claimed = _claim(delivery_id, job, worker)
+    claimed = delivery_claim(delivery_id, job, worker)
     if claimed is None:
         return "skipped"
     delivery, attempt, look_first = claimed

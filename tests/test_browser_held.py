@@ -25,7 +25,7 @@ pytestmark = pytest.mark.browser
 def sent(monkeypatch):
     """Publish tasks the dispatcher sends, kept here and run in this process."""
     messages: list = []
-    monkeypatch.setattr(dispatch, "_send", lambda taken, now: messages.extend(taken))
+    monkeypatch.setattr(dispatch, "deliveries_send", lambda taken, now: messages.extend(taken))
     return messages
 
 

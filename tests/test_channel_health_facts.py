@@ -340,7 +340,7 @@ def test_given_a_long_slow_down_then_the_quota_is_recorded_on_the_channel(
     due_post(workspace, [mastodon])
     RecordingAdapter.faults = [RateLimited("Daily limit.", retry_after=retry_after, status=429)]
     sent = []
-    monkeypatch.setattr(dispatch, "_send", lambda taken, now: sent.extend(taken))
+    monkeypatch.setattr(dispatch, "deliveries_send", lambda taken, now: sent.extend(taken))
     with django_capture_on_commit_callbacks(execute=True):
         dispatch.deliveries_dispatch_due()
     for pk, job, _eta in sent:
@@ -377,7 +377,7 @@ def test_given_a_post_refused_for_a_missing_permission_then_the_channel_warns_un
         PermissionMissing("Lacks write:media.", permissions=permissions, status=403)
     ]
     sent = []
-    monkeypatch.setattr(dispatch, "_send", lambda taken, now: sent.extend(taken))
+    monkeypatch.setattr(dispatch, "deliveries_send", lambda taken, now: sent.extend(taken))
     with django_capture_on_commit_callbacks(execute=True):
         dispatch.deliveries_dispatch_due()
     for pk, job, _eta in sent:

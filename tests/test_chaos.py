@@ -94,7 +94,7 @@ def run_chaos(settings, workers, monkeypatch, **fake_settings):
         for pk, job, _run_at in taken:
             publish_delivery.apply_async((pk, job), queue=workers.queue)
 
-    monkeypatch.setattr(dispatch, "_send", send)
+    monkeypatch.setattr(dispatch, "deliveries_send", send)
     rng = random.Random(4)
     workspace = WorkspaceFactory(slug="chaos")
     author = UserFactory(username="chaos-author")

@@ -464,7 +464,7 @@ def mastodon_engine(settings, workspace, members, fake_mastodon):
 @pytest.fixture
 def sent(monkeypatch):
     messages: list[tuple[int, int, dt.datetime]] = []
-    monkeypatch.setattr(dispatch, "_send", lambda taken, now: messages.extend(taken))
+    monkeypatch.setattr(dispatch, "deliveries_send", lambda taken, now: messages.extend(taken))
     return messages
 
 
@@ -474,7 +474,7 @@ def _worker_dies_then_reconciler_hands_over(sent, capture, *, platform_call=None
     with capture(execute=True):
         dispatch.deliveries_dispatch_due()
     pk, job, _run_at = sent.pop()
-    delivery, _attempt, _look_first = services._claim(pk, job, "w-dead")
+    delivery, _attempt, _look_first = services.delivery_claim(pk, job, "w-dead")
     if platform_call is not None:
         platform_call(delivery)
     later = timezone.now() + dt.timedelta(minutes=10)

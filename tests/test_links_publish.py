@@ -52,7 +52,7 @@ def engine(settings, workspace, members):
 def sent(monkeypatch):
     """Publish tasks the dispatcher sends, as (delivery id, job, run_at), instead of the broker."""
     messages: list = []
-    monkeypatch.setattr(dispatch, "_send", lambda taken, now: messages.extend(taken))
+    monkeypatch.setattr(dispatch, "deliveries_send", lambda taken, now: messages.extend(taken))
     return messages
 
 

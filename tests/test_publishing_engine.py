@@ -72,7 +72,7 @@ def sent(monkeypatch):
     def record(taken, now):
         messages.extend(taken)
 
-    monkeypatch.setattr(dispatch, "_send", record)
+    monkeypatch.setattr(dispatch, "deliveries_send", record)
     return messages
 
 
@@ -665,7 +665,7 @@ def test_given_a_worker_died_after_the_platform_accepted_then_the_reconciler_fin
         dispatch.deliveries_dispatch_due()
     pk, job, _eta = sent.pop()
     # The worker claims and the platform publishes, then the worker dies before recording it.
-    delivery, attempt, _look = services._claim(pk, job, "w-dead")
+    delivery, attempt, _look = services.delivery_claim(pk, job, "w-dead")
     accepted = RecordingAdapter().publish(
         account=None,
         credentials=None,
@@ -700,7 +700,7 @@ def test_given_a_live_lease_then_the_reconciler_leaves_it_alone(
     with django_capture_on_commit_callbacks(execute=True):
         dispatch.deliveries_dispatch_due()
     pk, job, _eta = sent.pop()
-    services._claim(pk, job, "w-busy")
+    services.delivery_claim(pk, job, "w-busy")
 
     assert reconcile.deliveries_reconcile_stuck() == 0
     assert Delivery.objects.get(pk=pk).state == D.PUBLISHING
@@ -890,8 +890,8 @@ def test_given_a_worker_node_restarts_then_what_it_held_is_released_at_once(
     with django_capture_on_commit_callbacks(execute=True):
         dispatch.deliveries_dispatch_due()
     (pk_dead, job_dead, _), (pk_other, job_other, _) = sent
-    services._claim(pk_dead, job_dead, "w1@host")
-    services._claim(pk_other, job_other, "w2@host")
+    services.delivery_claim(pk_dead, job_dead, "w1@host")
+    services.delivery_claim(pk_other, job_other, "w2@host")
 
     assert reconcile.deliveries_release_worker(worker="w1@host") == 1
 

@@ -50,7 +50,7 @@ def queued(monkeypatch, workspace, channel):
         for _ in range(count):
             due_post(workspace, [channel])
         sent: list[tuple[int, int]] = []
-        monkeypatch.setattr(dispatch, "_send", lambda taken, now: sent.extend(taken))
+        monkeypatch.setattr(dispatch, "deliveries_send", lambda taken, now: sent.extend(taken))
         dispatch.deliveries_dispatch_due()
         if connection.in_atomic_block:  # the tasks are sent on commit
             for callback in connection.run_on_commit:
@@ -234,7 +234,7 @@ def test_given_statistics_that_say_nothing_is_queued_then_the_claim_finds_its_ro
     with connection.cursor() as cursor:
         cursor.execute(f"ANALYZE {Delivery._meta.db_table}")  # 300 pending, nothing queued
     sent: list = []
-    monkeypatch.setattr(dispatch, "_send", lambda taken, now: sent.extend(taken))
+    monkeypatch.setattr(dispatch, "deliveries_send", lambda taken, now: sent.extend(taken))
     with django_capture_on_commit_callbacks(execute=True):
         dispatch.deliveries_dispatch_due()
     pk, job, _run_at = sent[-1]

@@ -51,7 +51,7 @@ def send_to(monkeypatch):
             for pk, job, _run_at in taken:
                 publish_delivery.apply_async((pk, job), queue=queue)
 
-        monkeypatch.setattr(dispatch, "_send", send)
+        monkeypatch.setattr(dispatch, "deliveries_send", send)
 
     return use
 

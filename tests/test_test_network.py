@@ -93,7 +93,7 @@ def test_given_a_deleted_post_then_it_has_no_numbers_and_leaves_the_feed(db, ada
 @pytest.fixture
 def sent(monkeypatch):
     messages: list = []
-    monkeypatch.setattr(dispatch, "_send", lambda taken, now: messages.extend(taken))
+    monkeypatch.setattr(dispatch, "deliveries_send", lambda taken, now: messages.extend(taken))
     return messages
 
 
