@@ -302,7 +302,7 @@ class GraphAPIAdapter(OAuth2Adapter):
             "GET", path, params=params, ok=range(400, 600)
         )  # token errors mapped below, never with the token in them
         if response.status_code >= 400:
-            raise self.token_error(response)
+            raise self.token_error(response, secrets=(short_token,))
         return response.json()
 
 

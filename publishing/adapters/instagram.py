@@ -160,7 +160,7 @@ class InstagramAdapter(GraphAPIAdapter):
             ok=range(400, 600),
         )
         if response.status_code >= 400:
-            raise self.token_error(response)
+            raise self.token_error(response, secrets=(credentials.access_token,))
         return self.credentials_from_token(response.json(), previous=credentials)
 
     # -- content ----------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import dataclasses
 import datetime as dt
+import functools
 import hashlib
 import json
 import logging
@@ -120,14 +121,18 @@ class OAuth2Adapter(PlatformAdapter):
                 )
             )
 
-    def _oauth(self, redirect_uri: str = "", scopes: tuple[str, ...] = ()) -> OAuth2Session:
+    def _oauth(
+        self, redirect_uri: str = "", scopes: tuple[str, ...] = (), secrets: tuple[str, ...] = ()
+    ) -> OAuth2Session:
+        """`secrets`: what the token request carries (a refresh token), blanked in its errors."""
         oauth = OAuth2Session(
             self.client_id,
             redirect_uri=redirect_uri or None,
             scope=self.scope_separator.join(scopes or self.scopes),
         )
-        oauth.register_compliance_hook("access_token_response", self._token_response)
-        oauth.register_compliance_hook("refresh_token_response", self._token_response)
+        hook = functools.partial(self._token_response, secrets=secrets)
+        oauth.register_compliance_hook("access_token_response", hook)
+        oauth.register_compliance_hook("refresh_token_response", hook)
         return oauth
 
     def _client_auth(self) -> dict[str, Any]:
@@ -135,11 +140,13 @@ class OAuth2Adapter(PlatformAdapter):
             return {"auth": HTTPBasicAuth(self.client_id, self.client_secret)}
         return {"include_client_id": True, "client_secret": self.client_secret}
 
-    def _token_response(self, response: requests.Response) -> requests.Response:
+    def _token_response(
+        self, response: requests.Response, *, secrets: tuple[str, ...] = ()
+    ) -> requests.Response:
         """Compliance hook: refuse failed token responses with our errors (before oauthlib
         parses them) and let subclasses reshape odd token bodies."""
         if response.status_code >= 400:
-            raise self.token_error(response)
+            raise self.token_error(response, secrets=secrets)
         data = http.json_or_empty(response)
         if isinstance(data, dict):
             data = self.normalize_token(data)
@@ -150,10 +157,14 @@ class OAuth2Adapter(PlatformAdapter):
         """Reshape a platform's token response into plain OAuth 2.0 fields."""
         return data
 
-    def token_error(self, response: requests.Response) -> AdapterError:
+    def token_error(
+        self, response: requests.Response, *, secrets: Iterable[str] = ()
+    ) -> AdapterError:
         """A refused token request: throttling and server trouble as usual, anything else means
-        the grant (code or refresh token) is no good (AuthExpired; ConnectError at connect)."""
-        error = http.error_for(response, platform=self.key, secrets=(self.client_secret,))
+        the grant (code or refresh token) is no good (AuthExpired; ConnectError at connect).
+        `secrets`: the grant the request carried, never echoed, like the client secret."""
+        secrets = (*secrets, self.client_secret)
+        error = http.error_for(response, platform=self.key, secrets=secrets)
         if isinstance(error, TransientError):
             return error
         reason = http.platform_error_text(response) or str(response.status_code)
@@ -161,7 +172,7 @@ class OAuth2Adapter(PlatformAdapter):
             Text(
                 gettext_noop("%(platform)s refused the authorization (%(reason)s)."),
                 platform=self.label,
-                reason=http.scrub(reason, (self.client_secret,)),
+                reason=http.scrub(reason, secrets),
             ),
             detail=error.detail if error else "",
             status=response.status_code,
@@ -280,7 +291,9 @@ class OAuth2Adapter(PlatformAdapter):
         if not self.token_auth_basic:
             kwargs = {"client_id": self.client_id, "client_secret": self.client_secret}
         token = self._fetch_token(
-            self._oauth().refresh_token,
+            self._oauth(
+                secrets=(credentials.refresh_token, credentials.access_token)
+            ).refresh_token,
             self.token_url,
             refresh_token=credentials.refresh_token,
             **kwargs,
