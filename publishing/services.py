@@ -440,7 +440,9 @@ def _unclaim(delivery: Delivery, attempt_id: int, to: str, *, notify: bool = Fal
             notify_failed(delivery, reason=fields.get("error", ""), managers=False)
 
 
-def delivery_claim(delivery_id: int, job: int, worker: str) -> tuple[Delivery, Attempt, bool] | None:
+def delivery_claim(
+    delivery_id: int, job: int, worker: str
+) -> tuple[Delivery, Attempt, bool] | None:
     """Claim a queued delivery for publishing: (delivery, attempt, look_first), or None when
     there is nothing to do.
 
