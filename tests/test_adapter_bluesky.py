@@ -9,7 +9,6 @@ import json
 import time
 
 import pytest
-import requests
 import responses
 from PIL import Image
 
@@ -23,7 +22,6 @@ from publishing.adapters.base import (
     PublishedPart,
     PublishRequest,
     RateLimited,
-    TransientError,
 )
 from publishing.adapters.bluesky import TID_ALPHABET, BlueskyAdapter, record_key_for
 from publishing.urlsafety import UnsafeURL
@@ -588,33 +586,6 @@ def test_given_rate_limited_when_publishing_then_retry_after_from_ratelimit_rese
         )
 
     assert 100 <= caught.value.retry_after <= 120
-
-
-@pytest.mark.parametrize("status", [500, 502, 503])
-def test_given_server_error_when_publishing_then_transient(adapter, api, account, creds, status):
-    api.post(xrpc("com.atproto.repo.putRecord"), status=status, body="upstream failure")
-
-    with pytest.raises(TransientError) as caught:
-        adapter.publish(
-            account=account,
-            credentials=creds,
-            request=PublishRequest(text="Hallo", idempotency_key=KEY),
-        )
-
-    assert type(caught.value) is TransientError
-
-
-def test_given_timeout_when_publishing_then_transient_without_token(adapter, api, account, creds):
-    api.post(xrpc("com.atproto.repo.putRecord"), body=requests.ReadTimeout(f"Bearer {ACCESS}"))
-
-    with pytest.raises(TransientError) as caught:
-        adapter.publish(
-            account=account,
-            credentials=creds,
-            request=PublishRequest(text="Hallo", idempotency_key=KEY),
-        )
-
-    assert ACCESS not in str(caught.value) + caught.value.detail
 
 
 def test_given_invalid_record_when_publishing_then_permanent_with_reason(

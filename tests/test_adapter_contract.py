@@ -462,9 +462,10 @@ CASES: dict[str, Case] = {
     "429": Case(
         lambda row: Answer(429, row.error_body(429, token_of(row)), {"Retry-After": "120"}),
         RateLimited,
+        status=429,
         waits=(120, 120),
     ),
-    "401": Case(lambda row: Answer(401, row.error_body(401, token_of(row))), AuthExpired),
+    "401": Case(lambda row: Answer(401, row.error_body(401, token_of(row))), AuthExpired, 401),
     **{str(status): server_error(status) for status in (500, 502, 503, 504)},
     "refused": Case(lambda row: row.refused, PermanentError, says=lambda row: row.reason),
     "connection-error": Case(

@@ -411,17 +411,6 @@ def test_given_a_page_throttle_when_publishing_then_retry_after_comes_from_the_u
     assert caught.value.retry_after == 420
 
 
-def test_given_a_server_error_when_publishing_then_transient(adapter, api, account, creds):
-    api.post(f"{API}/111/feed", status=503, body="Service Unavailable")
-
-    with pytest.raises(TransientError):
-        adapter.publish(
-            account=account,
-            credentials=creds,
-            request=PublishRequest(text="a", idempotency_key="k"),
-        )
-
-
 # -- reconciling, deleting, metrics -------------------------------------------------------------
 
 

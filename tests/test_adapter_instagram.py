@@ -407,8 +407,6 @@ def test_given_a_lost_publish_answer_when_the_container_is_not_published_then_tr
     [
         (400, {"message": "Invalid OAuth access token", "code": 190}, AuthExpired),
         (400, {"message": "Application request limit reached", "code": 4}, RateLimited),
-        (429, {"message": "Too many calls", "code": 32}, RateLimited),
-        (500, {"message": "An unexpected error has occurred", "code": 2}, TransientError),
         (400, {"message": "The media could not be fetched", "code": 9004}, PermanentError),
     ],
 )

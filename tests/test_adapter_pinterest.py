@@ -14,7 +14,6 @@ from responses import matchers
 
 from publishing.adapters.base import (
     Account,
-    AuthExpired,
     ConnectError,
     Credentials,
     LookupIncomplete,
@@ -22,8 +21,6 @@ from publishing.adapters.base import (
     PermanentError,
     PublishedPart,
     PublishRequest,
-    RateLimited,
-    TransientError,
 )
 from publishing.adapters.pinterest import LOOKUP_PAGE, PinterestAdapter
 
@@ -308,31 +305,7 @@ def test_given_no_board_when_publishing_then_permanent_error(adapter, api, creds
         )
 
 
-# -- errors ---------------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("status", "expected"),
-    [(401, AuthExpired), (429, RateLimited), (500, TransientError), (400, PermanentError)],
-)
-def test_given_an_error_when_pinning_then_it_maps(adapter, api, account, creds, status, expected):
-    api.post(
-        f"{API}/v5/pins",
-        status=status,
-        json={"code": 1, "message": f"Problem with token {TOKEN}"},
-        headers={"Retry-After": "30"} if status == 429 else {},
-    )
-
-    with pytest.raises(expected) as caught:
-        adapter.publish(
-            account=account,
-            credentials=creds,
-            request=PublishRequest(text="a", idempotency_key="k", media=[image()]),
-        )
-    assert type(caught.value) is expected
-    assert TOKEN not in str(caught.value) + caught.value.detail
-    if status == 429:
-        assert caught.value.retry_after == 30
+# The mapping of errors is tests/test_adapter_contract.py's (pinterest-*).
 
 
 # -- reconciling, metrics -------------------------------------------------------------------------

@@ -359,7 +359,6 @@ def test_given_rate_limited_when_publishing_then_retry_after_from_parameters(
 @pytest.mark.parametrize(
     ("status", "body", "error_type", "message_part"),
     [
-        (401, failed(401, "Unauthorized"), AuthExpired, "rejected the bot token"),
         (404, failed(404, "Not Found"), AuthExpired, "rejected the bot token"),
         (
             403,
@@ -375,7 +374,6 @@ def test_given_rate_limited_when_publishing_then_retry_after_from_parameters(
         ),
         (400, failed(400, "Bad Request: message is too long"), PermanentError, "too long"),
         (502, {}, TransientError, "temporary problem (HTTP 502)"),
-        (500, failed(500, "Internal Server Error"), TransientError, "temporary problem"),
     ],
 )
 def test_given_api_error_when_publishing_then_mapped_without_token(

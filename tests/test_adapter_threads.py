@@ -12,15 +12,11 @@ import responses
 
 from publishing.adapters.base import (
     Account,
-    AuthExpired,
     Credentials,
     LookupIncomplete,
     MediaItem,
-    PermanentError,
     PublishedPart,
     PublishRequest,
-    RateLimited,
-    TransientError,
 )
 from publishing.adapters.threads import ThreadsAdapter
 
@@ -263,31 +259,7 @@ def test_given_done_parts_when_publishing_again_then_it_resumes_with_the_next_re
     assert result.remote_id == "T1"
 
 
-# -- errors ---------------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("status", "error", "expected"),
-    [
-        (401, {"message": "Invalid OAuth access token", "code": 190}, AuthExpired),
-        (429, {"message": "Rate limit", "code": 4}, RateLimited),
-        (503, {"message": "Service unavailable", "code": 2}, TransientError),
-        (400, {"message": "The link limit was exceeded", "code": 100}, PermanentError),
-    ],
-)
-def test_given_an_error_when_publishing_then_it_maps(
-    adapter, api, account, creds, status, error, expected
-):
-    api.post(f"{API}/77/threads", status=status, json={"error": error})
-
-    with pytest.raises(expected) as caught:
-        adapter.publish(
-            account=account,
-            credentials=creds,
-            request=PublishRequest(text="a", idempotency_key="k"),
-        )
-    assert type(caught.value) is expected
-    assert TOKEN not in str(caught.value) + caught.value.detail
+# The mapping of errors (Graph codes included) is tests/test_adapter_contract.py's (threads-*).
 
 
 # -- reconciling, metrics -------------------------------------------------------------------------

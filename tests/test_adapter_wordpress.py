@@ -19,7 +19,6 @@ from publishing.adapters.base import (
     PermanentError,
     PublishedPart,
     PublishRequest,
-    RateLimited,
     TransientError,
 )
 from publishing.adapters.wordpress import WordPressAdapter, slug_for, text_to_blocks
@@ -531,7 +530,6 @@ def test_given_post_done_when_resuming_then_only_the_comment_is_posted(
             AuthExpired,
             "strips the Authorization header",
         ),
-        (401, {"code": "incorrect_password", "message": "wrong"}, AuthExpired, "Reconnect"),
         (
             403,
             {"code": "rest_cannot_publish", "message": "Sorry"},
@@ -566,15 +564,6 @@ def test_given_api_error_when_publishing_then_mapped_without_password(
     assert type(caught.value) is error_type
     assert message_part in caught.value.message
     assert PASSWORD not in str(caught.value) + caught.value.detail
-
-
-def test_given_rate_limited_by_host_when_publishing_then_retry_after(adapter, api, account, creds):
-    api.post(ROOT + "wp/v2/posts", status=429, body="slow down", headers={"Retry-After": "30"})
-
-    with pytest.raises(RateLimited) as caught:
-        adapter.publish(account=account, credentials=creds, request=request())
-
-    assert caught.value.retry_after == 30
 
 
 def test_given_auth_expired_when_refreshing_then_credentials_unchanged(adapter, account, creds):

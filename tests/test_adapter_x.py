@@ -10,7 +10,6 @@ import time
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-import requests
 import responses
 from responses import matchers
 
@@ -25,7 +24,6 @@ from publishing.adapters.base import (
     PublishedPart,
     PublishRequest,
     RateLimited,
-    TransientError,
 )
 from publishing.adapters.oauth2 import pkce_challenge
 from publishing.adapters.x import XAdapter
@@ -429,24 +427,6 @@ def test_given_duplicate_content_when_publishing_then_permanent_error_says_so(
     assert caught.value.status == 403
 
 
-def test_given_an_expired_token_when_publishing_then_auth_expired_without_the_token(
-    adapter, api, account, creds
-):
-    api.post(
-        f"{API}/2/tweets",
-        json={"title": "Unauthorized", "detail": f"Bad token {TOKEN}", "status": 401},
-        status=401,
-    )
-
-    with pytest.raises(AuthExpired) as caught:
-        adapter.publish(
-            account=account,
-            credentials=creds,
-            request=PublishRequest(text="a", idempotency_key="k"),
-        )
-    assert TOKEN not in str(caught.value) + caught.value.detail
-
-
 def test_given_a_rate_limit_when_publishing_then_rate_limited_until_the_reset(
     adapter, api, account, creds
 ):
@@ -465,32 +445,6 @@ def test_given_a_rate_limit_when_publishing_then_rate_limited_until_the_reset(
             request=PublishRequest(text="a", idempotency_key="k"),
         )
     assert 50 < caught.value.retry_after <= 60
-
-
-@pytest.mark.parametrize("status", [500, 502, 503])
-def test_given_a_server_error_when_publishing_then_transient(adapter, api, account, creds, status):
-    api.post(f"{API}/2/tweets", body="upstream error", status=status)
-
-    with pytest.raises(TransientError) as caught:
-        adapter.publish(
-            account=account,
-            credentials=creds,
-            request=PublishRequest(text="a", idempotency_key="k"),
-        )
-    assert not isinstance(caught.value, RateLimited)
-    assert caught.value.status == status
-
-
-def test_given_a_connection_error_when_publishing_then_transient(adapter, api, account, creds):
-    api.post(f"{API}/2/tweets", body=requests.ConnectionError(f"failed with {TOKEN}"))
-
-    with pytest.raises(TransientError) as caught:
-        adapter.publish(
-            account=account,
-            credentials=creds,
-            request=PublishRequest(text="a", idempotency_key="k"),
-        )
-    assert TOKEN not in str(caught.value) + caught.value.detail
 
 
 # -- reconciling, deleting, metrics -------------------------------------------------------------

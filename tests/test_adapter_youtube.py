@@ -378,24 +378,6 @@ def test_given_a_time_when_computing_the_quota_reset_then_it_is_the_next_pacific
     assert seconds_until_pacific_midnight(now) == expected_hours * 3600
 
 
-def test_given_an_expired_token_when_publishing_then_auth_expired(adapter, api, account, creds):
-    api.post(
-        f"{API}/upload/youtube/v3/videos",
-        status=401,
-        json={
-            "error": {
-                "code": 401,
-                "message": "Invalid Credentials",
-                "errors": [{"reason": "authError"}],
-            }
-        },
-    )
-
-    with pytest.raises(AuthExpired) as caught:
-        adapter.publish(account=account, credentials=creds, request=request())
-    assert TOKEN not in str(caught.value) + caught.value.detail
-
-
 def test_given_no_video_when_publishing_then_permanent_error(adapter, api, account, creds):
     with pytest.raises(PermanentError, match="needs a video"):
         adapter.publish(account=account, credentials=creds, request=request(media=[]))
