@@ -24,8 +24,9 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
 
+from calendar_app.counting import count_text
 from calendar_app.models import Campaign, Channel, Post, Workspace
-from calendar_app.platforms import SPECS, Platform, count_text
+from calendar_app.platforms import SPECS, Platform
 from links.bots import is_bot
 from links.models import LinkClick, LinkVisitor, TrackedLink
 from links.visitors import USER_AGENT_MAX_LENGTH, visitor_hash

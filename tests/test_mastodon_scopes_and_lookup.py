@@ -214,7 +214,7 @@ def test_a_text_the_editor_counts_as_500_is_accepted_and_one_more_refused(
 ):
     """The editor's counter and Mastodon's validator (the fake follows its Ruby) agree at the
     limit, to the character."""
-    from calendar_app.platforms import Counting, count_text
+    from calendar_app.counting import Counting, count_text
 
     creds = Credentials(access_token=fake_mastodon.token)
     assert count_text(text, Counting.URL_23) == 500

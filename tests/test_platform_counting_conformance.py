@@ -13,17 +13,15 @@ from pathlib import Path
 import pytest
 import yaml
 
-from calendar_app.platforms import (
+from calendar_app.counting import (
     X_TEXT_CONFIG,
     Counting,
-    MediaInfo,
     XTextConfig,
     count_text,
     parse_x_text,
-    spec_for,
-    variant_problems,
     x_links,
 )
+from calendar_app.platforms import MediaInfo, spec_for, variant_problems
 from tests.conftest import skip_or_fail
 
 

@@ -2,7 +2,8 @@
 
 import pytest
 
-from calendar_app.platforms import Counting, MediaInfo, count_text, variant_problems
+from calendar_app.counting import Counting, count_text
+from calendar_app.platforms import MediaInfo, variant_problems
 
 
 @pytest.mark.parametrize(

@@ -744,7 +744,8 @@ def test_in_the_browser_the_live_counter_shows_the_servers_count(
     the server's count of the same text as soon as the check answers."""
     from playwright.sync_api import expect
 
-    from calendar_app.platforms import SPECS, count_text
+    from calendar_app.counting import count_text
+    from calendar_app.platforms import SPECS
 
     page = browser_page
     page.goto(live_server.url + create_url() + "?date=2026-07-10&time=09:30")

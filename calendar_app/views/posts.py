@@ -17,11 +17,12 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from calendar_app.access import post_facts
 from calendar_app.channel_health import channel_problems
+from calendar_app.counting import count_text
 from calendar_app.forms import PostForm
 from calendar_app.models import Membership, Post, PostMedia, PostVariant
 from calendar_app.params import parse_date, parse_id, parse_time
 from calendar_app.permissions import Action
-from calendar_app.platforms import SPECS, count_text, specs_as_json
+from calendar_app.platforms import SPECS, specs_as_json
 from calendar_app.selectors import media_for_editor
 from calendar_app.services import posts as post_services
 from calendar_app.services import review

@@ -20,7 +20,7 @@ import regex
 from django.utils.translation import gettext_noop
 from PIL import Image
 
-from calendar_app.platforms import Counting, count_text
+from calendar_app.counting import Counting, count_text
 from notifications.texts import Text
 from publishing.adapters import http
 from publishing.adapters.base import (

@@ -24,7 +24,7 @@ from urllib.parse import urlencode
 import requests
 from django.utils.translation import gettext_noop
 
-from calendar_app.platforms import Counting, count_text
+from calendar_app.counting import Counting, count_text
 from notifications.texts import Text
 from publishing import credentials as secrets_store
 from publishing.adapters import http

@@ -9,7 +9,7 @@ from typing import Any, ClassVar
 
 from django.utils.translation import gettext_noop
 
-from calendar_app.platforms import URL_RE
+from calendar_app.counting import URL_RE
 from notifications.texts import Text
 from publishing.adapters.base import (
     Account,

@@ -4,7 +4,7 @@
 (function (root) {
   "use strict";
 
-  // --- counting: a quick estimate while typing; the server's count (calendar_app/platforms.py)
+  // --- counting: a quick estimate while typing; the server's count (calendar_app/counting.py)
   // replaces it as soon as the check answers for the same text -------------------------------
   const URL_RE = /(?:https?:\/\/|www\.)[^\s<>"']+/gi;
   const EMOJI_RE = /^(?:\p{Extended_Pictographic}|\p{Regional_Indicator})/u;
@@ -379,7 +379,7 @@
       const title = (titleInput && titleInput.value) || masterTitle.value;
       const overrideMedia = listIds(mediaList);
       const mediaIds = overrideMedia.length ? overrideMedia : postMedia;
-      // The server's count once it has counted this very text (calendar_app/platforms.py is
+      // The server's count once it has counted this very text (calendar_app/counting.py is
       // the rule: twitter-text's links and emoji, Mastodon's mentions...); till then ours.
       const counted = serverCounts[id];
       const used = counted && counted.text === text ? counted.used : countText(text, spec.counting);
