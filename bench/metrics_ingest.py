@@ -187,10 +187,10 @@ def run() -> dict:
     from publishing.metrics.schedule import SCHEDULE
     from publishing.models import Delivery, MetricSnapshot, RemotePost
     from publishing.tasks import metrics_pull_batch
-    from tests.conftest import _database_url_for_tests
+    from tests.conftest import database_url_for_tests
 
     with throwaway_database("metrics_ingest"), tempfile.TemporaryDirectory() as tmp:
-        rig = Rig(_database_url_for_tests(), Path(tmp))
+        rig = Rig(database_url_for_tests(), Path(tmp))
 
         def send(batches, *, countdown=None):  # sweep.pull_batches_send, to the rig's own queue
             for batch in batches:
