@@ -34,8 +34,8 @@ def lockout_response(
 ) -> HttpResponse:
     """AXES_LOCKOUT_CALLABLE: the login page's answer while an account or address is locked
     out, in the reader's language (429: the same for a right password, so it tells nothing)."""
-    username = (credentials or {}).get("username", "") if isinstance(credentials, dict) else ""
-    logger.warning("login refused: too many failures for account %r or its address", username)
+    # Not the username typed: people type their password into that field too.
+    logger.warning("login refused: too many failures for the account or the address")
     response = render(
         request,
         "registration/locked_out.html",
