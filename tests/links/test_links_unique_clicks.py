@@ -25,7 +25,7 @@ from links.models import LinkClick, LinkVisitor, TrackedLink
 from links.ratelimit import redirect_rate_reset
 from links.services import link_visitors_purge
 from links.visitors import visitor_hash
-from tests.conftest import require_postgresql
+from tests.conftest import require_postgresql, skip_or_fail
 from tests.factories import WorkspaceFactory
 from tests.links.test_links_redirect import CHROME, make_link, short
 
@@ -39,7 +39,12 @@ def limiter(request):
     """The per-address counters in Redis (as deployed) and in Django's cache (no Redis)."""
     if request.param == "redis":
         if not project.PUBLISHING_REDIS_URL:
-            pytest.skip("no Redis configured (CELERY_BROKER_URL is not redis://)")
+            skip_or_fail(
+                "the Redis variant of the per-address counters needs Redis: set "
+                "CELERY_BROKER_URL=redis://127.0.0.1:6379/0 (the default; the cache variant runs "
+                "without it)",
+                required_by="REQUIRE_REDIS",
+            )
         url = project.PUBLISHING_REDIS_URL
     else:
         url = ""
